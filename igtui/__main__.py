@@ -1,0 +1,5 @@
+"""`python -m igtui` runs the CLI."""
+
+from igtui.cli import main
+
+raise SystemExit(main())

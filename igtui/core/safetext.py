@@ -1,0 +1,55 @@
+"""Make text that came from outside (Meta, the sandbox, a pasted URL) safe to show in a terminal.
+
+Rich and Textual strip only a few C0 controls; ESC, OSC and C1 pass straight to the terminal
+(security.md §0.9, §6 E1–E4). So every string from the API goes through `plain()` before any
+widget or `print()` sees it: controls become visible escapes such as `\\x1b`, and bidi or
+invisible format characters become `<U+202E>`, so that a username can neither move the cursor,
+write the clipboard (OSC 52), plant a hyperlink (OSC 8) nor reorder the text around it
+(Trojan Source). Markup is a separate matter: the TUI renders these strings with markup off.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_BIDI_AND_INVISIBLE = frozenset(
+    [0x061C, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2028, 0x2029, 0x2060, 0xFEFF]
+    + list(range(0x202A, 0x202F))
+    + list(range(0x2066, 0x206A))
+)
+
+
+def _visible(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x20 or code == 0x7F or 0x80 <= code <= 0x9F:
+        return f"\\x{code:02x}"
+    if code in _BIDI_AND_INVISIBLE or unicodedata.category(ch) in ("Cf", "Cs", "Co", "Cn"):
+        return f"<U+{code:04X}>"
+    return ch
+
+
+def plain(text: object, *, limit: int | None = None) -> str:
+    """Return `text` as a single line with every control and format character made visible.
+
+    Args:
+        text: Anything; it is converted with `str()` first. None becomes ''.
+        limit: Truncate to this many characters, ending with '…'.
+
+    Returns:
+        A string with no C0/C1 control, ESC, bidi override or zero-width character left in it.
+    """
+    if text is None:
+        return ""
+    raw = str(text)
+    if raw.isprintable() and raw.isascii():
+        out = raw
+    else:
+        out = "".join(ch if ch.isprintable() and ord(ch) < 0x80 else _visible(ch) for ch in raw)
+    if limit is not None and len(out) > limit:
+        out = out[: max(0, limit - 1)] + "…"
+    return out
+
+
+def is_clean(text: str) -> bool:
+    """True when `plain(text)` would leave `text` unchanged."""
+    return plain(text) == text
