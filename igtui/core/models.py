@@ -220,6 +220,8 @@ class Usage:
     ad_account_pct: float | None = None
     regain_minutes: int | None = None
     """Largest estimated_time_to_regain_access seen, in minutes."""
+    ad_account_reset_seconds: int | None = None
+    """X-Ad-Account-Usage's reset_time_duration, in seconds."""
 
     @property
     def max_pct(self) -> float | None:

@@ -1,0 +1,147 @@
+"""Redaction: what the request log, exceptions and log records may show of a URL or text.
+
+Two layers (security.md §5.4). Key-based rules blank the *values* of parameters and headers
+that carry secrets, wherever they appear (query, fragment, form body, JSON, header lines).
+Exact-match rules then erase every value registered in `igtui.core.secret.known_secrets()`,
+which catches a secret that reached some text by a path no key rule foresaw (Meta echoing a
+token in an error message, a token inside a nested URL, an exception text).
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping
+
+from igtui.core.secret import known_secrets
+
+MASK = "***"
+
+SECRET_KEYS: frozenset[str] = frozenset(
+    {
+        "access_token",
+        "client_secret",
+        "code",
+        "fb_exchange_token",
+        "input_token",
+        "appsecret_proof",
+        "state",
+        "code_verifier",
+        "refresh_token",
+        "password",
+        "passphrase",
+    }
+)
+"""Parameter names whose values are secrets (security.md §5.1)."""
+
+SECRET_HEADERS: frozenset[str] = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+"""Header names whose values are secrets (compared lower-case)."""
+
+_URL_HEADERS = frozenset({"location", "content-location", "referer"})
+
+_KEYS_RE = "|".join(sorted(SECRET_KEYS, key=len, reverse=True))
+# A key starts after a non-word character, or right after an encoded '?' or '&' (%3F, %26).
+_NOT_WORD_BEFORE = r"(?:(?<![A-Za-z0-9_])|(?<=%3[Ff])|(?<=%26))"
+# key=value and key%3Dvalue (a URL nested inside another URL's parameter).
+_KV_RE = re.compile(
+    _NOT_WORD_BEFORE + r"(" + _KEYS_RE + r")(=|%3[Dd])(?!\*\*\*)((?:(?!%26)[^&\s\"'#<>,;])+)",
+    re.IGNORECASE,
+)
+# "key": "value" (JSON) and 'key': 'value' (Python reprs); an unterminated value (a truncated
+# body) is blanked to the end of the text.
+_JSON_RE = re.compile(
+    r"([\"'])(" + _KEYS_RE + r")\1(\s*:\s*)([\"'])((?:\\.|(?!\4).)*)(?:\4|$)",
+    re.IGNORECASE,
+)
+_HEADER_RE = re.compile(
+    r"(?im)^(\s*)(authorization|proxy-authorization|cookie|set-cookie)(\s*:\s*)(.+?)(\r?)$"
+)
+_SCHEME_RE = re.compile(r"(?i)\b(bearer|oauth)(\s+)(?!\*\*\*)([A-Za-z0-9._~+/=|%-]{6,})")
+
+
+def _redact_pairs(part: str) -> str:
+    """Blank the value of each secret key in a query or fragment string, keeping the rest as-is."""
+    pieces = part.split("&")
+    changed = False
+    for index, piece in enumerate(pieces):
+        key, eq, _value = piece.partition("=")
+        if eq and urllib.parse.unquote_plus(key).strip().lower() in SECRET_KEYS:
+            pieces[index] = f"{key}={MASK}"
+            changed = True
+    return "&".join(pieces) if changed else part
+
+
+def redact_url(url: str) -> str:
+    """The URL with secret query/fragment values (and any userinfo) replaced by '***'.
+
+    Cheap on purpose: it runs on every request for the request log. Unknown keys keep their
+    original encoding, so the logged URL still reads like the one sent.
+    """
+    url = str(url)
+    if "?" not in url and "#" not in url and "@" not in url:
+        return url
+    rest, hash_, fragment = url.partition("#")
+    base, qmark, query = rest.partition("?")
+    if "@" in base:
+        scheme, sep, after = base.partition("://")
+        if sep:
+            authority, slash, path = after.partition("/")
+            if "@" in authority:
+                authority = MASK + "@" + authority.rpartition("@")[2]
+                base = f"{scheme}://{authority}{slash}{path}"
+    if qmark:
+        query = _redact_pairs(query)
+    if hash_:
+        fragment = _redact_pairs(fragment)
+    return base + qmark + query + hash_ + fragment
+
+
+def redact_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Headers with secret values masked and URLs in Location-like headers redacted.
+
+    Repeated headers (httpx.Headers.multi_items, a list of pairs) are joined with ', '.
+    """
+    if hasattr(headers, "multi_items"):
+        items: Iterable[tuple[str, str]] = headers.multi_items()  # httpx.Headers
+    elif isinstance(headers, Mapping):
+        items = headers.items()
+    else:
+        items = headers
+    out: dict[str, str] = {}
+    for name, value in items:
+        lower = str(name).lower()
+        if lower in SECRET_HEADERS:
+            value = MASK
+        elif lower in _URL_HEADERS:
+            value = redact_url(str(value))
+        else:
+            value = redact_text(str(value))
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
+
+
+def redact_known(text: str) -> str:
+    """Replace every registered secret form found in `text` with '***' (longest first)."""
+    for secret in known_secrets():
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def redact_text(text: str) -> str:
+    """Free text (a log line, an error body, an exception message) with secrets removed.
+
+    Applies the key rules for `key=value`, `"key": "value"`, header lines and
+    `Bearer <token>`, then exact-match replacement of every known secret.
+    """
+    text = str(text)
+    if "=" in text or "%3" in text:
+        text = _KV_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    if ":" in text:
+        text = _JSON_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(4)}{MASK}{m.group(4)}", text)
+        text = _HEADER_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}{MASK}{m.group(5)}", text)
+    text = _SCHEME_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    return redact_known(text)
+
+
+__all__ = ["MASK", "SECRET_HEADERS", "SECRET_KEYS", "redact_headers", "redact_known", "redact_text", "redact_url"]
