@@ -1,0 +1,1 @@
+"""Keeping tokens alive: policy (pure), single-flight locks, notifications, and the engine."""

@@ -1,0 +1,216 @@
+"""Tell a human when a token is in trouble: run `IGTUI_NOTIFY_COMMAND` with JSON on stdin.
+
+A silent 60-day expiry is the complaint users of every token keeper make most
+(users-and-peers.md §4). So when an account fails to refresh, needs a new login, may have lost a
+refresh, or nears an expiry no refresh can extend, igtui runs the user's shell command (mail,
+chat webhook, `notify-send`…) with one JSON object on stdin. The payload never holds a secret.
+
+Not spamming: each (account, event kind) is announced once per *situation*, identified by a
+fingerprint of the token generation and the relevant times. The fingerprints live in a small
+JSON file next to the refresh locks (`notified.json`, guarded by flock), not in the store:
+announcing is a side effect of this machine's cron or TUI, it needs no passphrase, and keeping it
+out of the store means no extra write transaction on the refresh path. A new login or refresh
+bumps the generation, so the next trouble is announced again. A command that fails is reported
+on stderr and retried on the next run (its record is only written after it succeeded); it never
+fails the refresh.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from igtui.core.clock import iso
+from igtui.core.models import Account
+from igtui.core.secret import known_secrets
+
+NotifyEvent = Literal["refresh_failed", "needs_relogin", "expiring", "token_uncertain"]
+EVENTS: tuple[NotifyEvent, ...] = ("refresh_failed", "needs_relogin", "expiring", "token_uncertain")
+DEFAULT_TIMEOUT = 10.0
+
+
+def redact(text: str) -> str:
+    """Erase any registered secret from text bound for another program (belt and braces)."""
+    for value in known_secrets():
+        if value in text:
+            text = text.replace(value, "***")
+    return text
+
+
+def _version() -> str:
+    try:
+        from igtui import __version__
+
+        return str(__version__)
+    except ImportError:  # pragma: no cover - the package always defines it
+        return "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One thing worth telling a human about one account."""
+
+    event: NotifyEvent
+    account: Account
+    at: datetime
+    reason: str
+    error_code: int | None = None
+    error_subcode: int | None = None
+    fbtrace_id: str | None = None
+
+    def payload(self) -> dict[str, object]:
+        """The JSON object written to the command's stdin (schema in the README)."""
+        a = self.account
+        return {
+            "event": self.event,
+            "account": a.ref,
+            "app": a.app_name,
+            "username": a.username,
+            "ig_user_id": a.ig_user_id,
+            "platform": a.platform,
+            "token_kind": str(a.token_kind),
+            "expires_at": iso(a.expires_at),
+            "data_access_expires_at": iso(a.data_access_expires_at),
+            "reason": redact(self.reason),
+            "error_code": self.error_code,
+            "error_subcode": self.error_subcode,
+            "fbtrace_id": self.fbtrace_id,
+            "at": iso(self.at),
+            "igtui_version": _version(),
+        }
+
+    def fingerprint(self) -> str:
+        """Identifies the situation: same fingerprint → already announced."""
+        a = self.account
+        parts = [self.event, str(a.generation)]
+        if self.event == "expiring":
+            parts += [str(iso(a.expires_at)), str(iso(a.data_access_expires_at))]
+        return ":".join(parts)
+
+
+class Notifier:
+    """Runs the notify command for new notices; remembers what it announced.
+
+    Args:
+        command: The shell command (None or empty: notifications are off).
+        state_dir: Where `notified.json` lives (the locks directory).
+        timeout: Seconds before the command is killed.
+        warn: Where failures are reported (default: a line on stderr).
+    """
+
+    def __init__(
+        self,
+        command: str | None,
+        state_dir: Path,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.command = command or None
+        self.state_path = Path(state_dir) / "notified.json"
+        self.timeout = timeout
+        self._warn = warn or (lambda line: print(f"igtui: {line}", file=sys.stderr))
+
+    @property
+    def enabled(self) -> bool:
+        return self.command is not None
+
+    def notify(self, notice: Notice) -> bool:
+        """Announce `notice` unless this situation was already announced.
+
+        Returns:
+            True when the command ran and succeeded now.
+        """
+        if self.command is None:
+            return False
+        key = str(notice.account.id)
+        with self._state() as state:
+            if state.get(key, {}).get(notice.event) == notice.fingerprint():
+                return False
+            ok = self._run(notice)
+            if ok:
+                state.setdefault(key, {})[notice.event] = notice.fingerprint()
+            return ok
+
+    def forget(self, account_id: int, events: tuple[NotifyEvent, ...] = EVENTS) -> None:
+        """Drop records (after a successful refresh), so a later relapse is announced again."""
+        if self.command is None or not self.state_path.exists():
+            return
+        with self._state() as state:
+            entry = state.get(str(account_id))
+            if entry:
+                for event in events:
+                    entry.pop(event, None)
+                if not entry:
+                    state.pop(str(account_id), None)
+
+    def _run(self, notice: Notice) -> bool:
+        data = json.dumps(notice.payload()).encode()
+        try:
+            proc = subprocess.run(  # noqa: S602 - a user-configured shell command, by design
+                self.command,  # type: ignore[arg-type]
+                shell=True,
+                input=data,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                timeout=self.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            self._warn(f"notify command timed out after {self.timeout:g}s ({notice.event} {notice.account.ref})")
+            return False
+        except OSError as exc:
+            self._warn(f"notify command could not start: {exc.strerror}")
+            return False
+        if proc.returncode != 0:
+            tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] if proc.stderr else []
+            detail = f": {redact(tail[0])[:200]}" if tail else ""
+            self._warn(f"notify command exited {proc.returncode} ({notice.event} {notice.account.ref}){detail}")
+            return False
+        return True
+
+    def _state(self) -> _StateFile:
+        return _StateFile(self.state_path)
+
+
+class _StateFile:
+    """`notified.json` read-modify-written under flock (two cron runs may notify at once)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = -1
+        self.data: dict[str, dict[str, str]] = {}
+
+    def __enter__(self) -> dict[str, dict[str, str]]:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        raw = b""
+        while chunk := os.read(self._fd, 65536):
+            raw += chunk
+        try:
+            loaded = json.loads(raw.decode()) if raw.strip() else {}
+            self.data = loaded if isinstance(loaded, dict) else {}
+        except (ValueError, UnicodeDecodeError):
+            self.data = {}
+        return self.data
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            out = json.dumps(self.data, sort_keys=True).encode()
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, out, 0)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+
+
+__all__ = ["EVENTS", "Notice", "Notifier", "NotifyEvent"]

@@ -1,0 +1,282 @@
+"""When a token may, should or cannot be refreshed: pure functions over an `Account` and a time.
+
+Nothing here does I/O or reads a clock: the caller passes `now`, so the same rules serve the
+engine, `igtui status`, the TUI countdown and the tests (which pin time exactly). The rules
+follow instagram-platform.md §4:
+
+* Instagram Login long-lived tokens can be refreshed once they are 24 hours old and until they
+  expire; igtui refreshes them when fewer than N days remain (N = account override, else app
+  override, else 15).
+* Instagram short-lived tokens are exchanged at login, never refreshed.
+* Facebook Login user tokens have no refresh endpoint: igtui warns ahead of the token's expiry and
+  of the data-access expiry, and asks for a new login before the end.
+* Facebook Page tokens without an expiry never expire.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from igtui.core.clock import humanize_delta
+from igtui.core.models import (
+    DEFAULT_REFRESH_WITHIN_DAYS,
+    Account,
+    AccountStatus,
+    App,
+    Health,
+    TokenKind,
+)
+
+MIN_REFRESH_AGE = timedelta(hours=24)
+"""Meta refuses to refresh an Instagram long-lived token younger than this (reference §4A)."""
+
+BACKOFF_BASE = timedelta(minutes=5)
+BACKOFF_CAP = timedelta(hours=6)
+BACKOFF_JITTER = 0.2
+"""± fraction of the delay, so that many accounts failing together do not retry in lockstep."""
+
+ATTENTION = frozenset(
+    {
+        Health.EXPIRING,
+        Health.EXPIRED,
+        Health.NEEDS_RELOGIN,
+        Health.REFRESH_FAILED,
+        Health.TOKEN_UNCERTAIN,
+    }
+)
+"""Health values that need a human (`igtui status` exits 4 when any account has one)."""
+
+
+def window_days(account: Account, app: App | None = None, default: int | None = None) -> int:
+    """The refresh / warning window in days: account override ?? app override ?? default (15).
+
+    Args:
+        account: The account (its `refresh_within_days` wins).
+        app: Its app, when known (its `refresh_within_days` is next).
+        default: A caller's default (e.g. `--within`), else `DEFAULT_REFRESH_WITHIN_DAYS`.
+    """
+    if account.refresh_within_days is not None:
+        return account.refresh_within_days
+    if app is not None and app.refresh_within_days is not None:
+        return app.refresh_within_days
+    return DEFAULT_REFRESH_WITHIN_DAYS if default is None else default
+
+
+def refreshable_after(account: Account) -> datetime | None:
+    """When Meta will first accept a refresh of this token (issued_at + 24 h).
+
+    Returns:
+        None when the token kind has no refresh (short-lived, Facebook Login) or its issue time is
+        unknown (then igtui cannot apply the 24-hour rule and lets Meta decide).
+    """
+    if account.token_kind is not TokenKind.IG_LONG or account.issued_at is None:
+        return None
+    return account.issued_at + MIN_REFRESH_AGE
+
+
+def is_expired(account: Account, now: datetime) -> bool:
+    """Whether the token's own expiry has passed (unknown or never-expiring → False)."""
+    return account.expires_at is not None and account.expires_at <= now
+
+
+def is_too_early(account: Account, now: datetime) -> bool:
+    """Whether an Instagram long-lived token is still under 24 hours old."""
+    after = refreshable_after(account)
+    return after is not None and now < after
+
+
+def can_refresh(account: Account, now: datetime) -> bool:
+    """Whether Meta would accept a refresh now: IG long-lived, ≥ 24 h old, not expired."""
+    return (
+        account.token_kind is TokenKind.IG_LONG
+        and not is_expired(account, now)
+        and not is_too_early(account, now)
+    )
+
+
+def is_due(account: Account, now: datetime, *, within_days: int | None = None) -> bool:
+    """Whether the engine should refresh this token now.
+
+    Due means: Instagram long-lived, at least 24 hours old, not expired, and fewer than
+    `within_days` days left (an unknown expiry counts as due, since a refresh learns it).
+    Accounts that need a new login or are backing off are not due: nothing retries in a loop.
+
+    Args:
+        account: The account as stored.
+        now: The current time.
+        within_days: The window; None means the account's own override or the default.
+    """
+    if not can_refresh(account, now):
+        return False
+    if account.status in (AccountStatus.NEEDS_RELOGIN, AccountStatus.TOKEN_UNCERTAIN):
+        return False
+    if account.retry_at is not None and account.retry_at > now:
+        return False
+    if account.expires_at is None:
+        return True
+    days = window_days(account) if within_days is None else within_days
+    return account.expires_at - now < timedelta(days=days)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """An account's health with the plain-words reason and the next interesting time."""
+
+    health: Health
+    reason: str
+    """One line for humans, e.g. 'refresh due: 9d 23h left' or 'never expires'."""
+    ends_at: datetime | None = None
+    """The earliest of the token's expiry and its data-access expiry (None: never / unknown)."""
+    next_refresh_at: datetime | None = None
+    """When igtui will next try to refresh it (None: no refresh possible)."""
+
+
+def _ends_at(account: Account) -> datetime | None:
+    ends = [t for t in (account.expires_at, account.data_access_expires_at) if t is not None]
+    return min(ends) if ends else None
+
+
+def assess(account: Account, now: datetime, *, within_days: int | None = None) -> Assessment:
+    """The account's health at `now`, why, and when it will next be refreshed.
+
+    Args:
+        account: The account as stored (status, times, kind).
+        now: The current time.
+        within_days: Warning / refresh window; None means the account override or 15 days.
+    """
+    days = window_days(account) if within_days is None else within_days
+    window = timedelta(days=days)
+    ends = _ends_at(account)
+    reason = account.status_reason
+
+    if account.status is AccountStatus.NEEDS_RELOGIN:
+        return Assessment(Health.NEEDS_RELOGIN, reason or "needs a new login", ends)
+    if is_expired(account, now):
+        return Assessment(Health.EXPIRED, "token expired; log in again", ends)
+    if account.data_access_expires_at is not None and account.data_access_expires_at <= now:
+        return Assessment(Health.EXPIRED, "data access expired; log in again", ends)
+    if account.status is AccountStatus.TOKEN_UNCERTAIN:
+        return Assessment(
+            Health.TOKEN_UNCERTAIN,
+            reason or "a refresh may have been lost; the old token is kept; verify or log in again",
+            ends,
+        )
+
+    kind = account.token_kind
+    if kind is TokenKind.IG_LONG:
+        after = refreshable_after(account)
+        retry = account.retry_at if account.retry_at is not None and account.retry_at > now else None
+        next_at = _next_refresh_at(account, window, after, retry)
+        if account.status is AccountStatus.RATE_LIMITED and retry is not None:
+            return Assessment(
+                Health.RATE_LIMITED,
+                f"rate limited; next try in {humanize_delta(retry - now)}",
+                ends,
+                next_at,
+            )
+        if account.status is AccountStatus.REFRESH_FAILED:
+            text = reason or "the last refresh failed"
+            if retry is not None:
+                text += f"; next try in {humanize_delta(retry - now)}"
+            return Assessment(Health.REFRESH_FAILED, text, ends, next_at)
+        if account.expires_at is None:
+            return Assessment(Health.REFRESH_DUE, "expiry unknown; a refresh will learn it", None, next_at)
+        left = account.expires_at - now
+        if left < window:
+            if after is not None and after >= account.expires_at:
+                return Assessment(
+                    Health.EXPIRING,
+                    f"expires in {humanize_delta(left)}, before it may be refreshed; log in again",
+                    ends,
+                )
+            if after is not None and now < after:
+                return Assessment(
+                    Health.HEALTHY,
+                    f"{humanize_delta(left)} left; refreshable in {humanize_delta(after - now)}",
+                    ends,
+                    next_at,
+                )
+            return Assessment(Health.REFRESH_DUE, f"refresh due: {humanize_delta(left)} left", ends, next_at)
+        return Assessment(Health.HEALTHY, f"{humanize_delta(left)} left", ends, next_at)
+
+    if kind is TokenKind.IG_SHORT:
+        # A short-lived token lives an hour and is exchanged at login; nothing extends it later.
+        if account.expires_at is None:
+            return Assessment(Health.EXPIRING, "short-lived token; log in again", None)
+        return Assessment(
+            Health.EXPIRING,
+            f"short-lived token, expires in {humanize_delta(account.expires_at - now)}; log in again",
+            ends,
+        )
+
+    # Facebook Login: no refresh endpoint; warn ahead of whichever end comes first.
+    if ends is None:
+        if kind is TokenKind.FB_PAGE and account.expires_known:
+            return Assessment(Health.HEALTHY, "never expires", None)
+        if not account.expires_known:
+            return Assessment(Health.HEALTHY, "expiry unknown; verify to learn it", None)
+        return Assessment(Health.HEALTHY, "never expires", None)
+    left = ends - now
+    data_first = ends == account.data_access_expires_at and ends != account.expires_at
+    what = "data access expires" if data_first else "expires"
+    if left < window:
+        return Assessment(
+            Health.EXPIRING,
+            f"{what} in {humanize_delta(left)}; Facebook Login cannot be refreshed, log in again",
+            ends,
+        )
+    return Assessment(Health.HEALTHY, f"{what} in {humanize_delta(left)}", ends)
+
+
+def _next_refresh_at(
+    account: Account, window: timedelta, after: datetime | None, retry: datetime | None
+) -> datetime | None:
+    """When the engine will next consider the token due (the later of all the gates)."""
+    if account.status is AccountStatus.NEEDS_RELOGIN:
+        return None
+    gates = [t for t in (after, retry) if t is not None]
+    if account.expires_at is not None:
+        gates.append(account.expires_at - window)
+        if after is not None and after >= account.expires_at:
+            return None
+    return max(gates) if gates else None
+
+
+def health(account: Account, now: datetime, *, within_days: int | None = None) -> Health:
+    """The account's `Health` at `now` (see `assess` for the reason text)."""
+    return assess(account, now, within_days=within_days).health
+
+
+def backoff(failures: int, *, rng: random.Random | None = None) -> timedelta:
+    """The wait before retrying after `failures` consecutive transient failures.
+
+    5 minutes × 2^(failures-1), capped at 6 hours, with ±20 % jitter so that a fleet that failed
+    together (Meta outage) spreads its retries out.
+
+    Args:
+        failures: Consecutive failures including the one just seen (≥ 1).
+        rng: Source of jitter (tests pass a seeded one).
+    """
+    n = max(1, failures)
+    base = BACKOFF_BASE * (2 ** min(n - 1, 16))
+    base = min(base, BACKOFF_CAP)
+    jitter = (rng or random).uniform(-BACKOFF_JITTER, BACKOFF_JITTER)
+    return min(base * (1 + jitter), BACKOFF_CAP)
+
+
+__all__ = [
+    "ATTENTION",
+    "MIN_REFRESH_AGE",
+    "Assessment",
+    "assess",
+    "backoff",
+    "can_refresh",
+    "health",
+    "is_due",
+    "is_expired",
+    "is_too_early",
+    "refreshable_after",
+    "window_days",
+]

@@ -1,0 +1,97 @@
+"""Single flight: flock across processes, asyncio.Lock within one, and the left-behind intent."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from igtui.core.refresh.lock import Intent, RefreshBusy, RefreshLocks, lock_path
+
+HOLDER = textwrap.dedent(
+    """
+    import fcntl, os, sys, time
+    fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.write(fd, sys.argv[2].encode())
+    print("held", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def _spawn_holder(path: Path, content: str = "") -> subprocess.Popen[str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), content], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+async def test_in_process_callers_take_turns(tmp_path: Path) -> None:
+    locks = RefreshLocks(tmp_path / "locks")
+    inside = 0
+    peak = 0
+
+    async def worker() -> None:
+        nonlocal inside, peak
+        async with locks.hold(7):
+            inside += 1
+            peak = max(peak, inside)
+            await asyncio.sleep(0.01)
+            inside -= 1
+
+    await asyncio.gather(*(worker() for _ in range(8)))
+    assert peak == 1
+    assert oct(lock_path(tmp_path / "locks", 7).stat().st_mode & 0o777) == "0o600"
+
+
+async def test_other_accounts_are_not_blocked(tmp_path: Path) -> None:
+    locks = RefreshLocks(tmp_path)
+    async with locks.hold(1):
+        async with locks.hold(2):
+            pass
+
+
+async def test_waits_for_another_process_and_times_out(tmp_path: Path) -> None:
+    path = lock_path(tmp_path, 3)
+    proc = _spawn_holder(path)
+    try:
+        locks = RefreshLocks(tmp_path, wait_seconds=0.3)
+        with pytest.raises(RefreshBusy) as err:
+            async with locks.hold(3):
+                pass
+        assert "still refreshing" in str(err.value)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+async def test_sigkilled_holder_wedges_nothing_and_leaves_its_intent(tmp_path: Path) -> None:
+    path = lock_path(tmp_path, 4)
+    intent = Intent(account_id=4, generation=9, pid=123, started_at=1_700_000_000, old_expires_at=None)
+    proc = _spawn_holder(path, intent.dumps().decode())
+    locks = RefreshLocks(tmp_path, wait_seconds=10)
+    assert locks.peek_intent(4) is None  # held: not stale yet
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert locks.stale_intents() == {4: intent}
+    async with locks.hold(4) as held:
+        assert held.read_intent() == intent
+        held.clear_intent()
+    assert locks.stale_intents() == {}
+
+
+async def test_intent_round_trip_and_torn_file(tmp_path: Path) -> None:
+    locks = RefreshLocks(tmp_path)
+    async with locks.hold(5) as held:
+        assert held.read_intent() is None
+        held.write_intent(Intent(5, 2, os.getpid(), 10, 20))
+        assert held.read_intent() == Intent(5, 2, os.getpid(), 10, 20)
+    lock_path(tmp_path, 5).write_bytes(b'{"account_id": 5, "gen')
+    assert locks.peek_intent(5) is None
