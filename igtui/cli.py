@@ -1,0 +1,141 @@
+"""igtui's headless command line (argparse).
+
+Start-up is kept lean on purpose: this module imports only the stdlib and `igtui.core.errors`;
+each command module imports what it needs inside its command functions, so `igtui app show`
+pays for cryptography and sqlite3 but never for Textual or httpx. `igtui` with no subcommand
+starts the TUI, imported lazily.
+
+Command modules live in `igtui.commands`; each defines `register(subparsers)` and sets
+`func=<callable(args) -> int>` with `set_defaults`. Owners add their module to `COMMAND_MODULES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+
+from igtui import __version__
+from igtui.core.errors import ExitCode, IgtuiError, UsageError
+
+COMMAND_MODULES: tuple[str, ...] = ("store", "apps")
+"""Modules under `igtui.commands` that register subcommands (one small edit per owner)."""
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, root: bool) -> None:
+    """Global options, accepted before or after the subcommand.
+
+    On subparsers the defaults are SUPPRESS, so an option given before the subcommand is not
+    overwritten by the subparser's default.
+    """
+    default = None if root else argparse.SUPPRESS
+    parser.add_argument("--store", metavar="PATH", default=default, help="use this store file instead of the default")
+    parser.add_argument(
+        "--passphrase-file",
+        metavar="FILE",
+        default=default,
+        help="read the passphrase from FILE (must be readable only by you)",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", default=False if root else argparse.SUPPRESS, help="say more on stderr"
+    )
+
+
+class IgtuiParser(argparse.ArgumentParser):
+    """An ArgumentParser that (1) gives every subparser the global options and (2) reports a usage
+    error as one line through igtui's error path instead of printing usage and exiting."""
+
+    def __init__(self, *args: object, _root: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        _add_global_options(self, root=_root)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def build_parser() -> IgtuiParser:
+    """The full parser with every available command module registered."""
+    parser = IgtuiParser(
+        prog="igtui",
+        description="Obtain, inspect, refresh and keep alive Instagram Platform API tokens. "
+        "Run without a command to open the terminal UI.",
+        _root=True,
+    )
+    parser.add_argument("--version", action="version", version=f"igtui {__version__}")
+    parser.add_argument("--demo", action="store_true", help="open the TUI on deterministic demo data")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=IgtuiParser)
+    for name in COMMAND_MODULES:
+        module_name = f"igtui.commands.{name}"
+        # Tolerated for now (other owners' modules land later): a listed module that does not exist
+        # yet is skipped. An existing module that fails to import is a real error and surfaces.
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def _run_tui(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("igtui.ui.app") is None:
+        raise IgtuiError("the terminal UI is not available in this build; use a subcommand (see igtui --help)")
+    from igtui.ui.app import run_tui  # lazy: the only place the CLI touches Textual
+
+    return int(run_tui(args))
+
+
+def _one_line(text: str) -> str:
+    from igtui.core.safetext import plain
+
+    return plain(" ".join(str(text).split()))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run igtui; return the process exit code (see `ExitCode`)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("IGTUI_DEBUG") == "1"
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(args_list)
+        except SystemExit as exc:  # --help / --version
+            return int(exc.code or 0) if isinstance(exc.code, int) else 0
+        func = getattr(args, "func", None)
+        if func is None:
+            if args.command is not None:  # a command group without its subcommand, e.g. `igtui app`
+                raise UsageError(f"'igtui {args.command}' needs a subcommand (see 'igtui {args.command} --help')")
+            return _run_tui(args)
+        return int(func(args))
+    except IgtuiError as exc:
+        print(f"igtui: {_one_line(exc.message)}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("igtui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 — silence the interpreter's flush at exit
+        except OSError:
+            pass
+        return int(ExitCode.FAILED)
+    except Exception as exc:  # noqa: BLE001 — the last line of defence: one redacted line, no traceback
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"igtui: unexpected error: {_redacted(exc)} (set IGTUI_DEBUG=1 for details)", file=sys.stderr)
+        return int(ExitCode.FAILED)
+
+
+def _redacted(exc: BaseException) -> str:
+    """The exception's type and message with every known secret erased."""
+    from igtui.core.secret import known_secrets
+
+    text = f"{type(exc).__name__}: {exc}"
+    for secret in known_secrets():
+        text = text.replace(secret, "***")
+    return _one_line(text)[:300]
+
+
+__all__ = ["COMMAND_MODULES", "IgtuiParser", "build_parser", "main"]
