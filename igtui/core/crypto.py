@@ -1,0 +1,264 @@
+"""Envelope encryption for the store (security.md §0–§2).
+
+* A random 256-bit data key (DEK) encrypts every secret field with AES-256-GCM, a fresh random
+  96-bit nonce per encryption, and associated data binding the ciphertext to its store, table,
+  row and column: a ciphertext moved anywhere else fails to open. There is no fallback that
+  decrypts without the AAD.
+* The DEK is wrapped by a key-encryption key derived from the passphrase with Argon2id. The KDF
+  parameters live in the store header, are bound into the wrapped DEK's AAD (a downgraded header
+  fails to unwrap), and are bounded on read *before* the KDF runs (age's `maxWorkFactor` idea):
+  parameters read from a file are attacker-controlled.
+* The DEK lives in a `bytearray` so that `Vault.lock()` can overwrite it.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from dataclasses import dataclass
+from typing import ClassVar
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+from igtui.core.errors import StoreDamaged, ValidationError, WrongPassphrase
+from igtui.core.secret import Secret
+
+KDF_NAME = "argon2id"
+KEY_BYTES = 32
+NONCE_BYTES = 12
+SALT_BYTES = 16
+TAG_BYTES = 16
+CRYPTO_VERSION = 1
+"""Goes into every field's AAD; bump only with a re-encrypting migration."""
+
+MAX_MEMORY_KIB = 1024 * 1024
+"""1 GiB: a header asking for more is refused unread (it would OOM or hang the machine)."""
+OWASP_MEMORY_KIB = 19456
+"""OWASP's Argon2id floor at t=2 (the equivalent floor at t=1 is 47104 KiB)."""
+OWASP_T1_MEMORY_KIB = 47104
+MAX_ITERATIONS = 10
+MAX_LANES = 16
+
+_FIELD_PREFIX = b"igtui/v1\x00"
+_DEK_PREFIX = b"igtui/v1/dek\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class KdfParams:
+    """Argon2id cost parameters (memory in KiB)."""
+
+    memory_kib: int
+    iterations: int
+    lanes: int
+
+    DEFAULT: ClassVar[KdfParams]
+    """64 MiB, 3 iterations, 4 lanes: RFC 9106's memory-constrained recommendation (Bitwarden's too)."""
+    TESTING: ClassVar[KdfParams]
+    """The OWASP floor (19 MiB, t=2, p=1): cheap enough for tests, still accepted on read."""
+
+    def problem(self) -> str | None:
+        """Why these parameters are unacceptable, or None when they are within bounds."""
+        for label, value in (("memory", self.memory_kib), ("iterations", self.iterations), ("lanes", self.lanes)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                return f"KDF {label} is not an integer"
+        if self.memory_kib > MAX_MEMORY_KIB:
+            return f"KDF memory {self.memory_kib} KiB is over the 1 GiB limit"
+        if self.iterations < 1 or self.iterations > MAX_ITERATIONS:
+            return f"KDF iterations {self.iterations} is outside 1–{MAX_ITERATIONS}"
+        if self.lanes < 1 or self.lanes > MAX_LANES:
+            return f"KDF lanes {self.lanes} is outside 1–{MAX_LANES}"
+        floor = OWASP_T1_MEMORY_KIB if self.iterations == 1 else OWASP_MEMORY_KIB
+        if self.memory_kib < floor:
+            return (
+                f"KDF memory {self.memory_kib} KiB with {self.iterations} iteration(s) is under the OWASP "
+                f"minimum ({floor} KiB)"
+            )
+        return None
+
+    def canonical(self) -> bytes:
+        """The byte form bound into the wrapped DEK's AAD."""
+        return f"m={self.memory_kib},t={self.iterations},p={self.lanes}".encode()
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {"kdf": KDF_NAME, "memory_kib": self.memory_kib, "iterations": self.iterations, "lanes": self.lanes}
+
+
+KdfParams.DEFAULT = KdfParams(65536, 3, 4)
+KdfParams.TESTING = KdfParams(19456, 2, 1)
+
+
+def check_header_params(params: KdfParams, salt: bytes) -> None:
+    """Refuse absurd header values before any KDF work (security.md §6 B4).
+
+    Raises:
+        StoreDamaged: the header is out of bounds: damaged or tampered with.
+    """
+    problem = params.problem()
+    if problem is None and (not isinstance(salt, bytes | bytearray) or len(salt) != SALT_BYTES):
+        problem = f"KDF salt is {len(salt) if isinstance(salt, bytes | bytearray) else 'not'} bytes, not {SALT_BYTES}"
+    if problem:
+        raise StoreDamaged(f"the store header is damaged or was tampered with: {problem}; refusing to unlock")
+
+
+def normalize_passphrase(passphrase: Secret) -> bytes:
+    """NFC, then UTF-8: the same passphrase typed on any keyboard derives the same key."""
+    return unicodedata.normalize("NFC", passphrase.reveal()).encode("utf-8", "surrogatepass")
+
+
+def derive_kek(passphrase: Secret, salt: bytes, params: KdfParams) -> bytearray:
+    """Argon2id(passphrase) into a fresh bytearray (callers overwrite it when done)."""
+    kdf = Argon2id(
+        salt=bytes(salt),
+        length=KEY_BYTES,
+        iterations=params.iterations,
+        lanes=params.lanes,
+        memory_cost=params.memory_kib,
+    )
+    out = bytearray(KEY_BYTES)
+    kdf.derive_into(normalize_passphrase(passphrase), out)
+    return out
+
+
+def _wipe(buf: bytearray) -> None:
+    for i in range(len(buf)):
+        buf[i] = 0
+
+
+def dek_aad(store_uuid: str, params: KdfParams, salt: bytes) -> bytes:
+    """AAD of the wrapped DEK: store, KDF name and parameters, salt (tampering any of them fails)."""
+    return b"\x00".join([_DEK_PREFIX + store_uuid.encode(), KDF_NAME.encode(), params.canonical(), bytes(salt)])
+
+
+def field_aad(store_uuid: str, table: str, row_id: int, column: str, version: int = CRYPTO_VERSION) -> bytes:
+    """AAD of one secret field: `igtui/v1\\0 uuid \\0 table \\0 row \\0 column \\0 version`."""
+    return _FIELD_PREFIX + b"\x00".join(
+        [store_uuid.encode(), table.encode(), str(int(row_id)).encode(), column.encode(), str(version).encode()]
+    )
+
+
+def _seal(key: bytes | bytearray, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(bytes(key)).encrypt(nonce, plaintext, aad)
+
+
+def _open(aesgcm: AESGCM, blob: bytes, aad: bytes) -> bytes:
+    """Open nonce‖ciphertext‖tag; raises InvalidTag on any problem (incl. a wrong-length nonce)."""
+    if not isinstance(blob, bytes | bytearray | memoryview) or len(blob) < NONCE_BYTES + TAG_BYTES:
+        raise InvalidTag()
+    blob = bytes(blob)
+    return aesgcm.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+
+
+@dataclass(frozen=True, slots=True)
+class WrappedKey:
+    """What the header stores about the DEK."""
+
+    params: KdfParams
+    salt: bytes
+    wrapped: bytes
+
+
+def new_store_uuid() -> str:
+    return os.urandom(16).hex()
+
+
+class Vault:
+    """An unlocked data key bound to one store. Thread-safe: AESGCM holds no per-call state."""
+
+    def __init__(self, store_uuid: str, dek: bytearray) -> None:
+        if len(dek) != KEY_BYTES:
+            raise ValueError("a data key is 32 bytes")
+        self.store_uuid = store_uuid
+        self._dek = dek
+        self._aesgcm: AESGCM | None = AESGCM(bytes(dek))
+
+    @classmethod
+    def generate(cls, store_uuid: str) -> Vault:
+        """A new random DEK."""
+        return cls(store_uuid, bytearray(os.urandom(KEY_BYTES)))
+
+    @classmethod
+    def unwrap(cls, store_uuid: str, passphrase: Secret, wrapped: WrappedKey) -> Vault:
+        """Derive the KEK and open the DEK.
+
+        Raises:
+            StoreDamaged: the header's KDF parameters are absurd (checked before deriving).
+            WrongPassphrase: the DEK did not open (wrong passphrase, or a tampered header).
+        """
+        check_header_params(wrapped.params, wrapped.salt)
+        kek = derive_kek(passphrase, wrapped.salt, wrapped.params)
+        try:
+            dek = bytearray(_open(AESGCM(bytes(kek)), wrapped.wrapped, dek_aad(store_uuid, wrapped.params, wrapped.salt)))
+        except InvalidTag:
+            raise WrongPassphrase("wrong passphrase") from None
+        finally:
+            _wipe(kek)
+        if len(dek) != KEY_BYTES:
+            raise StoreDamaged("the store header holds a data key of the wrong size")
+        return cls(store_uuid, dek)
+
+    def wrap(self, passphrase: Secret, params: KdfParams) -> WrappedKey:
+        """Wrap the DEK under a fresh salt (so a fresh KEK) derived from `passphrase`."""
+        if params.problem():
+            raise ValidationError(params.problem() or "bad KDF parameters")
+        salt = os.urandom(SALT_BYTES)
+        kek = derive_kek(passphrase, salt, params)
+        try:
+            wrapped = _seal(kek, bytes(self._require()), dek_aad(self.store_uuid, params, salt))
+        finally:
+            _wipe(kek)
+        return WrappedKey(params=params, salt=salt, wrapped=wrapped)
+
+    def _require(self) -> bytearray:
+        if self._aesgcm is None:
+            raise RuntimeError("vault is locked")
+        return self._dek
+
+    def encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
+        """nonce(12)‖ciphertext‖tag(16) with a fresh random nonce."""
+        self._require()
+        assert self._aesgcm is not None
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aesgcm.encrypt(nonce, plaintext, aad)
+
+    def decrypt(self, blob: bytes, aad: bytes) -> bytes:
+        """Raises cryptography's InvalidTag on any mismatch; the store maps it to RecordDamaged."""
+        self._require()
+        assert self._aesgcm is not None
+        return _open(self._aesgcm, blob, aad)
+
+    def encrypt_field(self, value: Secret, *, table: str, row_id: int, column: str) -> bytes:
+        return self.encrypt(value.reveal().encode("utf-8", "surrogatepass"), field_aad(self.store_uuid, table, row_id, column))
+
+    def decrypt_field(self, blob: bytes, *, table: str, row_id: int, column: str) -> Secret | None:
+        """The field's plaintext, or None when it does not open (the caller names the record)."""
+        try:
+            raw = self.decrypt(blob, field_aad(self.store_uuid, table, row_id, column))
+        except InvalidTag:
+            return None
+        return Secret(raw.decode("utf-8", "surrogatepass"))
+
+    def lock(self) -> None:
+        """Overwrite the DEK and drop the cipher."""
+        _wipe(self._dek)
+        self._aesgcm = None
+
+    def __repr__(self) -> str:
+        return "Vault(***)"
+
+
+__all__ = [
+    "CRYPTO_VERSION",
+    "InvalidTag",
+    "KdfParams",
+    "Vault",
+    "WrappedKey",
+    "check_header_params",
+    "derive_kek",
+    "dek_aad",
+    "field_aad",
+    "new_store_uuid",
+    "normalize_passphrase",
+]

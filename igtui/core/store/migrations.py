@@ -1,0 +1,143 @@
+"""The store's schema, as sqlite-utils migrations (one set, named "igtui").
+
+Secret columns (`apps.secret`, `accounts.token`) hold `nonce‖ciphertext‖tag` blobs only; every
+other column is plain metadata so that listing needs no passphrase. Tables that carry encrypted
+fields use AUTOINCREMENT so a row id (part of the AAD) is never reused.
+
+`KNOWN_MIGRATIONS` and `SCHEMA_VERSION` let `Store.open` refuse a store written by a newer igtui
+*before* opening it for writing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # sqlite_utils is imported only when a migration actually runs (start-up cost)
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
+
+MIGRATION_SET = "igtui"
+
+_M001 = """
+CREATE TABLE header (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    store_uuid TEXT NOT NULL,
+    kdf TEXT NOT NULL,
+    kdf_memory_kib INTEGER NOT NULL,
+    kdf_iterations INTEGER NOT NULL,
+    kdf_lanes INTEGER NOT NULL,
+    kdf_salt BLOB NOT NULL,
+    wrapped_dek BLOB NOT NULL,
+    crypto_version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    passphrase_changed_at INTEGER
+);
+CREATE TABLE apps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    platform TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    redirect_uris TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    graph_version TEXT NOT NULL,
+    base_url TEXT,
+    refresh_within_days INTEGER,
+    secret BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app INTEGER NOT NULL REFERENCES apps(id),
+    username TEXT NOT NULL,
+    ig_user_id TEXT NOT NULL,
+    app_scoped_id TEXT,
+    account_type TEXT,
+    token_kind TEXT NOT NULL,
+    token BLOB NOT NULL,
+    scopes TEXT NOT NULL DEFAULT '',
+    granular_scopes TEXT NOT NULL DEFAULT '',
+    requested_scopes TEXT NOT NULL DEFAULT '',
+    issued_at INTEGER,
+    expires_at INTEGER,
+    expires_known INTEGER NOT NULL DEFAULT 1,
+    data_access_expires_at INTEGER,
+    refreshed_at INTEGER,
+    status TEXT NOT NULL DEFAULT 'ok',
+    status_reason TEXT,
+    retry_at INTEGER,
+    failures INTEGER NOT NULL DEFAULT 0,
+    refresh_within_days INTEGER,
+    generation INTEGER NOT NULL DEFAULT 0,
+    last_verified_at INTEGER,
+    last_verify_ok INTEGER,
+    last_verify_message TEXT,
+    page_id TEXT,
+    created_at INTEGER NOT NULL,
+    UNIQUE (app, ig_user_id)
+);
+CREATE INDEX accounts_username ON accounts(username);
+CREATE INDEX accounts_ig_user_id ON accounts(ig_user_id);
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    trigger TEXT NOT NULL,
+    account_id INTEGER,
+    account TEXT NOT NULL,
+    result TEXT NOT NULL,
+    error_code INTEGER,
+    error_subcode INTEGER,
+    message TEXT,
+    fbtrace_id TEXT,
+    old_expires_at INTEGER,
+    new_expires_at INTEGER,
+    duration_ms REAL
+);
+CREATE INDEX history_account ON history(account_id, id);
+CREATE TABLE exchanges (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    method TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status INTEGER,
+    latency_ms REAL NOT NULL,
+    app_name TEXT,
+    account TEXT,
+    error_code INTEGER,
+    error_subcode INTEGER,
+    fbtrace_id TEXT,
+    error_message TEXT,
+    usage TEXT,
+    pid INTEGER
+);
+CREATE TABLE pending_flows (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    app INTEGER NOT NULL REFERENCES apps(id),
+    state_hash TEXT NOT NULL UNIQUE,
+    redirect_uri TEXT NOT NULL,
+    scopes TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+"""
+
+
+def m001_initial(db: Database) -> None:
+    """Header, apps, accounts, refresh history, request log, pending login flows."""
+    for statement in _M001.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+KNOWN_MIGRATIONS: tuple[str, ...] = ("m001_initial",)
+SCHEMA_VERSION = len(KNOWN_MIGRATIONS)
+"""Also written to `PRAGMA user_version`."""
+
+
+def build() -> Migrations:
+    """The migration set (built on demand so that opening a current store never imports sqlite_utils)."""
+    from sqlite_utils.migrations import Migrations
+
+    migrations = Migrations(MIGRATION_SET)
+    migrations(name="m001_initial")(m001_initial)
+    return migrations
