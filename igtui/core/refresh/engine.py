@@ -1,0 +1,599 @@
+"""RefreshEngine: refresh Instagram Login tokens once, safely, and say so when it cannot.
+
+The protocol for one account (security.md §4.2):
+
+1. decide from the stored account (policy: due, 24-hour rule, status);
+2. take the account's single-flight lock (in-process asyncio.Lock, then flock);
+3. re-read the account; if its generation moved, another process already refreshed it: skip;
+4. if the lock file holds an *intent* left by a holder that died mid-refresh, check the stored
+   token (a new one may have been issued and lost): dead → TOKEN_UNCERTAIN, never silently broken;
+5. write our own intent, call Meta with no SQLite lock held, validate the new token;
+6. store it with `Store.replace_token` — token and history row in one transaction, a
+   compare-and-swap on the generation — then clear the intent and release the lock.
+
+Failures stay with their account: the 190 family marks it NEEDS_RELOGIN (nothing retries it),
+a rate limit defers it (and pauses its app in a bulk run), anything else backs off. History gets
+every real attempt; notices go to `IGTUI_NOTIFY_COMMAND`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from igtui.core.clock import Clock, humanize_delta, iso, to_epoch
+from igtui.core.errors import (
+    ApiError,
+    BadRequest,
+    IgtuiError,
+    RateLimited,
+    ReloginRequired,
+)
+from igtui.core.models import (
+    Account,
+    AccountStatus,
+    App,
+    Health,
+    RefreshEvent,
+    RefreshResult,
+    TokenGrant,
+    TokenKind,
+    Trigger,
+)
+from igtui.core.refresh import policy
+from igtui.core.refresh.lock import HeldLock, Intent, RefreshLocks
+from igtui.core.refresh.notify import Notice, Notifier, NotifyEvent
+from igtui.core.secret import Secret
+
+if TYPE_CHECKING:
+    from igtui.core.graph.client import GraphClient
+    from igtui.core.store import Store
+
+CRASHPOINTS = frozenset(
+    {"refresh_before_http", "refresh_after_http_before_commit", "refresh_after_commit"}
+)
+"""Test hooks (env IGTUI_CRASHPOINT): the process SIGKILLs itself at that point of a refresh."""
+
+ALREADY_REFRESHED = "already refreshed by another process"
+UNCERTAIN_REASON = "a refresh may have been lost; the old token is kept; verify or log in again"
+USAGE_PAUSE_PCT = 90.0
+"""An app whose usage headers reach this percentage is paused for the rest of a bulk run."""
+MAX_LIFETIME = timedelta(days=90)
+"""A refreshed Instagram token lives 60 days; an expires_in beyond this is not plausible."""
+DEFAULT_RATE_LIMIT_PAUSE = timedelta(hours=1)
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9._\-|~+/=]{20,4096}$")
+
+_RELOGIN_WORDS: dict[int, str] = {
+    458: "the user removed the app's access",
+    459: "the account is checkpointed; the user must log in on instagram.com or facebook.com first",
+    460: "the password was changed or Meta reset the session",
+    463: "the token expired",
+    464: "the user's account is not confirmed",
+    467: "Meta says the token is no longer valid",
+    492: "the user no longer has a role on the linked Page",
+}
+
+
+def relogin_reason(exc: ApiError) -> str:
+    """Plain words for a 190-family error, always ending with what to do."""
+    words = _RELOGIN_WORDS.get(exc.subcode or 0)
+    if words is None:
+        text = (exc.meta_message or exc.message or "").lower()
+        if "expired" in text:
+            words = "the token expired"
+        elif "password" in text:
+            words = "the password was changed or Meta reset the session"
+        elif "not authorized" in text or "authorized application" in text:
+            words = "the user removed the app's access"
+        else:
+            words = "Meta says the token is no longer valid"
+    return f"{words}; log in again"
+
+
+@dataclass
+class _AppGate:
+    """Per-app pause for one bulk run: set when Meta throttles the app or usage passes 90 %."""
+
+    paused_until: datetime | None = None
+    reason: str = ""
+
+
+@dataclass
+class RunSummary:
+    """What a bulk run did, beyond the per-account events (for the CLI's summary line)."""
+
+    events: list[RefreshEvent] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    paused_apps: dict[str, datetime] = field(default_factory=dict)
+
+
+class RefreshEngine:
+    """Refreshes tokens for one store. One engine per event loop (its locks are loop-bound).
+
+    Args:
+        store: An unlocked store (tokens are decrypted and re-encrypted).
+        client: The HTTP door; its `usage_by_app` drives the 90 % pause.
+        clock: Every time decision asks it.
+        locks_dir: Where the per-account lock files live (`Paths.locks_dir`).
+        concurrency: Accounts refreshed at once in bulk runs.
+        notify_command: `IGTUI_NOTIFY_COMMAND` (None: no notifications).
+        lock_wait: Seconds to wait for another process's lock before giving up on an account.
+        notifier: Inject a ready `Notifier` instead of `notify_command`.
+        api_factory: Builds the Meta API for an app (tests inject fakes); default `MetaApi`.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        client: GraphClient,
+        clock: Clock,
+        *,
+        locks_dir: Path,
+        concurrency: int = 8,
+        notify_command: str | None = None,
+        lock_wait: float | None = None,
+        notifier: Notifier | None = None,
+        api_factory: Callable[[GraphClient, App], object] | None = None,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.clock = clock
+        self.locks = RefreshLocks(locks_dir) if lock_wait is None else RefreshLocks(locks_dir, wait_seconds=lock_wait)
+        self.concurrency = max(1, concurrency)
+        self.notifier = notifier or Notifier(notify_command, Path(locks_dir))
+        self._api_factory = api_factory
+        self._apis: dict[str, object] = {}
+        self._apps: dict[str, App] = {}
+        self._gates: dict[str, _AppGate] = {}
+        self._store_id = str(getattr(store, "path", ""))
+        crash = os.environ.get("IGTUI_CRASHPOINT", "")
+        self._crashpoint = crash if crash in CRASHPOINTS else None
+        self._stale: set[int] = set()
+        self._run_window: int | None = None
+        self.last_run = RunSummary()
+
+    # ------------------------------------------------------------------ public API
+
+    async def refresh_account(self, account_id: int, *, trigger: Trigger, force: bool = False) -> RefreshEvent:
+        """Refresh one account if Meta allows it (explicit request: the due window is ignored).
+
+        Args:
+            account_id: The account's id in the store.
+            trigger: Who asked (tui, cli, cron, auto).
+            force: Call Meta even when igtui thinks it is too early or the account needs a login,
+                and report Meta's answer.
+
+        Returns:
+            The attempt's event. Real attempts (a Meta call) are recorded in history — failures
+            come back with their history `id`, a refresh is written by `replace_token` in the
+            same transaction as the token; decisions without a Meta call (too early, not due,
+            another process did it) are not recorded.
+        """
+        account = await asyncio.to_thread(self.store.get_account_by_id, account_id)
+        return await self._guarded(account, trigger=trigger, force=force, mode="single")
+
+    async def refresh_due(self, *, trigger: Trigger, within_days: int | None = None) -> list[RefreshEvent]:
+        """Refresh every due account; announce accounts no refresh can save.
+
+        Due = Instagram long-lived, ≥ 24 h old, unexpired, fewer than N days left, not backing off
+        and not waiting for a login. Accounts whose previous attempt died in flight are included
+        so their intent is resolved.
+
+        Args:
+            trigger: Who asked (cron for timers).
+            within_days: Override the window for this run (else account ?? app ?? 15).
+        """
+        now = self.clock.now()
+        accounts, apps = await self._load_all()
+        stale = set(await asyncio.to_thread(self.locks.stale_intents))
+        self._stale, self._run_window = stale, within_days
+        chosen: list[Account] = []
+        for acc in accounts:
+            days = policy.window_days(acc, apps.get(acc.app_name), within_days)
+            if policy.is_due(acc, now, within_days=days) or (
+                acc.id in stale and acc.token_kind is TokenKind.IG_LONG
+                and acc.status is not AccountStatus.NEEDS_RELOGIN
+            ):
+                chosen.append(acc)
+        events = await self._bulk(chosen, trigger=trigger, mode="due")
+        await self._announce_expiring(accounts, apps, within_days, skip={e.account_id for e in events})
+        return events
+
+    async def refresh_all(self, *, trigger: Trigger) -> list[RefreshEvent]:
+        """Refresh every Instagram long-lived token Meta would accept now, due or not.
+
+        Facebook Login and short-lived accounts are reported as skipped (no refresh endpoint);
+        tokens under 24 hours old as too early; accounts needing a login as such.
+        """
+        accounts, apps = await self._load_all()
+        events = await self._bulk(accounts, trigger=trigger, mode="all")
+        await self._announce_expiring(accounts, apps, None, skip={e.account_id for e in events})
+        return events
+
+    async def check_notices(self, *, within_days: int | None = None) -> list[Notice]:
+        """Announce expiring / expired / broken accounts without refreshing (the TUI's timer)."""
+        accounts, apps = await self._load_all()
+        return await self._announce_expiring(accounts, apps, within_days, skip=set())
+
+    # ------------------------------------------------------------------ bulk
+
+    async def _load_all(self) -> tuple[list[Account], dict[str, App]]:
+        apps = {a.name: a for a in await asyncio.to_thread(self.store.list_apps)}
+        self._apps.update(apps)
+        accounts = await asyncio.to_thread(self.store.list_accounts)
+        return accounts, apps
+
+    async def _bulk(self, accounts: Iterable[Account], *, trigger: Trigger, mode: str) -> list[RefreshEvent]:
+        sem = asyncio.Semaphore(self.concurrency)
+        self.last_run = RunSummary()
+
+        async def one(acc: Account) -> RefreshEvent:
+            async with sem:
+                return await self._guarded(acc, trigger=trigger, force=False, mode=mode)
+
+        events = list(await asyncio.gather(*(one(a) for a in accounts)))
+        self.last_run.events = events
+        self.last_run.paused_apps = {
+            name: gate.paused_until for name, gate in self._gates.items() if gate.paused_until is not None
+        }
+        return events
+
+    async def _announce_expiring(
+        self, accounts: list[Account], apps: dict[str, App], within_days: int | None, *, skip: set[int | None]
+    ) -> list[Notice]:
+        """Notify about accounts within the warning window of an end no refresh can extend."""
+        if not self.notifier.enabled:
+            return []
+        now = self.clock.now()
+        sent: list[Notice] = []
+        for acc in accounts:
+            if acc.id in skip:
+                continue
+            days = policy.window_days(acc, apps.get(acc.app_name), within_days)
+            a = policy.assess(acc, now, within_days=days)
+            event: NotifyEvent | None = None
+            if a.health in (Health.EXPIRING, Health.EXPIRED):
+                event = "expiring"
+            elif a.health is Health.NEEDS_RELOGIN:
+                event = "needs_relogin"
+            elif a.health is Health.TOKEN_UNCERTAIN:
+                event = "token_uncertain"
+            if event is None:
+                continue
+            notice = Notice(event, acc, now, a.reason)
+            if await asyncio.to_thread(self.notifier.notify, notice):
+                sent.append(notice)
+        self.last_run.notices.extend(sent)
+        return sent
+
+    # ------------------------------------------------------------------ one account
+
+    async def _guarded(self, account: Account, *, trigger: Trigger, force: bool, mode: str) -> RefreshEvent:
+        """`_refresh_one`, but an unexpected failure stays with this account (bulk keeps going)."""
+        try:
+            return await self._refresh_one(account, trigger=trigger, force=force, mode=mode)
+        except IgtuiError as exc:
+            return self._event(account, trigger, RefreshResult.FAILED, message=exc.message)
+        except Exception as exc:  # noqa: BLE001 - one broken account must not stop the others
+            return self._event(account, trigger, RefreshResult.FAILED, message=f"internal error ({type(exc).__name__})")
+
+    def _event(self, account: Account, trigger: Trigger, result: RefreshResult, **kw: object) -> RefreshEvent:
+        base = RefreshEvent(
+            at=self.clock.now(),
+            trigger=trigger,
+            account_id=account.id,
+            account=account.ref,
+            result=result,
+            old_expires_at=account.expires_at,
+        )
+        return replace(base, **kw)  # type: ignore[arg-type]
+
+    def _precheck(self, acc: Account, *, trigger: Trigger, force: bool, mode: str) -> RefreshEvent | None:
+        """Decide without Meta: an event when no attempt should be made, else None."""
+        now = self.clock.now()
+        if acc.token_kind is TokenKind.IG_SHORT:
+            return self._event(acc, trigger, RefreshResult.SKIPPED,
+                               message="short-lived tokens are exchanged at login, not refreshed; log in again")
+        if acc.token_kind in (TokenKind.FB_USER, TokenKind.FB_PAGE):
+            a = policy.assess(acc, now)
+            return self._event(acc, trigger, RefreshResult.SKIPPED,
+                               message=f"Facebook Login has no refresh endpoint ({a.reason})")
+        if force:
+            return None
+        if acc.status is AccountStatus.NEEDS_RELOGIN:
+            return self._event(acc, trigger, RefreshResult.NEEDS_RELOGIN,
+                               message=acc.status_reason or "needs a new login")
+        if acc.status is AccountStatus.TOKEN_UNCERTAIN:
+            return self._event(acc, trigger, RefreshResult.FAILED, message=acc.status_reason or UNCERTAIN_REASON)
+        if policy.is_expired(acc, now):
+            return self._event(acc, trigger, RefreshResult.NEEDS_RELOGIN,
+                               message=f"the token expired {humanize_delta(now - acc.expires_at)} ago; log in again"  # type: ignore[operator]
+                               )
+        after = policy.refreshable_after(acc)
+        if after is not None and now < after:
+            return self._event(
+                acc, trigger, RefreshResult.TOO_EARLY,
+                message=f"token is under 24 hours old; refreshable in {humanize_delta(after - now)} "
+                        f"(at {iso(after)}); use --force to ask Meta anyway",
+            )
+        if mode == "all" and acc.status is AccountStatus.RATE_LIMITED and acc.retry_at and acc.retry_at > now:
+            return self._event(acc, trigger, RefreshResult.RATE_LIMITED,
+                               message=f"rate limited until {iso(acc.retry_at)}")
+        if mode == "due" and acc.id not in self._stale:
+            days = policy.window_days(acc, self._apps.get(acc.app_name), self._run_window)
+            if not policy.is_due(acc, now, within_days=days):
+                return self._event(acc, trigger, RefreshResult.SKIPPED, message="not due")
+        return None
+
+    async def _refresh_one(self, decided: Account, *, trigger: Trigger, force: bool, mode: str) -> RefreshEvent:
+        early = self._precheck(decided, trigger=trigger, force=force, mode=mode)
+        if early is not None:
+            return early
+        async with self.locks.hold(decided.id) as held:
+            acc = await asyncio.to_thread(self.store.get_account_by_id, decided.id)
+            intent = held.read_intent()
+            if intent is not None and intent.generation != acc.generation:
+                # The previous holder committed (generation moved) before dying: nothing was lost.
+                held.clear_intent()
+                intent = None
+            if acc.generation != decided.generation:
+                return self._event(acc, trigger, RefreshResult.SKIPPED, message=ALREADY_REFRESHED,
+                                   new_expires_at=acc.expires_at, old_expires_at=decided.expires_at)
+            if intent is None:
+                again = self._precheck(acc, trigger=trigger, force=force, mode=mode)
+                if again is not None:
+                    return again
+            gate = await self._gate_for(acc, trigger)
+            if gate is not None:
+                return gate
+            if intent is not None:
+                resolved = await self._resolve_stale_intent(acc, held, trigger=trigger)
+                if resolved is not None:
+                    return resolved
+                self._stale.discard(acc.id)  # resolved: from here on the usual policy applies
+                again = self._precheck(acc, trigger=trigger, force=force, mode=mode)
+                if again is not None:
+                    return again
+            return await self._attempt(acc, held, trigger=trigger)
+
+    async def _gate_for(self, acc: Account, trigger: Trigger) -> RefreshEvent | None:
+        """Defer the account when its app is paused in this run (throttled or usage ≥ 90 %)."""
+        gate = self._gates.get(acc.app_name)
+        now = self.clock.now()
+        if gate is None or gate.paused_until is None or gate.paused_until <= now:
+            return None
+        # Not a Meta attempt, so no history row; the account remembers when to try again.
+        await asyncio.to_thread(
+            self.store.update_account_state, acc.id,
+            status=AccountStatus.RATE_LIMITED, status_reason=gate.reason, retry_at=gate.paused_until,
+        )
+        return self._event(acc, trigger, RefreshResult.RATE_LIMITED,
+                           message=f"deferred: {gate.reason}; retry after {iso(gate.paused_until)}")
+
+    def _pause(self, app_name: str, until: datetime, reason: str) -> None:
+        gate = self._gates.setdefault(app_name, _AppGate())
+        if gate.paused_until is None or until > gate.paused_until:
+            gate.paused_until = until
+            gate.reason = reason
+
+    def _check_usage(self, app_name: str) -> None:
+        usage = self.client.usage_by_app.get(app_name)
+        pct = usage.max_pct if usage is not None else None
+        if pct is not None and pct >= USAGE_PAUSE_PCT:
+            minutes = usage.regain_minutes if usage is not None and usage.regain_minutes else 15
+            self._pause(app_name, self.clock.now() + timedelta(minutes=minutes),
+                        f"app {app_name} usage at {pct:.0f}%")
+
+    def _api(self, app: App) -> object:
+        api = self._apis.get(app.name)
+        if api is None:
+            if self._api_factory is not None:
+                api = self._api_factory(self.client, app)
+            else:
+                from igtui.core.graph.api import MetaApi
+
+                api = MetaApi(self.client, app)
+            self._apis[app.name] = api
+        return api
+
+    async def _app(self, name: str) -> App:
+        app = self._apps.get(name)
+        if app is None:
+            app = await asyncio.to_thread(self.store.get_app, name)
+            self._apps[name] = app
+        return app
+
+    def _crash(self, point: str) -> None:
+        if self._crashpoint == point:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    async def _resolve_stale_intent(self, acc: Account, held: HeldLock, *, trigger: Trigger) -> RefreshEvent | None:
+        """A holder died mid-refresh. Is the stored token still alive?
+
+        Returns None when it is (the intent is cleared and a normal attempt follows), else the
+        event that marked the account TOKEN_UNCERTAIN (or a transient failure: intent kept).
+        """
+        app = await self._app(acc.app_name)
+        api = self._api(app)
+        token = await asyncio.to_thread(self.store.account_token, acc.id)
+        started = time.perf_counter()
+        try:
+            await api.me(token=token, account=acc.ref)  # type: ignore[attr-defined]
+        except ReloginRequired as exc:
+            held.clear_intent()
+            reason = UNCERTAIN_REASON
+            await asyncio.to_thread(
+                self.store.update_account_state, acc.id,
+                status=AccountStatus.TOKEN_UNCERTAIN, status_reason=reason, retry_at=None,
+            )
+            event = self._event(acc, trigger, RefreshResult.FAILED, message=reason, error_code=exc.code,
+                                error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
+                                duration_ms=(time.perf_counter() - started) * 1000)
+            event = await asyncio.to_thread(self.store.add_history, event)
+            await self._notify("token_uncertain", acc, reason, exc)
+            return event
+        except (ApiError, IgtuiError) as exc:
+            return await self._failed(acc, trigger, exc, started)
+        held.clear_intent()
+        return None
+
+    async def _attempt(self, acc: Account, held: HeldLock, *, trigger: Trigger) -> RefreshEvent:
+        app = await self._app(acc.app_name)
+        api = self._api(app)
+        token = await asyncio.to_thread(self.store.account_token, acc.id)
+        now = self.clock.now()
+        held.write_intent(Intent(acc.id, acc.generation, os.getpid(), int(time.time()), to_epoch(acc.expires_at)))
+        self._crash("refresh_before_http")
+        started = time.perf_counter()
+        too_early = policy.is_too_early(acc, now)
+        try:
+            grant: TokenGrant = await api.refresh(token=token, account=acc.ref)  # type: ignore[attr-defined]
+        except RateLimited as exc:
+            held.clear_intent()
+            return await self._rate_limited(acc, trigger, exc, started)
+        except ReloginRequired as exc:
+            held.clear_intent()
+            return await self._relogin(acc, trigger, exc, started)
+        except BadRequest as exc:
+            held.clear_intent()
+            if too_early and exc.code == 100:
+                event = self._event(acc, trigger, RefreshResult.TOO_EARLY,
+                                    message=f"Meta refused: token under 24 hours old ({exc.message})",
+                                    error_code=exc.code, error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
+                                    duration_ms=(time.perf_counter() - started) * 1000)
+                return await asyncio.to_thread(self.store.add_history, event)
+            return await self._failed(acc, trigger, exc, started)
+        except IgtuiError as exc:
+            held.clear_intent()
+            return await self._failed(acc, trigger, exc, started)
+        finally:
+            self._check_usage(acc.app_name)
+        self._crash("refresh_after_http_before_commit")
+        duration = (time.perf_counter() - started) * 1000
+        now = self.clock.now()
+        problem = validate_grant(grant)
+        if problem is not None:
+            # Meta may already consider the old token replaced: keep the intent so the next run
+            # checks whether the stored token still works.
+            return await self._failed(acc, trigger, IgtuiError(problem), started)
+        expires_at = None if grant.expires_in is None else now + timedelta(seconds=grant.expires_in)
+        event = self._event(acc, trigger, RefreshResult.REFRESHED, new_expires_at=expires_at, duration_ms=duration)
+        saved = await asyncio.to_thread(
+            self.store.replace_token, acc.id, expected_generation=acc.generation, token=grant.access_token,
+            issued_at=now, expires_at=expires_at, expires_known=expires_at is not None, event=event,
+        )
+        self._crash("refresh_after_commit")
+        if saved is None:
+            # A new login replaced the token while we talked to Meta; it wins, ours is dropped.
+            held.clear_intent()
+            return self._event(acc, trigger, RefreshResult.SKIPPED,
+                               message="the account changed during the refresh (a new login?); kept the newer token")
+        held.clear_intent()
+        if self.notifier.enabled:
+            await asyncio.to_thread(self.notifier.forget, acc.id)
+        return event
+
+    # ------------------------------------------------------------------ outcomes
+
+    async def _relogin(self, acc: Account, trigger: Trigger, exc: ApiError, started: float) -> RefreshEvent:
+        reason = relogin_reason(exc)
+        await asyncio.to_thread(
+            self.store.update_account_state, acc.id,
+            status=AccountStatus.NEEDS_RELOGIN, status_reason=reason, retry_at=None,
+        )
+        event = self._event(acc, trigger, RefreshResult.NEEDS_RELOGIN, message=reason, error_code=exc.code,
+                            error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
+                            duration_ms=(time.perf_counter() - started) * 1000)
+        event = await asyncio.to_thread(self.store.add_history, event)
+        await self._notify("needs_relogin", acc, reason, exc)
+        return event
+
+    async def _rate_limited(self, acc: Account, trigger: Trigger, exc: RateLimited, started: float) -> RefreshEvent:
+        now = self.clock.now()
+        retry_at = exc.retry_at if exc.retry_at is not None and exc.retry_at > now else now + DEFAULT_RATE_LIMIT_PAUSE
+        reason = f"Meta throttled app {acc.app_name} (code {exc.code})"
+        self._pause(acc.app_name, retry_at, reason)
+        await asyncio.to_thread(
+            self.store.update_account_state, acc.id,
+            status=AccountStatus.RATE_LIMITED, status_reason=reason, retry_at=retry_at,
+        )
+        event = self._event(acc, trigger, RefreshResult.RATE_LIMITED, message=f"{exc.message}; retry after {iso(retry_at)}",
+                            error_code=exc.code, error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
+                            duration_ms=(time.perf_counter() - started) * 1000)
+        return await asyncio.to_thread(self.store.add_history, event)
+
+    async def _failed(self, acc: Account, trigger: Trigger, exc: IgtuiError, started: float) -> RefreshEvent:
+        now = self.clock.now()
+        failures = acc.failures + 1
+        retry_at = now + policy.backoff(failures)
+        await asyncio.to_thread(
+            self.store.update_account_state, acc.id,
+            status=AccountStatus.REFRESH_FAILED, status_reason=f"refresh failed: {exc.message}",
+            retry_at=retry_at, failures=failures,
+        )
+        api_exc = exc if isinstance(exc, ApiError) else None
+        event = self._event(
+            acc, trigger, RefreshResult.FAILED, message=f"{exc.message}; retry after {iso(retry_at)}",
+            error_code=api_exc.code if api_exc else None, error_subcode=api_exc.subcode if api_exc else None,
+            fbtrace_id=api_exc.fbtrace_id if api_exc else None, duration_ms=(time.perf_counter() - started) * 1000,
+        )
+        event = await asyncio.to_thread(self.store.add_history, event)
+        await self._notify("refresh_failed", replace(acc, failures=failures), exc.message, api_exc)
+        return event
+
+    async def _notify(self, kind: NotifyEvent, acc: Account, reason: str, exc: ApiError | None) -> None:
+        if not self.notifier.enabled:
+            return
+        notice = Notice(kind, acc, self.clock.now(), reason,
+                        error_code=exc.code if exc else None, error_subcode=exc.subcode if exc else None,
+                        fbtrace_id=exc.fbtrace_id if exc else None)
+        if await asyncio.to_thread(self.notifier.notify, notice):
+            self.last_run.notices.append(notice)
+
+
+def validate_grant(grant: TokenGrant) -> str | None:
+    """Why a refreshed token must not be stored (None: it looks right).
+
+    Checked before the store is touched: a failed refresh never replaces a good token.
+    """
+    token = grant.access_token
+    if not isinstance(token, Secret) or not token:
+        return "Meta returned an empty token; the old token is kept"
+    if not _TOKEN_RE.match(token.reveal()):
+        return "Meta returned a token that does not look like one; the old token is kept"
+    if grant.expires_in is not None and not (0 < grant.expires_in <= MAX_LIFETIME.total_seconds()):
+        return "Meta returned an implausible expiry; the old token is kept"
+    return None
+
+
+Outcome = Literal["ok", "failed", "attention"]
+
+
+def outcome(events: Iterable[RefreshEvent]) -> Outcome:
+    """Summarise a run for exit codes: attention (needs login) > failed > ok."""
+    results = {e.result for e in events}
+    if RefreshResult.NEEDS_RELOGIN in results:
+        return "attention"
+    if RefreshResult.FAILED in results:
+        return "failed"
+    return "ok"
+
+
+__all__ = [
+    "ALREADY_REFRESHED",
+    "CRASHPOINTS",
+    "RefreshEngine",
+    "RunSummary",
+    "UNCERTAIN_REASON",
+    "outcome",
+    "relogin_reason",
+    "validate_grant",
+]
