@@ -1,0 +1,1 @@
+"""igtui's Textual front end. Everything here may import textual/rich; igtui.core never does."""

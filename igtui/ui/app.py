@@ -1,0 +1,244 @@
+"""IgtuiApp: wiring and policy only (style.md §5.15). Screens own their workers.
+
+The app owns the cross-cutting pieces: the lazily built GraphClient/RefreshEngine/LoginFlow,
+the one error dialog, clipboard copies (OSC 52, tmux passthrough, auto-clear), the
+background auto-refresh, and persisting this process's request-log rows in batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from igtui.core.errors import IgtuiError
+from igtui.core.models import RefreshResult, Trigger
+from igtui.ui.commands import Command, IgtuiCommands
+from igtui.ui.services import UiServices
+
+if TYPE_CHECKING:
+    from igtui.core.graph import GraphClient
+
+CLIPBOARD_CLEAR_SECONDS = 30.0
+"""A copied token is wiped from the clipboard after this long (where the terminal allows)."""
+
+
+class IgtuiApp(App[int]):
+    """igtui's terminal UI; `run()` returns the process exit code."""
+
+    TITLE = "igtui"
+    SUB_TITLE = "Instagram token keeper"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {IgtuiCommands}
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    data_version: reactive[int] = reactive(0)
+    """Bumped whenever accounts, apps or history change; screens watch it and reload."""
+
+    def __init__(self, services: UiServices) -> None:
+        super().__init__()
+        self.services = services
+        self._client: GraphClient | None = None
+        self._engine: Any = None
+        self._login: Any = None
+        from igtui.core.oauth.exchangelog import ExchangeRecorder
+
+        # E's batching sink; never flushed inline (huge thresholds): a timer flushes it off the loop.
+        self._recorder = ExchangeRecorder(services.store, batch=1 << 30, interval=float("inf"))
+        self._clipboard_secret: str | None = None
+
+    # ── lifecycle ──────────────────────────────────────────────────────────────────────────
+    def on_mount(self) -> None:
+        if self.services.store.unlocked:
+            self._start()
+            return
+        from igtui.ui.dialogs.unlock import UnlockDialog
+
+        label = self.services.store_label or str(getattr(self.services.store, "path", ""))
+        self.push_screen(UnlockDialog(self.services.store, store_label=label), callback=self._unlocked)
+
+    def _unlocked(self, ok: bool | None) -> None:
+        if ok:
+            self._start()
+        else:
+            self.exit(3)
+
+    def _start(self) -> None:
+        from igtui.ui.screens.home import HomeScreen
+
+        self.push_screen(HomeScreen())
+        self.set_interval(0.5, self._flush_exchanges)
+        if self.services.auto_refresh_seconds:
+            self.set_interval(self.services.auto_refresh_seconds, self.auto_refresh)
+
+    async def on_unmount(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+        self._recorder.flush()
+
+    # ── services (built lazily, inside this event loop) ───────────────────────────────────
+    @property
+    def client(self) -> GraphClient:
+        if self._client is None:
+            self._client = self.services.make_client(self._recorder)
+        return self._client
+
+    @property
+    def engine(self) -> Any:
+        """F's RefreshEngine on the shared client."""
+        if self._engine is None:
+            s = self.services
+            self._engine = s.engine_factory(s.store, self.client, s.clock, s.locks_dir)
+        return self._engine
+
+    @property
+    def login_flow(self) -> Any:
+        """E's LoginFlow on the shared client."""
+        if self._login is None:
+            s = self.services
+            self._login = s.login_factory(s.store, self.client, s.clock)
+        return self._login
+
+    def changed(self) -> None:
+        """Tell every screen that the store changed (they watch `data_version`)."""
+        self.data_version += 1
+
+    # ── errors ─────────────────────────────────────────────────────────────────────────────
+    def show_error(self, error: BaseException) -> None:
+        """The one error policy: a dialog with plain words (never a traceback or a crash)."""
+        from igtui.ui.dialogs.error import ErrorDialog
+
+        self.push_screen(ErrorDialog(error))
+
+    @on(Worker.StateChanged)
+    def _app_worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.show_error(event.worker.error)
+
+    # ── background work ──────────────────────────────────────────────────────────────────
+    @work(group="log-writer", exclusive=True, exit_on_error=False)
+    async def _flush_exchanges(self) -> None:
+        """Persist this process's request-log rows in one batch, off the loop."""
+        await asyncio.to_thread(self._recorder.flush)
+
+    @work(group="auto-refresh", exclusive=True, exit_on_error=False, description="Auto-refresh")
+    async def auto_refresh(self) -> None:
+        """Renew due tokens (trigger auto); screens redraw through `data_version`."""
+        try:
+            events = await self.engine.refresh_due(trigger=Trigger.AUTO)
+        except IgtuiError as error:
+            self.notify(error.message, title="Auto-refresh failed", severity="warning", markup=False)
+            return
+        if not events:
+            return
+        self.changed()
+        ok = sum(1 for e in events if e.result is RefreshResult.REFRESHED)
+        bad = sum(1 for e in events if e.result not in (RefreshResult.REFRESHED, RefreshResult.SKIPPED, RefreshResult.TOO_EARLY))
+        if ok or bad:
+            self.notify(f"Auto-refresh: {ok} renewed, {bad} need attention", severity="warning" if bad else "information", markup=False)
+
+    # ── clipboard ──────────────────────────────────────────────────────────────────────────
+    def copy_to_clipboard(self, text: str) -> None:
+        """OSC 52, wrapped in tmux's DCS passthrough when running inside tmux."""
+        if not self.services.environ.get("TMUX"):
+            super().copy_to_clipboard(text)
+            return
+        self._clipboard = text
+        if self._driver is None:
+            return
+        payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        self._driver.write(f"\x1bPtmux;\x1b\x1b]52;c;{payload}\a\x1b\\")
+
+    def copy_value(self, value: str, *, what: str, secret: bool = False) -> None:
+        """Copy via OSC 52; a secret is wiped from the clipboard after 30 s."""
+        self.copy_to_clipboard(value)
+        if secret:
+            self._clipboard_secret = value
+            self.set_timer(CLIPBOARD_CLEAR_SECONDS, self._clear_clipboard)
+            extra = f" It is cleared in {int(CLIPBOARD_CLEAR_SECONDS)} s."
+        else:
+            extra = ""
+        self.notify(f"Copied {what} (OSC 52).{extra} Press v to show it if your terminal blocks OSC 52.", markup=False)
+
+    def _clear_clipboard(self) -> None:
+        if self._clipboard_secret is not None and self.clipboard == self._clipboard_secret:
+            self.copy_to_clipboard("")
+        self._clipboard_secret = None
+
+    def show_for_copy(self, value: str, *, what: str) -> None:
+        """The last resort: show the value for manual selection."""
+        from igtui.ui.dialogs.copy import CopyDialog
+
+        self.push_screen(CopyDialog(what, value))
+
+    # ── navigation ───────────────────────────────────────────────────────────────────────
+    def open_screen(self, screen: Screen[Any]) -> None:
+        """Show `screen` on top of home (going "to" a screen never stacks screens deeply)."""
+        from igtui.ui.screens.home import HomeScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
+            self.pop_screen()
+        self.push_screen(screen)
+
+    def action_open(self, name: str) -> None:
+        """Go to a screen by name: home, history, log, add_app, help."""
+        from igtui.ui.screens import history, home, request_log
+        from igtui.ui.screens.app_editor import AppEditorScreen
+        from igtui.ui.screens.help import HelpScreen
+
+        if name == "home":
+            while len(self.screen_stack) > 1 and not isinstance(self.screen, home.HomeScreen):
+                self.pop_screen()
+        elif name == "history":
+            self.open_screen(history.HistoryScreen())
+        elif name == "log":
+            self.open_screen(request_log.RequestLogScreen())
+        elif name == "add_app":
+            self.open_screen(AppEditorScreen(None))
+        elif name == "help":
+            self.push_screen(HelpScreen())
+
+    def action_help(self) -> None:
+        from igtui.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_refresh_due(self) -> None:
+        self.auto_refresh()
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+    def global_commands(self) -> Iterator[Command]:
+        """The palette's screen-independent commands."""
+        yield "Go to: Accounts (home)", "All apps and accounts", lambda: self.action_open("home")
+        yield "Go to: Refresh history", "Every refresh attempt", lambda: self.action_open("history")
+        yield "Go to: Request & rate-limit log", "Live redacted requests, usage gauges", lambda: self.action_open("log")
+        yield "Add app", "Register a Meta app", lambda: self.action_open("add_app")
+        yield "Refresh all due tokens now", "Runs the refresh engine (trigger auto)", self.action_refresh_due
+        yield "Help", "Keys and screens (F1)", self.action_help
+        yield "Quit", "Leave igtui", self.action_quit
+
+
+def run_tui(args: Any) -> int:
+    """Entry point used by `igtui` with no subcommand (igtui/cli.py imports this lazily)."""
+    from igtui.ui.startup import build_services
+
+    services, cleanup = build_services(args)
+    try:
+        result = IgtuiApp(services).run()
+    finally:
+        cleanup()
+    return 0 if result is None else int(result)

@@ -1,0 +1,41 @@
+"""Base classes: one worker-error policy for every screen and dialog.
+
+`Worker.StateChanged` does not bubble (textual/worker.py), so it reaches only the node that
+started the worker. Each screen therefore forwards failures of its own workers to
+`IgtuiApp.show_error`, which shows the single error dialog (style.md §2.4, §5.6).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from textual import on
+from textual.screen import ModalScreen, Screen
+from textual.worker import Worker, WorkerState
+
+if TYPE_CHECKING:
+    from igtui.ui.app import IgtuiApp
+
+ResultT = TypeVar("ResultT")
+
+
+class _ErrorsToDialog:
+    """Mixin: a worker of this node that fails becomes the app's error dialog, not a crash."""
+
+    @property
+    def igtui(self) -> IgtuiApp:
+        """The running app, typed."""
+        return cast("IgtuiApp", self.app)  # type: ignore[attr-defined]
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.igtui.show_error(event.worker.error)
+
+
+class IgtuiScreen(_ErrorsToDialog, Screen[Any]):
+    """Base of every igtui screen."""
+
+
+class IgtuiModal(_ErrorsToDialog, ModalScreen[ResultT]):
+    """Base of every igtui dialog."""

@@ -1,0 +1,1 @@
+"""Modal dialogs: unlock, error, confirm, manual copy, QR code."""

@@ -1,0 +1,83 @@
+"""Ask for the store passphrase; the Argon2id derivation runs off the event loop.
+
+The dialog itself unlocks the store (in a worker, via `asyncio.to_thread`) so a wrong
+passphrase is reported inline and the user can try again without the dialog closing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Label, LoadingIndicator, Static
+
+from igtui.core.errors import StoreError
+from igtui.core.secret import Secret
+from igtui.ui.base import IgtuiModal
+from igtui.ui.text import safe
+
+
+class UnlockDialog(IgtuiModal[bool]):
+    """Returns True once the store is unlocked, False when the user gives up."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [Binding("escape", "give_up", "Quit")]
+
+    def __init__(self, store: object, *, store_label: str) -> None:
+        super().__init__()
+        self._store = store
+        self._label = store_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Unlock the igtui store", classes="title")
+            yield Static(safe(self._label, limit=200), classes="hint")
+            yield Input(placeholder="passphrase", password=True, id="passphrase")
+            yield Static("", id="unlock-error")
+            yield LoadingIndicator(id="deriving")
+            with Horizontal(classes="buttons"):
+                yield Button("Quit", id="quit")
+                yield Button("Unlock", id="unlock", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#deriving").display = False
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._try_unlock()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "quit":
+            self.dismiss(False)
+        else:
+            self._try_unlock()
+
+    def action_give_up(self) -> None:
+        self.dismiss(False)
+
+    def _try_unlock(self) -> None:
+        field = self.query_one("#passphrase", Input)
+        if not field.value:
+            self.query_one("#unlock-error", Static).update("Type the passphrase first.")
+            return
+        passphrase = Secret(field.value)
+        field.value = ""  # never keep the passphrase in a widget longer than needed (E6)
+        self.unlock(passphrase)
+
+    @work(group="unlock", exclusive=True, exit_on_error=False)
+    async def unlock(self, passphrase: Secret) -> None:
+        field = self.query_one("#passphrase", Input)
+        spinner = self.query_one("#deriving")
+        field.disabled = True
+        spinner.display = True
+        try:
+            await asyncio.to_thread(self._store.unlock, passphrase)  # type: ignore[attr-defined]
+        except StoreError as error:
+            self.query_one("#unlock-error", Static).update(safe(error.message, wrap=True))
+            field.disabled = False
+            spinner.display = False
+            field.focus()
+            return
+        self.dismiss(True)

@@ -1,0 +1,72 @@
+"""F1 help: what each screen is for and its keys. Static text of our own (no API strings)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Header, Static
+
+from igtui.ui.base import IgtuiScreen
+
+SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("Everywhere", (
+        ("Ctrl+P", "command palette: every screen and action by name"),
+        ("F1", "this help"),
+        ("Esc", "back / close"),
+        ("Ctrl+Q", "quit"),
+    )),
+    ("Accounts (home)", (
+        ("Enter", "inspect the selected token"),
+        ("l", "log in (new account, or re-login the selected one)"),
+        ("r / R", "refresh the selected token now / refresh every due token"),
+        ("/ , s", "filter, cycle the sort (expiry, username, app, status)"),
+        ("h , L", "refresh history, live request & rate-limit log"),
+        ("a , e , d", "add an app, edit the selected app, forget the selected account"),
+    )),
+    ("Token", (
+        ("t", "reveal or mask the token"),
+        ("c / v", "copy it (OSC 52, cleared after 30 s) / show it for manual copy"),
+        ("V , r , l", "verify with Meta, refresh now, log in again"),
+    )),
+    ("Scopes", (
+        ("Space", "toggle a scope"),
+        ("1–5", "presets: read-only, publishing, comments, messaging, insights"),
+        ("n", "continue to the login"),
+    )),
+    ("Login", (
+        ("c / v / Q", "copy the authorize URL / show it / show its QR code"),
+        ("Enter", "in the field: finish with the pasted redirect URL or code"),
+    )),
+    ("History", (("a , f , x", "filter by account, by result, clear filters"),)),
+    ("Requests", (("p , f , /", "pause, follow newest, filter"),)),
+    ("App editor", (("Ctrl+S", "save"),)),
+)
+
+
+def help_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True, style="bold cyan", min_width=10)
+    table.add_column()
+    for title, keys in SECTIONS:
+        table.add_row(Text(title, style="bold underline"), Text(""))
+        for key, what in keys:
+            table.add_row(Text(key), Text(what))
+        table.add_row(Text(""), Text(""))
+    return table
+
+
+class HelpScreen(IgtuiScreen):
+    """Keys per screen."""
+
+    TITLE = "Help"
+    CSS_PATH = "help.tcss"
+    BINDINGS = [Binding("escape,f1,q", "app.pop_screen", "Close")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="body"):
+            yield Static(help_table(), id="keys")
+        yield Footer()

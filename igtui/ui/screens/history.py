@@ -1,0 +1,118 @@
+"""Refresh history: every attempt (manual, CLI, cron, auto) with its result and error.
+
+Filters by account and by result run in the store query. The screen reloads when this process
+changes something (`data_version`) and every few seconds, so cron's attempts appear too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Header, Select
+
+from igtui.core.models import RefreshEvent, RefreshResult
+from igtui.ui.base import IgtuiScreen
+from igtui.ui.text import safe, when
+
+LIMIT = 500
+_RESULT_STYLE = {
+    RefreshResult.REFRESHED: "green",
+    RefreshResult.SKIPPED: "dim",
+    RefreshResult.TOO_EARLY: "dim",
+    RefreshResult.FAILED: "red",
+    RefreshResult.NEEDS_RELOGIN: "bold red",
+    RefreshResult.RATE_LIMITED: "magenta",
+}
+
+
+def _error(event: RefreshEvent) -> Text:
+    parts = []
+    if event.error_code is not None:
+        parts.append(f"#{event.error_code}" + (f"/{event.error_subcode}" if event.error_subcode is not None else ""))
+    if event.message:
+        parts.append(event.message)
+    if event.fbtrace_id:
+        parts.append(f"fbtrace {event.fbtrace_id}")
+    return safe(" ".join(parts), limit=200)
+
+
+class HistoryScreen(IgtuiScreen):
+    """The refresh-history table with account and result filters."""
+
+    TITLE = "Refresh history"
+    CSS_PATH = "history.tcss"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("a", "focus_filter('account')", "Account filter"),
+        Binding("f", "focus_filter('result')", "Result filter"),
+        Binding("x", "clear_filters", "Clear filters"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="filters"):
+            yield Select[int]([], prompt="all accounts", id="account")
+            yield Select[str]([(r.value.replace("_", " "), r.value) for r in RefreshResult], prompt="all results", id="result")
+        yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, key in (("Time (UTC)", "at"), ("By", "trigger"), ("Account", "account"), ("Result", "result"),
+                           ("Old expiry", "old"), ("New expiry", "new"), ("Error", "error")):
+            table.add_column(label, key=key)
+        self.watch(self.app, "data_version", lambda _v: self.load(), init=False)
+        self.set_interval(5, self.load)
+        self.load_accounts()
+        self.load()
+        table.focus()
+
+    @work(group="history-accounts", exclusive=True, exit_on_error=False)
+    async def load_accounts(self) -> None:
+        accounts = await asyncio.to_thread(self.igtui.services.store.list_accounts)
+        options = sorted(((safe(a.ref, limit=40).plain, a.id) for a in accounts), key=lambda o: o[0])
+        self.query_one("#account", Select).set_options(options)
+
+    @work(group="history-load", exclusive=True, exit_on_error=False)
+    async def load(self) -> None:
+        account = self.query_one("#account", Select).value
+        result = self.query_one("#result", Select).value
+        kwargs: dict[str, Any] = {"limit": LIMIT}
+        if isinstance(account, int):
+            kwargs["account_id"] = account
+        if isinstance(result, str):
+            kwargs["result"] = RefreshResult(result)
+        events = await asyncio.to_thread(self.igtui.services.store.list_history, **kwargs)
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for event in events:
+            table.add_row(
+                Text(when(event.at)),
+                Text(event.trigger.value),
+                safe(event.account, limit=32),
+                Text(event.result.value.replace("_", " "), style=_RESULT_STYLE.get(event.result, "")),
+                Text(when(event.old_expires_at)[:10], style="dim"),
+                Text(when(event.new_expires_at)[:10]),
+                _error(event),
+            )
+        if events:
+            table.move_cursor(row=min(cursor, len(events) - 1), animate=False)
+        self.sub_title = f"{len(events)} attempts" + (" (newest 500)" if len(events) >= LIMIT else "")
+
+    @on(Select.Changed)
+    def _filter_changed(self) -> None:
+        self.load()
+
+    def action_focus_filter(self, which: str) -> None:
+        self.query_one(f"#{which}", Select).focus()
+
+    def action_clear_filters(self) -> None:
+        self.query_one("#account", Select).clear()
+        self.query_one("#result", Select).clear()

@@ -1,0 +1,337 @@
+"""Home: every app with its accounts, their health and a live countdown to expiry.
+
+The table is built from one store read (in a worker); a 1 s timer then rewrites only the
+"expires in" cells of the rows on screen, so 10,000 accounts cost no more per tick than 20.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets.data_table import RowKey
+
+from igtui.core.models import Health, RefreshResult, Trigger
+from igtui.ui.base import IgtuiScreen
+from igtui.ui.text import countdown, safe
+from igtui.ui.widgets.health import ATTENTION, assess_account, health_text
+
+SORTS = ("expiry", "username", "app", "status")
+_PLATFORM = {"instagram": "IG", "facebook": "FB"}
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One table row, computed off the event loop."""
+
+    key: str
+    """'acct:<id>' or 'app:<name>' (an app without accounts)."""
+    account_id: int | None
+    app_name: str
+    username: str
+    platform: str
+    health: Health | None
+    ends_at: datetime | None
+    never: bool
+    refreshed_at: datetime | None
+
+    def matches(self, needle: str) -> bool:
+        status = health_text(self.health).plain if self.health else ""
+        return any(needle in v.lower() for v in (self.username, self.app_name, status, self.platform))
+
+
+def build_rows(store: Any, now: datetime) -> list[Row]:
+    """Read apps and accounts and assess each (sync: runs in a thread)."""
+    apps = {app.name: app for app in store.list_apps()}
+    rows: list[Row] = []
+    with_accounts: set[str] = set()
+    for account in store.list_accounts():
+        with_accounts.add(account.app_name)
+        verdict = assess_account(account, apps.get(account.app_name), now)
+        rows.append(
+            Row(
+                key=f"acct:{account.id}",
+                account_id=account.id,
+                app_name=account.app_name,
+                username=account.username,
+                platform=account.platform,
+                health=verdict.health,
+                ends_at=verdict.ends_at,
+                never=verdict.ends_at is None and account.expires_known,
+                refreshed_at=account.refreshed_at or account.issued_at,
+            )
+        )
+    for name, app in apps.items():
+        if name not in with_accounts:
+            rows.append(Row(f"app:{name}", None, name, "", app.platform, None, None, False, None))
+    return rows
+
+
+def _sort_key(mode: str) -> Any:
+    far = datetime.max.replace(tzinfo=None)
+    if mode == "username":
+        return lambda r: (r.username.lower(), r.app_name)
+    if mode == "app":
+        return lambda r: (r.app_name, r.username.lower())
+    if mode == "status":
+        order = list(Health)
+        return lambda r: (order.index(r.health) if r.health else 99, r.username.lower())
+    return lambda r: (r.ends_at.replace(tzinfo=None) if r.ends_at else far, r.username.lower())
+
+
+class HomeScreen(IgtuiScreen):
+    """Apps and accounts; Enter inspects the selected token."""
+
+    TITLE = "Accounts"
+    CSS_PATH = "home.tcss"
+    BINDINGS = [
+        Binding("enter", "inspect", "Inspect"),
+        Binding("l", "login", "Login"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("s", "sort", "Sort"),
+        Binding("h", "app.open('history')", "History"),
+        Binding("L", "app.open('log')", "Log"),
+        Binding("a", "app.open('add_app')", "Add app"),
+        Binding("e", "edit_app", "Edit app"),
+        Binding("R", "app.refresh_due", "Refresh due", show=False),
+        Binding("d", "delete", "Delete", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("q", "app.quit", "Quit", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[Row] = []
+        self._by_key: dict[str, Row] = {}
+        self._sort = 0
+        self._needle = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Loading…", id="summary", markup=False)
+        table: DataTable[Text] = DataTable(id="accounts", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Input(placeholder="filter: username, app or status (Esc clears)", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("Username", key="username")
+        table.add_column("App", key="app")
+        table.add_column("Via", key="platform")
+        table.add_column("Status", key="status")
+        table.add_column("Expires in", key="expires", width=16)
+        table.add_column("Refreshed", key="refreshed")
+        self.query_one("#filter").display = False
+        self.watch(self.app, "data_version", self._data_changed, init=False)
+        seconds = self.igtui.services.countdown_seconds
+        if seconds:
+            self.set_interval(seconds, self._tick)
+        self.set_interval(30, self.load)  # other igtui processes (cron) change the store too
+        self.load()
+
+    def _data_changed(self, _version: int) -> None:
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        if self._rows:
+            self.load()
+
+    @work(group="home-load", exclusive=True, exit_on_error=False)
+    async def load(self) -> None:
+        services = self.igtui.services
+        rows = await asyncio.to_thread(build_rows, services.store, services.clock.now())
+        self._rows = rows
+        self._by_key = {r.key: r for r in rows}
+        self._fill()
+
+    # ── table ────────────────────────────────────────────────────────────────────────────
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        selected = self._selected_key()
+        now = self.igtui.services.clock.now()
+        rows = [r for r in self._rows if not self._needle or r.matches(self._needle)]
+        rows.sort(key=_sort_key(SORTS[self._sort]))
+        table.clear()
+        for row in rows:
+            table.add_row(*self._cells(row, now), key=row.key)
+        if selected is not None and selected in self._by_key:
+            try:
+                table.move_cursor(row=table.get_row_index(selected), animate=False)
+            except Exception:  # noqa: BLE001 - the row may be filtered out
+                pass
+        self._summarise(len(rows))
+
+    def _cells(self, row: Row, now: datetime) -> tuple[Text, ...]:
+        if row.account_id is None:
+            return (
+                Text("(no accounts)", style="dim"),
+                safe(row.app_name, limit=16),
+                Text(_PLATFORM.get(row.platform, "?")),
+                Text("press l to log in", style="dim"),
+                Text(""),
+                Text(""),
+            )
+        refreshed = countdown(row.refreshed_at, now) if row.refreshed_at else "—"
+        return (
+            safe(row.username, limit=24),
+            safe(row.app_name, limit=16),
+            Text(_PLATFORM.get(row.platform, "?")),
+            health_text(row.health) if row.health else Text(""),
+            self._expires(row, now),
+            Text(refreshed.replace("expired ", "") if row.refreshed_at else "—", style="dim"),
+        )
+
+    @staticmethod
+    def _expires(row: Row, now: datetime) -> Text:
+        if row.ends_at is None:
+            return Text("never" if row.never else "unknown", style="dim")
+        left = countdown(row.ends_at, now)
+        style = "red" if left.startswith("expired") else ""
+        return Text(left, style=style)
+
+    def _tick(self) -> None:
+        """Rewrite the countdown of the rows on screen only."""
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return
+        now = self.igtui.services.clock.now()
+        first = max(0, int(table.scroll_y))
+        last = min(table.row_count, first + table.size.height + 1)
+        ordered = table.ordered_rows
+        for index in range(first, last):
+            key = ordered[index].key
+            row = self._by_key.get(str(key.value))
+            if row is not None and row.ends_at is not None:
+                table.update_cell(key, "expires", self._expires(row, now))
+
+    def _summarise(self, shown: int) -> None:
+        accounts = [r for r in self._rows if r.account_id is not None]
+        apps = {r.app_name for r in self._rows}
+        attention = sum(1 for r in accounts if r.health in ATTENTION)
+        parts = [f"{len(apps)} apps", f"{len(accounts)} accounts"]
+        if attention:
+            parts.append(f"{attention} need attention")
+        auto = self.igtui.services.auto_refresh_seconds
+        parts.append(f"auto-refresh every {int(auto)} s" if auto else "auto-refresh off")
+        parts.append(f"sorted by {SORTS[self._sort]}")
+        if self._needle:
+            parts.append(f"filter “{self._needle}”: {shown} shown")
+        self.query_one("#summary", Static).update(Text(" · ".join(parts)))
+
+    def _selected_key(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        try:
+            key: RowKey = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:  # noqa: BLE001 - empty or out of range
+            return None
+        return None if key.value is None else str(key.value)
+
+    def selected(self) -> Row | None:
+        """The row under the cursor."""
+        key = self._selected_key()
+        return None if key is None else self._by_key.get(key)
+
+    # ── actions ─────────────────────────────────────────────────────────────────────────
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_inspect()
+
+    def action_inspect(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        if row.account_id is None:
+            self.action_login()
+            return
+        from igtui.ui.screens.token_inspect import TokenInspectScreen
+
+        self.app.push_screen(TokenInspectScreen(row.account_id))
+
+    def action_login(self) -> None:
+        row = self.selected()
+        if row is None:
+            self.notify("Add an app first (a).", markup=False)
+            return
+        from igtui.ui.screens.scope_select import ScopeSelectScreen
+
+        self.app.push_screen(ScopeSelectScreen(row.app_name, account_id=row.account_id))
+
+    def action_edit_app(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        from igtui.ui.screens.app_editor import AppEditorScreen
+
+        self.app.push_screen(AppEditorScreen(row.app_name))
+
+    def action_refresh(self) -> None:
+        row = self.selected()
+        if row is not None and row.account_id is not None:
+            self.refresh_account(row.account_id)
+
+    @work(group="refresh", exclusive=False, exit_on_error=False, description="Refreshing")
+    async def refresh_account(self, account_id: int) -> None:
+        event = await self.igtui.engine.refresh_account(account_id, trigger=Trigger.TUI, force=True)
+        self.igtui.changed()
+        severity = "information" if event.result is RefreshResult.REFRESHED else "warning"
+        text = f"{event.account}: {event.result.value.replace('_', ' ')}"
+        if event.message:
+            text += f" ({event.message})"
+        self.notify(safe(text, limit=300).plain, severity=severity, markup=False)
+
+    def action_sort(self) -> None:
+        self._sort = (self._sort + 1) % len(SORTS)
+        self._fill()
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.display = True
+        field.focus()
+
+    def action_clear_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.value = ""
+        field.display = False
+        self._needle = ""
+        self._fill()
+        self.query_one(DataTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._needle = event.value.strip().lower()
+        self._fill()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_delete(self) -> None:
+        row = self.selected()
+        if row is None or row.account_id is None:
+            return
+        from igtui.ui.dialogs.confirm import ConfirmDialog
+
+        account_id = row.account_id
+        question = f"Forget {row.app_name}/{row.username} and its token? (Meta is not told.)"
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.delete_account(account_id)
+
+        self.app.push_screen(ConfirmDialog("Delete account", question), callback=done)
+
+    @work(group="store-write", exit_on_error=False)
+    async def delete_account(self, account_id: int) -> None:
+        await asyncio.to_thread(self.igtui.services.store.remove_account, account_id)
+        self.igtui.changed()

@@ -1,0 +1,159 @@
+"""Scope selection before a login: A's catalogue in plain words, presets, least privilege.
+
+Required scopes are locked on; retired names are listed, flagged and unselectable, with what
+replaced them. On re-login the screen starts from what was requested last time and shows what
+Meta actually granted, so a user sees a permission that was declined on the consent page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Footer, Header, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from igtui.core import scopes as catalogue
+from igtui.core.errors import ValidationError
+from igtui.ui.base import IgtuiScreen
+from igtui.ui.text import safe
+
+PRESET_KEYS = ("read-only", "publishing", "comments", "messaging", "insights")
+
+
+def _prompt(scope: catalogue.Scope) -> Text:
+    text = Text(scope.name, style="bold")
+    if scope.retired:
+        text.append(f"  retired → {scope.replacement}", style="yellow")
+        if scope.note:
+            text.append(f" ({scope.note})", style="dim")
+        return text
+    if scope.required:
+        text.append("  required", style="cyan")
+    text.append(f"\n  {scope.description}", style="dim")
+    return text
+
+
+class ScopeSelectScreen(IgtuiScreen):
+    """Pick the scopes for a login of one app, then continue to the login screen."""
+
+    TITLE = "Scopes"
+    CSS_PATH = "scope_select.tcss"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("n", "next", "Log in"),
+        Binding("1", "preset('read-only')", "Read-only"),
+        Binding("2", "preset('publishing')", "Publishing"),
+        Binding("3", "preset('comments')", "Comments"),
+        Binding("4", "preset('messaging')", "Messaging"),
+        Binding("5", "preset('insights')", "Insights"),
+    ]
+
+    def __init__(self, app_name: str, *, account_id: int | None = None) -> None:
+        super().__init__()
+        self._app_name = app_name
+        self._account_id = account_id
+        self._platform: Any = "instagram"
+        self._granted: tuple[str, ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="body"):
+            yield Static(safe(f"Scopes for a login to {self._app_name}"), id="heading")
+            yield SelectionList[str](id="scopes")
+            yield Static("", id="hint")
+            yield Static("", id="diff")
+            with Horizontal(id="buttons"):
+                presets = "  ".join(f"{i} {name}" for i, name in enumerate(PRESET_KEYS, start=1))
+                yield Static(Text("Presets: " + presets), id="presets")
+                yield Button("Log in →", id="next", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(group="scopes-load", exclusive=True, exit_on_error=False)
+    async def load(self) -> None:
+        store = self.igtui.services.store
+        app = await asyncio.to_thread(store.get_app, self._app_name)
+        self._platform = app.platform
+        chosen = list(app.scopes)
+        if self._account_id is not None:
+            account = await asyncio.to_thread(store.get_account_by_id, self._account_id)
+            self._granted = account.scopes
+            chosen = list(account.requested_scopes or account.scopes or app.scopes)
+        if not chosen:
+            chosen = list(catalogue.required_scopes(app.platform))
+        listing = self.query_one("#scopes", SelectionList)
+        listing.clear_options()
+        for scope in catalogue.scopes_for(app.platform, include_retired=True):
+            if scope.retired and scope.name not in chosen:
+                continue  # flag a retired name only where it matters: it is in the saved defaults
+            listing.add_option(
+                Selection(
+                    _prompt(scope),
+                    scope.name,
+                    scope.required or (scope.name in chosen and not scope.retired),
+                    disabled=scope.required or scope.retired,
+                )
+            )
+        retired = [n for n in chosen if (s := catalogue.get_scope(app.platform, n)) is not None and s.retired]
+        if retired:
+            self.notify(f"Retired scopes in this app's defaults: {', '.join(retired)}", severity="warning", markup=False)
+        self._update_hint()
+        listing.focus()
+
+    def selected(self) -> list[str]:
+        return list(self.query_one("#scopes", SelectionList).selected)
+
+    @on(SelectionList.SelectedChanged)
+    def _changed(self) -> None:
+        self._update_hint()
+
+    def _update_hint(self) -> None:
+        chosen = self.selected()
+        hint = catalogue.least_privilege_hint(self._platform, chosen)
+        text = Text("Least privilege: ", style="bold")
+        text.append(hint or "this selection is lean — ask only for what the app uses.", style="yellow" if hint else "green")
+        self.query_one("#hint", Static).update(text)
+        diff = Text()
+        if self._granted is not None:
+            granted = set(self._granted)
+            asked = set(chosen)
+            declined = sorted(asked - granted)
+            diff.append("Last login granted: ", style="bold")
+            diff.append(", ".join(sorted(granted)) or "nothing")
+            if declined:
+                diff.append("\nNot granted last time: ", style="bold yellow")
+                diff.append(", ".join(declined), style="yellow")
+        self.query_one("#diff", Static).update(diff)
+
+    def action_preset(self, name: str) -> None:
+        wanted = set(catalogue.preset(self._platform, name))
+        listing = self.query_one("#scopes", SelectionList)
+        listing.deselect_all()
+        for value in wanted:
+            listing.select(value)
+        for value in catalogue.required_scopes(self._platform):
+            listing.select(value)
+        self._update_hint()
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        if event.button.id == "next":
+            self.action_next()
+
+    def action_next(self) -> None:
+        try:
+            chosen = catalogue.validate_scopes(self._platform, self.selected())
+        except ValidationError as error:
+            self.notify(error.message, severity="error", markup=False)
+            return
+        from igtui.ui.screens.login_flow import LoginFlowScreen
+
+        self.app.push_screen(LoginFlowScreen(self._app_name, chosen))

@@ -1,0 +1,204 @@
+"""Token inspection: everything igtui knows about one account's token, like Meta's debugger.
+
+The token stays masked until asked (`t`); copying (`c`) uses OSC 52 and is wiped after 30 s.
+Verify (`V`) goes through E's `inspect_token`; refresh (`r`) through F's engine; re-login (`l`)
+opens scope selection with this account's scopes. Times show as dates and live countdowns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Header, Static
+
+from igtui.core.errors import IgtuiError
+from igtui.core.models import Account, RefreshResult, Trigger
+from igtui.core.secret import Secret
+from igtui.ui.base import IgtuiScreen
+from igtui.ui.text import countdown, safe, when
+from igtui.ui.widgets.health import assess_account, health_text
+
+_KINDS = {
+    "ig_short": "Instagram Login, short-lived (1 hour)",
+    "ig_long": "Instagram Login, long-lived (60 days, refreshable)",
+    "fb_user": "Facebook Login user token (~60 days, re-login to renew)",
+    "fb_page": "Facebook Page token",
+}
+
+
+def _pairs(rows: list[tuple[str, Text]]) -> Table:
+    grid = Table.grid(padding=(0, 1), expand=True)
+    grid.add_column(style="bold", no_wrap=True, width=17)
+    grid.add_column(ratio=1)
+    for label, value in rows:
+        grid.add_row(Text(label), value)
+    return grid
+
+
+class TokenInspectScreen(IgtuiScreen):
+    """One account's token: kind, scopes, times, last verification; verify/refresh/re-login."""
+
+    TITLE = "Token"
+    CSS_PATH = "token_inspect.tcss"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("t", "toggle_reveal", "Reveal"),
+        Binding("c", "copy", "Copy"),
+        Binding("V", "verify", "Verify"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("l", "relogin", "Re-login"),
+        Binding("v", "show_copy", "Show for copy", show=False),
+    ]
+
+    def __init__(self, account_id: int) -> None:
+        super().__init__()
+        self._account_id = account_id
+        self._account: Account | None = None
+        self._app: Any = None
+        self._token: Secret | None = None
+        self._revealed = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="body"):
+            yield Static("Loading…", id="card", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "data_version", lambda _v: self.load(), init=False)
+        seconds = self.igtui.services.countdown_seconds
+        if seconds:
+            self.set_interval(seconds, self._render)
+        self.load()
+
+    def on_unmount(self) -> None:
+        self._token = None  # drop the decrypted token with the screen
+
+    @work(group="token-load", exclusive=True, exit_on_error=False)
+    async def load(self) -> None:
+        store = self.igtui.services.store
+        account = await asyncio.to_thread(store.get_account_by_id, self._account_id)
+        self._app = await asyncio.to_thread(store.get_app, account.app_name)
+        self._account = account
+        try:
+            self._token = await asyncio.to_thread(store.account_token, self._account_id)
+        except IgtuiError as error:  # a damaged record still shows everything else
+            self._token = None
+            self.notify(error.message, severity="error", markup=False)
+        self._render()
+
+    def _render(self) -> None:
+        account = self._account
+        if account is None:
+            return
+        now = self.igtui.services.clock.now()
+        verdict = assess_account(account, self._app, now)
+        from igtui.core.refresh.policy import refreshable_after
+
+        def dated(at: Any, *, none: str = "—") -> Text:
+            if at is None:
+                return Text(none, style="dim")
+            return Text(f"{when(at)} UTC  ({countdown(at, now)})")
+
+        token = self._token
+        if token is None:
+            shown = Text("(unavailable)", style="red")
+        elif self._revealed:
+            shown = safe(token.reveal(), wrap=True)
+        else:
+            shown = Text(token.masked(), style="bold")
+        status = health_text(verdict.health)
+        status.append("  ")
+        status.append_text(safe(verdict.reason, style="dim", wrap=True))
+        granted = set(account.scopes)
+        requested = set(account.requested_scopes)
+        rows: list[tuple[str, Text]] = [
+            ("Account", safe(f"{account.username}  ({account.app_name}, {account.platform})")),
+            ("Instagram user id", safe(account.ig_user_id)),
+            ("Account type", safe(account.account_type or "—")),
+            ("Token", shown),
+            ("Kind", Text(_KINDS.get(account.token_kind.value, account.token_kind.value))),
+            ("Status", status),
+            ("Scopes", safe(", ".join(account.scopes) or "—", wrap=True)),
+        ]
+        if requested and requested != granted:
+            missing = sorted(requested - granted)
+            extra = sorted(granted - requested)
+            diff = Text()
+            if missing:
+                diff.append("not granted: " + ", ".join(safe(s).plain for s in missing), style="yellow")
+            if extra:
+                diff.append(("  " if missing else "") + "extra: " + ", ".join(safe(s).plain for s in extra))
+            rows.append(("Requested ≠ granted", diff))
+        if account.granular_scopes:
+            lines = [f"{scope}: {', '.join(targets) or 'all'}" for scope, targets in account.granular_scopes]
+            rows.append(("Granular scopes", safe("; ".join(lines), wrap=True)))
+        rows += [
+            ("Issued", dated(account.issued_at)),
+            ("Expires", dated(account.expires_at, none="never" if account.expires_known else "unknown")),
+            ("Refreshable after", dated(refreshable_after(account), none="not refreshable")),
+            ("Data access ends", dated(account.data_access_expires_at)),
+            ("Last refresh", dated(account.refreshed_at, none="never")),
+        ]
+        if account.retry_at is not None:
+            rows.append(("Next try", dated(account.retry_at)))
+        if account.last_verified_at is None:
+            rows.append(("Last verification", Text("never (press V)", style="dim")))
+        else:
+            verdict_text = Text("ok" if account.last_verify_ok else "failed", style="green" if account.last_verify_ok else "red")
+            verdict_text.append(f"  {when(account.last_verified_at)} UTC  ")
+            verdict_text.append_text(safe(account.last_verify_message or "", style="dim", wrap=True))
+            rows.append(("Last verification", verdict_text))
+        self.query_one("#card", Static).update(Group(_pairs(rows)))
+
+    # ── actions ─────────────────────────────────────────────────────────────────────────
+    def action_toggle_reveal(self) -> None:
+        self._revealed = not self._revealed
+        self._render()
+
+    def action_copy(self) -> None:
+        if self._token is not None:
+            self.igtui.copy_value(self._token.reveal(), what="token", secret=True)
+
+    def action_show_copy(self) -> None:
+        if self._token is not None:
+            self.igtui.show_for_copy(self._token.reveal(), what="the token")
+
+    @work(group="token-verify", exclusive=True, exit_on_error=False, description="Verifying")
+    async def action_verify(self) -> None:
+        from igtui.core.oauth.tokeninfo import inspect_token
+
+        account = self._account
+        if account is None:
+            return
+        self.notify("Verifying with Meta…", markup=False)
+        try:
+            await inspect_token(
+                self.igtui.services.store, self.igtui.client, account.ref, verify=True, clock=self.igtui.services.clock
+            )
+        finally:
+            self.igtui.changed()
+        self.notify("Verified.", markup=False)
+
+    @work(group="token-refresh", exclusive=True, exit_on_error=False, description="Refreshing")
+    async def action_refresh(self) -> None:
+        event = await self.igtui.engine.refresh_account(self._account_id, trigger=Trigger.TUI, force=True)
+        self.igtui.changed()
+        ok = event.result is RefreshResult.REFRESHED
+        text = event.result.value.replace("_", " ") + (f": {event.message}" if event.message else "")
+        self.notify(safe(text, limit=300).plain, severity="information" if ok else "warning", markup=False)
+
+    def action_relogin(self) -> None:
+        if self._account is None:
+            return
+        from igtui.ui.screens.scope_select import ScopeSelectScreen
+
+        self.app.push_screen(ScopeSelectScreen(self._account.app_name, account_id=self._account_id))
