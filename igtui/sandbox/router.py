@@ -1,0 +1,110 @@
+"""Maps a request to its endpoint, after `fail_next` and per-endpoint call counting.
+
+All five Meta hosts share one origin here, so a path decides the endpoint: `POST /oauth/access_token`
+is api.instagram.com's code exchange while `GET [/{v}]/oauth/access_token` is graph.facebook.com's,
+and `/me` picks Instagram or Facebook by the token's prefix (IGAA… or EAA…).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+from igtui.sandbox import admin_api, consent, fb_routes, ig_routes
+from igtui.sandbox.wire import Request, Response, graph_error, json_response
+from igtui.sandbox.world import FailRule, World
+
+_V = r"(?:/v\d+(?:\.\d+)?)?"
+Handler = Callable[..., Response]
+
+_ROUTES: list[tuple[re.Pattern[str], str, str | None, Handler]] = [
+    # (path pattern, counter name, method or None for any, handler)
+    (re.compile(r"/oauth/authorize"), "oauth_authorize", "GET",
+     lambda w, r: consent.consent_page(w, r, "instagram")),
+    (re.compile(_V + r"/dialog/oauth"), "dialog_oauth", "GET",
+     lambda w, r: consent.consent_page(w, r, "facebook")),
+    (re.compile(r"/oauth/authorize/decide"), "oauth_decide", None, consent.decide),
+    (re.compile(r"/oauth/access_token"), "oauth_access_token", "POST", ig_routes.code_exchange),
+    (re.compile(_V + r"/oauth/access_token"), "fb_oauth_access_token", None,
+     fb_routes.oauth_access_token),
+    (re.compile(_V + r"/access_token"), "access_token", None, ig_routes.long_lived),
+    (re.compile(_V + r"/refresh_access_token"), "refresh_access_token", None, ig_routes.refresh),
+    (re.compile(_V + r"/debug_token"), "debug_token", "GET", fb_routes.debug_token),
+    (re.compile(_V + r"/me/accounts"), "me_accounts", "GET", fb_routes.me_accounts),
+    (re.compile(_V + r"/me"), "me", "GET", lambda w, r: _me(w, r)),
+    (re.compile(_V + r"/(\d{1,30})"), "node", "GET",
+     lambda w, r, node_id: fb_routes.node(w, r, node_id)),
+]
+
+
+def _me(world: World, req: Request) -> Response:
+    token = req.bearer() or ""
+    if token.startswith("EAA"):
+        return fb_routes.me(world, req)
+    return ig_routes.me(world, req)
+
+
+def handle(world: World, req: Request) -> Response:
+    """Answer one request. Admin paths skip fail_next and the counters."""
+    if req.path == "/__sandbox" or req.path.startswith("/__sandbox/"):
+        with world.lock:
+            return admin_api.handle(world, req)
+    with world.lock:
+        rule = world.take_failure(req.path)
+        name, handler, args = _resolve(req)
+        world.calls[name] += 1
+    if rule is not None:
+        if rule.delay > 0:
+            time.sleep(rule.delay)
+        if rule.body != "pass":
+            return _failure(world, rule)
+    with world.lock:
+        if handler is None:
+            return _not_found(world, req)
+        response: Response = handler(world, req, *args)
+        if response.status < 400:
+            world.ok_calls[name] += 1
+        return response
+
+
+def _resolve(req: Request) -> tuple[str, Handler | None, tuple[str, ...]]:
+    path = req.path.rstrip("/") or "/"
+    for pattern, name, method, handler in _ROUTES:
+        match = pattern.fullmatch(path)
+        if match is None:
+            continue
+        if method is not None and req.method not in (method, "HEAD" if method == "GET" else ""):
+            if name == "oauth_access_token":
+                continue  # GET /oauth/access_token is Facebook's, unversioned
+            return name, _wrong_method, ()
+        return name, handler, match.groups()
+    return "unknown", None, ()
+
+
+def _wrong_method(world: World, req: Request) -> Response:
+    return graph_error(world, 100, f"Unsupported request - method type: {req.method.lower()}")
+
+
+def _not_found(world: World, req: Request) -> Response:
+    return graph_error(world, 2500, f"Unknown path components: {req.path[:200]}")
+
+
+def _failure(world: World, rule: FailRule) -> Response:
+    """A `fail_next` response: a proxy's HTML page, truncated JSON, a Graph error or given JSON."""
+    if rule.body == "html":
+        page = (f"<html><head><title>{rule.status} Bad Gateway</title></head><body>"
+                f"<h1>{rule.status} Bad Gateway</h1><p>The upstream server failed.</p></body>"
+                "</html>")
+        return Response(rule.status, page.encode(), [("Content-Type", "text/html")])
+    if rule.body == "truncated":
+        return Response(rule.status, b'{"error":{"message":"An unexpected error has occ',
+                        [("Content-Type", "application/json; charset=UTF-8")])
+    if rule.body == "empty":
+        return Response(rule.status, b"", [("Content-Type", "application/json; charset=UTF-8")])
+    if rule.body == "graph":
+        with world.lock:
+            return graph_error(world, 2, "An unexpected error has occurred. Please retry your "
+                               "request later.", status=rule.status, is_transient=True)
+    with world.lock:
+        return json_response(world, rule.body, rule.status)

@@ -1,0 +1,281 @@
+"""`Sandbox`: Meta's endpoints on one loopback origin, on the stdlib's threading HTTP server.
+
+Built for being hammered by benchmarks: HTTP/1.1 keep-alive, TCP_NODELAY and each response
+written with one `sendall` (headers and body split across two writes meet Nagle and delayed ACK
+and cost ~40 ms per request). It never logs requests: a request line carries codes and tokens.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import email.utils
+import json
+import socket
+import threading
+import urllib.parse
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+
+from igtui.core.clock import Clock
+from igtui.sandbox import router
+from igtui.sandbox.clock import SandboxClock
+from igtui.sandbox.demo import DEMO_IG_APP, create_accounts, seed_demo
+from igtui.sandbox.wire import Request, Response
+from igtui.sandbox.world import World
+
+MAX_BODY_BYTES = 1_000_000
+MAX_FIELDS = 500
+_INTERNAL = json.dumps({"error": {"message": "An unknown error occurred", "type": "OAuthException",
+                                  "code": 1, "is_transient": True}}).encode()
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # idle keep-alive threads must not hold up stop()
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], world: World) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.world = world
+        self._conns: set[socket.socket] = set()
+        self._conns_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def track(self, conn: socket.socket, add: bool) -> None:
+        with self._conns_lock:
+            (self._conns.add if add else self._conns.discard)(conn)
+
+    def close_connections(self) -> None:
+        with self._conns_lock:
+            conns = list(self._conns)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "igtui-sandbox"
+    sys_version = ""
+    timeout = 60  # seconds an idle keep-alive connection may hold its thread
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        self.server.track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, False)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        """Silenced: the default prints request lines, which carry codes and tokens."""
+
+    def _serve(self) -> None:
+        try:
+            req = self._parse()
+        except _BadRequest as exc:
+            self.close_connection = True
+            body = json.dumps({"error": {"message": str(exc), "type": "OAuthException",
+                                         "code": 100}}).encode()
+            self._write(Response(exc.status, body, [("Content-Type", "application/json")]))
+            return
+        try:
+            response = router.handle(self.server.world, req)
+        except Exception:  # a sandbox bug must not kill the connection thread silently
+            response = Response(500, _INTERNAL, [("Content-Type", "application/json")])
+        self._write(response)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+    def _parse(self) -> Request:
+        split = urllib.parse.urlsplit(self.path)
+        path = urllib.parse.unquote(split.path) or "/"
+        try:
+            query_pairs = urllib.parse.parse_qsl(split.query, keep_blank_values=True,
+                                                 max_num_fields=MAX_FIELDS)
+        except ValueError as exc:
+            raise _BadRequest(400, "Too many query parameters") from exc
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        body = self._read_body(headers)
+        form_pairs = _form_pairs(headers.get("content-type", ""), body)
+        form_multi: dict[str, list[str]] = {}
+        for key, value in form_pairs:
+            form_multi.setdefault(key, []).append(value)
+        return Request(
+            method=self.command, path=path, query=_first(query_pairs), form=_first(form_pairs),
+            form_multi=form_multi, headers=headers, body=body,
+        )
+
+    def _read_body(self, headers: dict[str, str]) -> bytes:
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            raise _BadRequest(411, "Chunked bodies are not supported; send Content-Length")
+        raw = headers.get("content-length")
+        if raw is None:
+            return b""
+        try:
+            length = int(raw)
+        except ValueError as exc:
+            raise _BadRequest(400, "Bad Content-Length") from exc
+        if length < 0:
+            raise _BadRequest(400, "Bad Content-Length")
+        if length > MAX_BODY_BYTES:
+            raise _BadRequest(413, "Body too large")
+        body = self.rfile.read(length)
+        if len(body) != length:
+            raise _BadRequest(400, "Body shorter than Content-Length")
+        return body
+
+    def _write(self, response: Response) -> None:
+        try:
+            reason = HTTPStatus(response.status).phrase
+        except ValueError:
+            reason = "Status"
+        body = b"" if self.command == "HEAD" else response.body
+        lines = [
+            f"HTTP/1.1 {response.status} {reason}",
+            f"Date: {email.utils.formatdate(usegmt=True)}",
+            f"Content-Length: {len(response.body)}",
+        ]
+        for name, value in response.headers:
+            lines.append(f"{name}: {_header_safe(value)}")
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        try:
+            self.wfile.write(head + body)
+        except OSError:
+            self.close_connection = True
+
+
+def _header_safe(value: str) -> str:
+    return value.replace("\r", " ").replace("\n", " ")
+
+
+def _first(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in pairs:
+        out.setdefault(key, value)
+    return out
+
+
+def _form_pairs(content_type: str, body: bytes) -> list[tuple[str, str]]:
+    """Form fields from an urlencoded or multipart body (curl -F, as Meta's docs show)."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if not body:
+        return []
+    if kind == "application/x-www-form-urlencoded":
+        try:
+            return urllib.parse.parse_qsl(body.decode("utf-8", "replace"),
+                                          keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        except ValueError as exc:
+            raise _BadRequest(400, "Too many form fields") from exc
+    if kind == "multipart/form-data":
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + body)
+        pairs: list[tuple[str, str]] = []
+        if message.is_multipart():
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                payload = part.get_payload(decode=True)
+                if isinstance(name, str) and isinstance(payload, bytes):
+                    pairs.append((name, payload.decode("utf-8", "replace")))
+        return pairs[:MAX_FIELDS]
+    return []
+
+
+class Sandbox:
+    """Meta's OAuth and Graph endpoints for both platforms, plus the /__sandbox/ admin API.
+
+    Args:
+        host: Interface to bind; loopback unless told otherwise.
+        port: 0 picks a free port (read `url` afterwards).
+        clock: The base clock (default: real time); admin `clock/shift` adds an offset on top.
+        seed: Makes tokens and codes deterministic.
+        demo: Seed the brief's demo apps and accounts.
+        shape: Response shape of the demo apps ("observed" or "documented").
+        accounts: Extra Instagram accounts for the demo Instagram app (benchmarks).
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+        seed: int | None = None,
+        demo: bool = True,
+        shape: str = "observed",
+        accounts: int = 0,
+    ) -> None:
+        self.clock = SandboxClock(clock)
+        self.world = World(self.clock, seed)
+
+        def seeder(world: World) -> None:
+            if demo:
+                seed_demo(world, shape=shape)
+                if accounts:
+                    create_accounts(world, world.apps[DEMO_IG_APP["app_id"]], accounts)
+
+        self.world.seeder = seeder
+        self.world.reseed()
+        self._server = _Server((host, port), self.world)
+        self.host = host
+        self.port = int(self._server.server_address[1])
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        self.url = f"http://{shown}:{self.port}"
+        self._thread: threading.Thread | None = None
+        self._serving = False
+        self._stopped = False
+
+    def start(self) -> Sandbox:
+        """Serve on a background daemon thread; returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._server.serve_forever,
+                                            kwargs={"poll_interval": 0.1},
+                                            name="igtui-sandbox", daemon=True)
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread until `stop()` is called from another thread."""
+        self._serving = True
+        self._server.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        """Stop serving, drop open keep-alive connections, release the port. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._thread is not None or self._serving:
+            self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server.close_connections()
+        self._server.server_close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

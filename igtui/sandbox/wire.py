@@ -1,0 +1,159 @@
+"""Request/response values and Meta's three error shapes and its rate-limit headers.
+
+Handlers are pure functions from `Request` to `Response`, which keeps them testable without a
+socket and lets the server write each response with a single `sendall`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from igtui.sandbox.world import SbApp, World
+
+JSON_TYPE = "application/json; charset=UTF-8"
+NO_STORE = "private, no-cache, no-store, must-revalidate"
+
+
+@dataclass
+class Request:
+    """One parsed HTTP request. `query`/`form` keep the first value of a repeated name."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    form: dict[str, str]
+    form_multi: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes = b""
+
+    def param(self, name: str) -> str | None:
+        """A parameter from the query string, else from the form body."""
+        if name in self.query:
+            return self.query[name]
+        return self.form.get(name)
+
+    def bearer(self) -> str | None:
+        """The access token: `access_token` parameter, or an `Authorization: Bearer|OAuth` header."""
+        token = self.param("access_token")
+        if token:
+            return token
+        auth = self.headers.get("authorization", "")
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() in ("bearer", "oauth") and value.strip():
+            return value.strip()
+        return None
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def json_response(world: World, obj: object, status: int = 200,
+                  headers: list[tuple[str, str]] | None = None) -> Response:
+    """A Graph-style JSON response with Meta's cache and trace headers."""
+    hdrs = [("Content-Type", JSON_TYPE), ("Cache-Control", NO_STORE), ("Pragma", "no-cache"),
+            ("x-fb-trace-id", world.fbtrace_id()[:11])]
+    hdrs.extend(headers or [])
+    return Response(status, json.dumps(obj, separators=(",", ":")).encode(), hdrs)
+
+
+def graph_error(
+    world: World,
+    code: int,
+    message: str,
+    *,
+    type_: str = "OAuthException",
+    subcode: int | None = None,
+    status: int = 400,
+    headers: list[tuple[str, str]] | None = None,
+    is_transient: bool | None = None,
+) -> Response:
+    """Shape 1: the Graph envelope `{"error": {message, type, code, error_subcode?, fbtrace_id}}`."""
+    err: dict[str, object] = {"message": message, "type": type_, "code": code}
+    if subcode is not None:
+        err["error_subcode"] = subcode
+    if is_transient is not None:
+        err["is_transient"] = is_transient
+    err["fbtrace_id"] = world.fbtrace_id()
+    return json_response(world, {"error": err}, status, headers)
+
+
+def ig_oauth_error(world: World, message: str, status: int = 400) -> Response:
+    """Shape 2: api.instagram.com's `{"error_type", "code", "error_message"}`."""
+    body = {"error_type": "OAuthException", "code": 400, "error_message": message}
+    return json_response(world, body, status)
+
+
+def bad_token(world: World, subcode: int | None, message: str,
+              headers: list[tuple[str, str]] | None = None) -> Response:
+    """A 190 with an optional subcode."""
+    return graph_error(world, 190, message, subcode=subcode, headers=headers)
+
+
+CANNOT_PARSE = "Invalid OAuth access token - Cannot parse access token"
+
+
+def ig_usage_headers(world: World, app: SbApp, ig_user_id: str | None) -> list[tuple[str, str]]:
+    """graph.instagram.com's headers: `call_volume/cpu_time` X-App-Usage plus BUC per IG user."""
+    pct = world.app_pct(app)
+    headers = [("x-app-usage", _dumps({"call_volume": pct, "cpu_time": pct * 3 // 5}))]
+    if ig_user_id is not None:
+        buc_pct = world.buc_pct(app, ig_user_id)
+        regain = 0
+        throttle = app.throttle
+        if throttle is not None and throttle.code == 80002 and world.now() < throttle.until:
+            user_match = throttle.username is None or (
+                throttle.username in world.ig_users
+                and world.ig_users[throttle.username].user_id == ig_user_id
+            )
+            if user_match:
+                buc_pct, regain = 100, world.regain_minutes(throttle)
+        entry = {
+            "type": "instagram",
+            "call_count": buc_pct,
+            "total_cputime": buc_pct * 3 // 5,
+            "total_time": buc_pct * 4 // 5,
+            "estimated_time_to_regain_access": regain,
+        }
+        headers.append(("x-business-use-case-usage", _dumps({ig_user_id: [entry]})))
+    return headers
+
+
+def fb_usage_headers(world: World, app: SbApp) -> list[tuple[str, str]]:
+    """graph.facebook.com's X-App-Usage: `call_count/total_time/total_cputime` percentages."""
+    pct = world.app_pct(app)
+    usage = {"call_count": pct, "total_time": pct * 4 // 5, "total_cputime": pct * 3 // 5}
+    return [("x-app-usage", _dumps(usage))]
+
+
+def throttled(world: World, app: SbApp, username: str | None, ig_user_id: str | None,
+              *, instagram: bool) -> Response | None:
+    """The throttle error for this app/user, if a throttle knob is active (§6.4)."""
+    throttle = world.active_throttle(app, username)
+    if throttle is None:
+        return None
+    headers = (ig_usage_headers(world, app, ig_user_id) if instagram
+               else fb_usage_headers(world, app))
+    if throttle.code == 4:
+        message = "(#4) Application request limit reached"
+        headers.append(("WWW-Authenticate",
+                        f'OAuth "Facebook Platform" "invalid_request" "{message}"'))
+        return graph_error(world, 4, message, status=403, headers=headers, is_transient=True)
+    if not instagram and ig_user_id is not None:
+        buc = {"type": "instagram", "call_count": 100, "total_cputime": 60, "total_time": 80,
+               "estimated_time_to_regain_access": world.regain_minutes(throttle)}
+        headers.append(("x-business-use-case-usage", _dumps({ig_user_id: [buc]})))
+    message = (
+        f"(#{throttle.code}) There have been too many calls to this Instagram account. Wait a "
+        "bit and try again. For more info, please refer to "
+        "https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
+    )
+    return graph_error(world, throttle.code, message, headers=headers)
+
+
+def _dumps(obj: object) -> str:
+    return json.dumps(obj, separators=(",", ":"))

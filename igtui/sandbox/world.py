@@ -1,0 +1,533 @@
+"""The sandbox's state: apps, users, pages, codes, tokens, knobs and counters.
+
+Everything here is plain data plus small mutators; nothing speaks HTTP. The HTTP layer takes
+`World.lock` around each request, so these methods assume the caller holds it (the lock is
+re-entrant, so the admin API may call several of them in a row).
+
+Times are integer Unix seconds of the *sandbox* clock (`SandboxClock`), which tests shift to
+make tokens age without waiting.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import os
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from igtui.sandbox.clock import SandboxClock
+
+LONG_LIVED_SECONDS = 5_183_944
+"""What Meta says a long-lived token has left when it is issued (≈ 59.99 days)."""
+IG_SHORT_SECONDS = 3600
+FB_SHORT_SECONDS = 5400
+CODE_SECONDS = 3600
+REFRESH_MIN_AGE_SECONDS = 86_400
+DATA_ACCESS_SECONDS = 90 * 86_400
+USAGE_WINDOW_SECONDS = 3600
+BUC_WINDOW_SECONDS = 86_400
+DEFAULT_BUDGET = 20_000
+"""Calls per hour that make X-App-Usage read 100 %; large so benchmarks never trip it by accident."""
+DEFAULT_BUC_BUDGET = 4_800
+
+IG_SCOPES = (
+    "instagram_business_basic",
+    "instagram_business_content_publish",
+    "instagram_business_manage_comments",
+    "instagram_business_manage_messages",
+    "instagram_business_manage_insights",
+)
+FB_SCOPES = (
+    "instagram_basic",
+    "instagram_content_publish",
+    "instagram_manage_comments",
+    "instagram_manage_insights",
+    "instagram_manage_messages",
+    "pages_show_list",
+    "pages_read_engagement",
+    "business_management",
+    "ads_management",
+    "ads_read",
+    "public_profile",
+    "email",
+)
+SHAPES = ("observed", "documented")
+REFRESH_MODES = ("new_keep_old", "same", "new_invalidate_old")
+TOKEN_KINDS = ("ig_short", "ig_long", "fb_short", "fb_user", "fb_page")
+REVOKE_SUBCODES = (458, 459, 460, 463, 464, 467, 492)
+
+
+class WorldError(Exception):
+    """An admin request the world cannot honour (unknown app, bad knob value…)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Throttle:
+    """An active throttle: code 4 (app-wide) or 80002 (Instagram BUC), until a sandbox time."""
+
+    code: int
+    until: int
+    username: str | None = None
+
+
+@dataclass
+class SbApp:
+    """A Meta app as the sandbox knows it, with its behaviour knobs."""
+
+    platform: str
+    app_id: str
+    secret: str
+    name: str
+    redirect_uris: list[str]
+    index: int
+    shape: str = "observed"
+    refresh_mode: str = "new_keep_old"
+    omit_expires_in: bool = False
+    budget: int = DEFAULT_BUDGET
+    window_start: int = 0
+    window_calls: int = 0
+    throttle: Throttle | None = None
+
+    def public(self) -> dict[str, object]:
+        """The admin view (the sandbox's own secrets are fake, so they are shown)."""
+        return {
+            "platform": self.platform,
+            "app_id": self.app_id,
+            "secret": self.secret,
+            "name": self.name,
+            "redirect_uris": list(self.redirect_uris),
+            "shape": self.shape,
+            "refresh_mode": self.refresh_mode,
+            "omit_expires_in": self.omit_expires_in,
+            "budget": self.budget,
+            "window_calls": self.window_calls,
+            "throttle": None
+            if self.throttle is None
+            else {
+                "code": self.throttle.code,
+                "until": self.throttle.until,
+                "username": self.throttle.username,
+            },
+        }
+
+
+@dataclass
+class IgUser:
+    """An Instagram professional account. `page_id` is set when it is reached via a Facebook Page."""
+
+    username: str
+    user_id: str
+    name: str
+    account_type: str
+    seq: int
+    page_id: str | None = None
+
+
+@dataclass
+class FbUser:
+    """A Facebook user who manages Pages."""
+
+    username: str
+    fb_id: str
+    name: str
+    pages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    """A Facebook Page, optionally linked to an Instagram business account."""
+
+    page_id: str
+    name: str
+    category: str
+    owner: str
+    ig_username: str | None
+
+
+@dataclass
+class Token:
+    """An issued access token. `username` is the IG user (ig_*) or the FB user (fb_*)."""
+
+    value: str
+    kind: str
+    app_id: str
+    username: str
+    issued_at: int
+    expires_at: int | None
+    scopes: tuple[str, ...]
+    page_id: str | None = None
+    revoked: int | None = None
+    data_access_expires_at: int | None = None
+
+
+@dataclass
+class Code:
+    """An authorization code: one hour, single use, bound to its redirect_uri."""
+
+    value: str
+    app_id: str
+    platform: str
+    username: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    created_at: int
+    used: bool = False
+
+
+@dataclass
+class FailRule:
+    """`fail_next`: the next `count` matching requests get this response instead."""
+
+    status: int
+    count: int
+    path: str | None
+    body: object
+    delay: float = 0.0
+
+
+class World:
+    """All sandbox state behind one re-entrant lock.
+
+    Args:
+        clock: The sandbox clock (shiftable).
+        seed: Makes tokens, codes and trace ids deterministic when given.
+    """
+
+    def __init__(self, clock: SandboxClock, seed: int | None = None) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.seed = seed
+        self.seeder: Callable[[World], None] | None = None
+        """Re-creates the initial apps and users on `reseed()` (set by `Sandbox`)."""
+        self._clear()
+
+    def _clear(self) -> None:
+        self._rng = random.Random(self.seed) if self.seed is not None else None
+        self.apps: dict[str, SbApp] = {}
+        self.ig_users: dict[str, IgUser] = {}
+        self.fb_users: dict[str, FbUser] = {}
+        self.pages: dict[str, Page] = {}
+        self.tokens: dict[str, Token] = {}
+        self.codes: dict[str, Code] = {}
+        self.page_tokens: dict[tuple[str, str], str] = {}
+        self.buc: dict[tuple[str, str], list[int]] = {}
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.ok_calls: collections.Counter[str] = collections.Counter()
+        self.fail_rules: list[FailRule] = []
+        self._ig_seq = 0
+        self._fb_seq = 0
+        self._page_seq = 0
+
+    def reseed(self) -> None:
+        """Back to the initial world: state, counters and clock offset (same seed)."""
+        with self.lock:
+            self._clear()
+            self.clock.reset()
+            if self.seeder is not None:
+                self.seeder(self)
+
+    # ── randomness ────────────────────────────────────────────────────────────────
+
+    def _random_bytes(self, n: int) -> bytes:
+        return self._rng.randbytes(n) if self._rng is not None else os.urandom(n)
+
+    def random_string(self, n_bytes: int) -> str:
+        """Alphanumeric text (base64 with its punctuation folded into letters)."""
+        raw = base64.b64encode(self._random_bytes(n_bytes)).decode("ascii")
+        return raw.replace("+", "a").replace("/", "b").rstrip("=")
+
+    def fbtrace_id(self) -> str:
+        return "A" + self.random_string(16)[:22]
+
+    def now(self) -> int:
+        return int(self.clock.now().timestamp())
+
+    # ── apps and users ────────────────────────────────────────────────────────────
+
+    def create_app(
+        self,
+        *,
+        platform: str,
+        app_id: str,
+        secret: str,
+        redirect_uris: list[str],
+        name: str | None = None,
+        shape: str = "observed",
+        refresh_mode: str = "new_keep_old",
+        omit_expires_in: bool = False,
+        budget: int = DEFAULT_BUDGET,
+    ) -> SbApp:
+        """Register an app (replacing one with the same id)."""
+        if platform not in ("instagram", "facebook"):
+            raise WorldError("platform must be instagram or facebook")
+        if not str(app_id).isdigit():
+            raise WorldError("app_id must be numeric")
+        if not secret:
+            raise WorldError("secret must not be empty")
+        if not redirect_uris or not all(isinstance(u, str) and u for u in redirect_uris):
+            raise WorldError("redirect_uris must be a non-empty list of strings")
+        app = SbApp(
+            platform=platform,
+            app_id=str(app_id),
+            secret=secret,
+            name=name or f"sandbox-{platform}-{app_id}",
+            redirect_uris=list(redirect_uris),
+            index=len(self.apps) + 1,
+        )
+        self.update_app(
+            app, shape=shape, refresh_mode=refresh_mode, omit_expires_in=omit_expires_in,
+            budget=budget,
+        )
+        self.apps[app.app_id] = app
+        return app
+
+    def update_app(self, app: SbApp, **knobs: object) -> SbApp:
+        """Change an app's knobs, validating each."""
+        for key, value in knobs.items():
+            if value is None:
+                continue
+            if key == "shape":
+                if value not in SHAPES:
+                    raise WorldError(f"shape must be one of {', '.join(SHAPES)}")
+                app.shape = str(value)
+            elif key == "refresh_mode":
+                if value not in REFRESH_MODES:
+                    raise WorldError(f"refresh_mode must be one of {', '.join(REFRESH_MODES)}")
+                app.refresh_mode = str(value)
+            elif key == "omit_expires_in":
+                app.omit_expires_in = bool(value)
+            elif key == "budget":
+                if not isinstance(value, int) or value < 1:
+                    raise WorldError("budget must be a positive integer")
+                app.budget = value
+            elif key == "redirect_uris":
+                if not isinstance(value, list) or not value:
+                    raise WorldError("redirect_uris must be a non-empty list")
+                app.redirect_uris = [str(v) for v in value]
+            elif key == "name":
+                app.name = str(value)
+            elif key == "secret":
+                app.secret = str(value)
+            else:
+                raise WorldError(f"unknown app knob {key!r}")
+        return app
+
+    def app(self, app_id: object) -> SbApp:
+        found = self.apps.get(str(app_id))
+        if found is None:
+            raise WorldError("unknown app_id", 404)
+        return found
+
+    def create_ig_user(
+        self,
+        username: str,
+        *,
+        name: str | None = None,
+        account_type: str = "BUSINESS",
+        user_id: str | None = None,
+        page_id: str | None = None,
+    ) -> IgUser:
+        """Add an Instagram professional account (ids 1784140000000000N in creation order)."""
+        if not username or not isinstance(username, str):
+            raise WorldError("username must be a non-empty string")
+        if username in self.ig_users:
+            raise WorldError(f"Instagram user {username!r} exists", 409)
+        self._ig_seq += 1
+        user = IgUser(
+            username=username,
+            user_id=user_id or str(17_841_400_000_000_000 + self._ig_seq),
+            name=name if name is not None else username.replace(".", " ").title(),
+            account_type=account_type,
+            seq=self._ig_seq,
+            page_id=page_id,
+        )
+        self.ig_users[username] = user
+        return user
+
+    def create_fb_user(self, username: str, *, name: str | None = None) -> FbUser:
+        if not username or username in self.fb_users:
+            raise WorldError(f"Facebook user {username!r} exists or is empty", 409)
+        self._fb_seq += 1
+        user = FbUser(username=username, fb_id=str(10_200_000_000_000_000 + self._fb_seq),
+                      name=name or username.replace(".", " ").title())
+        self.fb_users[username] = user
+        return user
+
+    def create_page(self, owner: str, name: str, *, ig_username: str | None,
+                    category: str = "Brand") -> Page:
+        """A Page owned by `owner`, linked to a new IG business account `ig_username`."""
+        fb_user = self.fb_users[owner]
+        self._page_seq += 1
+        page = Page(page_id=str(1_030_000_000_000_000 + self._page_seq), name=name,
+                    category=category, owner=owner, ig_username=ig_username)
+        if ig_username is not None:
+            self.create_ig_user(ig_username, page_id=page.page_id)
+        self.pages[page.page_id] = page
+        fb_user.pages.append(page.page_id)
+        return page
+
+    def app_scoped_id(self, app: SbApp, user: IgUser) -> str:
+        """`/me.id` on Instagram Login: differs per app and from `user_id` (a real quirk)."""
+        return str(26_000_000_000_000_000 + app.index * 100_000_000 + user.seq)
+
+    # ── codes and tokens ──────────────────────────────────────────────────────────
+
+    def issue_code(self, app: SbApp, username: str, redirect_uri: str,
+                   scopes: tuple[str, ...]) -> Code:
+        code = Code(value="AQ" + self.random_string(48), app_id=app.app_id,
+                    platform=app.platform, username=username, redirect_uri=redirect_uri,
+                    scopes=scopes, created_at=self.now())
+        self.codes[code.value] = code
+        return code
+
+    def issue_token(
+        self,
+        app: SbApp,
+        username: str,
+        kind: str,
+        *,
+        scopes: tuple[str, ...] | None = None,
+        age_seconds: int = 0,
+        page_id: str | None = None,
+        data_access_expires_at: int | None = None,
+    ) -> Token:
+        """Mint a token of `kind` for a user, as if issued `age_seconds` ago."""
+        if kind not in TOKEN_KINDS:
+            raise WorldError(f"kind must be one of {', '.join(TOKEN_KINDS)}")
+        if kind.startswith("ig") != (app.platform == "instagram"):
+            raise WorldError(f"kind {kind} does not belong to a {app.platform} app")
+        issued = self.now() - int(age_seconds)
+        lifetime = {
+            "ig_short": IG_SHORT_SECONDS,
+            "ig_long": LONG_LIVED_SECONDS,
+            "fb_short": FB_SHORT_SECONDS,
+            "fb_user": LONG_LIVED_SECONDS,
+            "fb_page": None,
+        }[kind]
+        if scopes is None:
+            scopes = IG_SCOPES if app.platform == "instagram" else FB_SCOPES[:8]
+        if app.platform == "facebook" and data_access_expires_at is None:
+            data_access_expires_at = issued + DATA_ACCESS_SECONDS
+        prefix = "IGAA" if kind.startswith("ig") else "EAAG"
+        token = Token(
+            value=prefix + self.random_string(72),
+            kind=kind,
+            app_id=app.app_id,
+            username=username,
+            issued_at=issued,
+            expires_at=None if lifetime is None else issued + lifetime,
+            scopes=tuple(scopes),
+            page_id=page_id,
+            data_access_expires_at=data_access_expires_at,
+        )
+        self.tokens[token.value] = token
+        return token
+
+    def token_problem(self, token: Token) -> tuple[int | None, str] | None:
+        """Why a known token cannot be used now: (subcode, message), or None when it is fine."""
+        if token.revoked is not None:
+            return token.revoked, revoke_message(token.revoked, token.app_id)
+        if token.expires_at is not None and self.now() >= token.expires_at:
+            return 463, expired_message(token.expires_at, self.now())
+        return None
+
+    def tokens_of(self, username: str) -> list[Token]:
+        return [t for t in self.tokens.values() if t.username == username]
+
+    def resolve_tokens(self, target: str) -> list[Token]:
+        """A token string, or every token of a user (IG or FB username)."""
+        if target in self.tokens:
+            return [self.tokens[target]]
+        if target in self.ig_users or target in self.fb_users:
+            return self.tokens_of(target)
+        raise WorldError("no such token or username", 404)
+
+    # ── usage accounting and throttles ────────────────────────────────────────────
+
+    def note_call(self, app: SbApp, ig_user_id: str | None) -> None:
+        """Count one Graph call against the app (1-hour window) and the app-user pair (24 h)."""
+        now = self.now()
+        if now - app.window_start >= USAGE_WINDOW_SECONDS or now < app.window_start:
+            app.window_start, app.window_calls = now, 0
+        app.window_calls += 1
+        if ig_user_id is not None:
+            entry = self.buc.setdefault((app.app_id, ig_user_id), [now, 0])
+            if now - entry[0] >= BUC_WINDOW_SECONDS or now < entry[0]:
+                entry[0], entry[1] = now, 0
+            entry[1] += 1
+
+    def app_pct(self, app: SbApp) -> int:
+        throttle = self.active_throttle(app, None)
+        if throttle is not None and throttle.code == 4:
+            return 100
+        return min(100, app.window_calls * 100 // app.budget)
+
+    def buc_pct(self, app: SbApp, ig_user_id: str) -> int:
+        entry = self.buc.get((app.app_id, ig_user_id))
+        return 0 if entry is None else min(100, entry[1] * 100 // DEFAULT_BUC_BUDGET)
+
+    def active_throttle(self, app: SbApp, username: str | None) -> Throttle | None:
+        """The app's throttle if it is still running and applies to this user."""
+        throttle = app.throttle
+        if throttle is None:
+            return None
+        if self.now() >= throttle.until:
+            app.throttle = None
+            return None
+        if throttle.username is not None and throttle.username != username:
+            return None
+        return throttle
+
+    def regain_minutes(self, throttle: Throttle) -> int:
+        return max(1, -(-(throttle.until - self.now()) // 60))
+
+    # ── fail_next ────────────────────────────────────────────────────────────────
+
+    def take_failure(self, path: str) -> FailRule | None:
+        """Consume one matching `fail_next` rule, oldest first."""
+        for rule in self.fail_rules:
+            if rule.path is None or path.startswith(rule.path):
+                rule.count -= 1
+                if rule.count <= 0:
+                    self.fail_rules.remove(rule)
+                return rule
+        return None
+
+
+def revoke_message(subcode: int, app_id: str) -> str:
+    """Meta's wording for each 190 subcode (reference §6.1)."""
+    messages = {
+        458: f"Error validating access token: The user has not authorized application {app_id}.",
+        459: "Error validating access token: The session is invalid because the user has been "
+        "checkpointed.",
+        460: "Error validating access token: The session has been invalidated because the user "
+        "changed their password or Facebook has changed the session for security reasons.",
+        463: "Error validating access token: Session has expired.",
+        464: "Error validating access token: Sessions for the user are not allowed because the "
+        "user is not a confirmed user.",
+        467: "Error validating access token: The session is invalid because the user logged out.",
+        492: "Error validating access token: The user does not have an appropriate role on the "
+        "Page.",
+    }
+    return messages.get(subcode, "Invalid OAuth access token.")
+
+
+def _meta_time(epoch: int) -> str:
+    import time
+
+    return time.strftime("%A, %d-%b-%y %H:%M:%S UTC", time.gmtime(epoch))
+
+
+def expired_message(expires_at: int, now: int) -> str:
+    """The exact sentence Meta uses for an expired token."""
+    return (
+        f"Error validating access token: Session has expired on {_meta_time(expires_at)}. "
+        f"The current time is {_meta_time(now)}."
+    )
