@@ -1,0 +1,259 @@
+"""`SandboxAdmin`: a small synchronous client of the sandbox's /__sandbox/ admin API.
+
+Test and demo tooling, not core: it uses its own httpx client. `consent()` drives the consent
+page the way a browser would (GET the page, read the form, POST it) and returns the redirect
+`Location`, so end-to-end tests exercise the same HTML a person clicks through.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import re
+import urllib.parse
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+
+class SandboxAdminError(Exception):
+    """The admin API refused a request; `status` and `message` say why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"sandbox admin {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class SandboxConsentError(Exception):
+    """The consent page showed an error instead of a form (Invalid platform app, …)."""
+
+    def __init__(self, status: int, error_message: str, body: dict[str, Any] | None) -> None:
+        super().__init__(error_message)
+        self.status = status
+        self.error_message = error_message
+        self.body = body
+
+
+class _FormReader(html.parser.HTMLParser):
+    """Collects the consent form's action and the fields a browser would submit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: list[tuple[str, str]] = []
+        self.options: list[str] = []
+        self.grants: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.action = a.get("action", "")
+        elif tag == "input" and a.get("type") == "hidden":
+            self.fields.append((a.get("name", ""), a.get("value", "")))
+        elif tag == "input" and a.get("type") == "checkbox" and "checked" in a:
+            self.grants.append(a.get("value", ""))
+        elif tag == "option":
+            self.options.append(a.get("value", ""))
+
+
+class SandboxAdmin:
+    """Synchronous admin client.
+
+    Args:
+        base_url: The sandbox origin, e.g. `Sandbox.url`.
+        timeout: Seconds per request.
+    """
+
+    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SandboxAdmin:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        payload = None if body is None else {k: v for k, v in body.items() if v is not None}
+        response = self._http.request(method, "/__sandbox/" + path, json=payload)
+        try:
+            data = response.json()
+        except json.JSONDecodeError as exc:
+            raise SandboxAdminError(response.status_code, "not JSON") from exc
+        if response.status_code >= 400:
+            raise SandboxAdminError(response.status_code, str(data.get("error", data)))
+        return data
+
+    # ── state and clock ──────────────────────────────────────────────────────────
+
+    def state(self) -> dict[str, Any]:
+        return dict(self._call("GET", "state"))
+
+    def reset(self) -> dict[str, Any]:
+        """Back to the initial world, with counters and clock offset cleared."""
+        return dict(self._call("POST", "reset", {}))
+
+    def shift_clock(self, seconds: float) -> dict[str, Any]:
+        """Move sandbox time forward (or back): `{"now", "clock_offset"}`."""
+        return dict(self._call("POST", "clock/shift", {"seconds": seconds}))
+
+    def set_clock(self, at: float | str) -> dict[str, Any]:
+        """Make sandbox time read `at` (epoch seconds or ISO 8601)."""
+        return dict(self._call("POST", "clock/set", {"at": at}))
+
+    # ── apps, accounts, tokens ───────────────────────────────────────────────────
+
+    def create_app(
+        self,
+        platform: str,
+        app_id: str,
+        secret: str,
+        redirect_uris: Sequence[str],
+        *,
+        name: str | None = None,
+        shape: str = "observed",
+        refresh_mode: str = "new_keep_old",
+        omit_expires_in: bool = False,
+        budget: int | None = None,
+    ) -> dict[str, Any]:
+        return dict(self._call("POST", "apps", {
+            "platform": platform, "app_id": app_id, "secret": secret,
+            "redirect_uris": list(redirect_uris), "name": name, "shape": shape,
+            "refresh_mode": refresh_mode, "omit_expires_in": omit_expires_in, "budget": budget,
+        }))
+
+    def update_app(self, app_id: str, **knobs: Any) -> dict[str, Any]:
+        """Change knobs: shape, refresh_mode, omit_expires_in, budget, redirect_uris, name, secret."""
+        return dict(self._call("POST", "apps/update", {"app_id": app_id, **knobs}))
+
+    def create_accounts(self, app_id: str, count: int, prefix: str = "user", *,
+                        issue: str | None = None, age_seconds: int = 0) -> list[dict[str, Any]]:
+        """Create `count` users for the app; with `issue` (a token kind) also mint a token each."""
+        data = self._call("POST", "accounts", {"app_id": app_id, "count": count,
+                                               "prefix": prefix, "issue": issue,
+                                               "age_seconds": age_seconds})
+        return list(data["accounts"])
+
+    def create_users(self, app_id: str, usernames: Sequence[str], *, name: str | None = None,
+                     account_type: str | None = None) -> list[dict[str, Any]]:
+        """Create users with exact (possibly hostile) usernames, e.g. for injection tests."""
+        data = self._call("POST", "accounts", {"app_id": app_id, "usernames": list(usernames),
+                                               "name": name, "account_type": account_type})
+        return list(data["accounts"])
+
+    def issue_token(self, app_id: str, username: str, kind: str = "ig_long", age_seconds: int = 0,
+                    *, scopes: Sequence[str] | None = None) -> dict[str, Any]:
+        """Mint a token without the browser flow: `access_token`, `expires_at`, ids, scopes…"""
+        return dict(self._call("POST", "tokens", {
+            "app_id": app_id, "username": username, "kind": kind, "age_seconds": age_seconds,
+            "scopes": None if scopes is None else list(scopes),
+        }))
+
+    def token_info(self, token: str) -> dict[str, Any]:
+        """What the sandbox knows about a token (valid, expires_at, error_subcode…)."""
+        return dict(self._call("POST", "token_info", {"token": token}))
+
+    # ── knobs ────────────────────────────────────────────────────────────────────
+
+    def revoke(self, target: str, subcode: int = 460) -> dict[str, Any]:
+        """Revoke a token, or every current token of a username (458, 459, 460, 463, 464, 467, 492)."""
+        return dict(self._call("POST", "revoke", {"target": target, "subcode": subcode}))
+
+    def expire(self, target: str) -> dict[str, Any]:
+        """Make a token (or all of a user's tokens) expired as of now."""
+        return dict(self._call("POST", "expire", {"target": target}))
+
+    def throttle(self, app_id: str, code: int = 4, minutes: float = 10,
+                 username: str | None = None) -> dict[str, Any]:
+        """Throttle an app (code 4) or its Instagram BUC (80002, optionally one user)."""
+        return dict(self._call("POST", "throttle", {"app_id": app_id, "code": code,
+                                                    "minutes": minutes, "username": username}))
+
+    def unthrottle(self, app_id: str) -> dict[str, Any]:
+        return dict(self._call("POST", "unthrottle", {"app_id": app_id}))
+
+    def set_usage(self, app_id: str, *, calls: int | None = None,
+                  budget: int | None = None) -> dict[str, Any]:
+        """Set the app's call counter and/or budget, e.g. to show 80 % or 95 % usage."""
+        return dict(self._call("POST", "usage", {"app_id": app_id, "calls": calls,
+                                                 "budget": budget}))
+
+    def fail_next(self, status: int = 500, count: int = 1, path: str | None = None,
+                  body: str | dict[str, Any] = "html", *, delay: float = 0.0) -> dict[str, Any]:
+        """Fail the next `count` requests (under `path`): html | truncated | graph | empty | pass | JSON."""
+        return dict(self._call("POST", "fail_next", {"status": status, "count": count,
+                                                     "path": path, "body": body,
+                                                     "delay": delay or None}))
+
+    def calls(self) -> dict[str, int]:
+        """Requests seen per endpoint (e.g. `calls()["refresh_access_token"]`), errors included."""
+        return {k: int(v) for k, v in self._call("GET", "calls")["calls"].items()}
+
+    def ok_calls(self) -> dict[str, int]:
+        """Requests per endpoint that got a 2xx/3xx answer."""
+        return {k: int(v) for k, v in self._call("GET", "calls")["ok"].items()}
+
+    def reset_calls(self) -> None:
+        self._call("POST", "calls/reset", {})
+
+    # ── consent, like a browser ──────────────────────────────────────────────────
+
+    def consent(self, authorize_url: str, username: str, decision: str = "allow", *,
+                grant: Sequence[str] | None = None) -> str:
+        """GET the consent page, POST its form as `username`; returns the redirect Location.
+
+        Args:
+            authorize_url: The URL igtui built (its path and query are sent to this sandbox).
+            username: Sandbox user to log in as.
+            decision: "allow" or "deny".
+            grant: Scopes to leave ticked (default: all the page offers).
+
+        Raises:
+            SandboxConsentError: the page showed an error (bad client_id, redirect_uri, scope).
+        """
+        split = urllib.parse.urlsplit(authorize_url)
+        page = self._http.get(split.path + ("?" + split.query if split.query else ""))
+        if page.status_code != 200:
+            raise _consent_error(page)
+        reader = _FormReader()
+        reader.feed(page.text)
+        if reader.action is None:
+            raise SandboxConsentError(page.status_code, "no consent form on the page", None)
+        fields = list(reader.fields)
+        chosen = reader.grants if grant is None else [g for g in reader.grants if g in grant]
+        fields += [("grant", g) for g in chosen]
+        fields += [("username", username), ("decision", decision)]
+        answer = self._http.post(reader.action, data=_multi(fields))
+        if answer.status_code != 302:
+            raise _consent_error(answer)
+        return answer.headers["location"]
+
+
+def _multi(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in fields:
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _consent_error(response: httpx.Response) -> SandboxConsentError:
+    match = re.search(r'<pre id="oauth-error">(.*?)</pre>', response.text, re.S)
+    body: dict[str, Any] | None = None
+    message = f"HTTP {response.status_code}"
+    if match:
+        import html as _html
+
+        try:
+            body = json.loads(_html.unescape(match.group(1)))
+            message = str(body.get("error_message", message)) if body else message
+        except json.JSONDecodeError:
+            pass
+    return SandboxConsentError(response.status_code, message, body)
