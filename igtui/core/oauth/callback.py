@@ -171,28 +171,18 @@ def _single_params(query: str) -> dict[str, str]:
 
 def _redirect_error(params: dict[str, str], state: Secret | None) -> Exception:
     """Turn a redirect's `error` parameters into ConsentDenied or a plain-text CallbackRejected (A9)."""
-    if params.get("error") == "access_denied":
+    from igtui.core.graph.errors import error_from_redirect
+
+    err = error_from_redirect(params)
+    if params.get("error") == "access_denied" or isinstance(err, ConsentDenied):
+        # Meta's description is attacker-controllable text; the fixed sentence says all that matters.
         exc: Exception = ConsentDenied("the login was denied by the user on Meta's consent page")
     else:
-        text = _describe_redirect_error(params)
+        text = plain(str(err) if err is not None else params.get("error", "unknown"), limit=200)
         exc = CallbackRejected(f"Meta ended the login with an error: {text}")
-    # The flow this denial belongs to should end too; the caller consumes it by this state.
+    # The flow this redirect belongs to should end too; the caller consumes it by this state.
     exc.state = state  # type: ignore[attr-defined]
     return exc
-
-
-def _describe_redirect_error(params: dict[str, str]) -> str:
-    """The redirect error in plain words, through the HTTP door's parser when it is there."""
-    try:
-        from igtui.core.graph.errors import error_from_redirect
-
-        err = error_from_redirect(params)
-        message = str(err) if err is not None else ""
-    except ImportError:  # pragma: no cover - the HTTP door is always installed in practice
-        message = ""
-    if not message:
-        message = params.get("error_description") or params.get("error_reason") or params.get("error") or "unknown"
-    return plain(message, limit=200)
 
 
 def parse_callback(raw: str, *, pending: Sequence[PendingFlow], redirect_uris: Sequence[str]) -> Callback:
