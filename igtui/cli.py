@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from igtui import __version__
 from igtui.core.errors import ExitCode, IgtuiError, UsageError
 
-COMMAND_MODULES: tuple[str, ...] = ("store", "apps", "sandbox")
+COMMAND_MODULES: tuple[str, ...] = ("store", "apps", "sandbox", "login", "accounts", "tokens", "log")
 """Modules under `igtui.commands` that register subcommands (one small edit per owner)."""
 
 
