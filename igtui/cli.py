@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from igtui import __version__
 from igtui.core.errors import ExitCode, IgtuiError, UsageError
 
-COMMAND_MODULES: tuple[str, ...] = ("store", "apps", "sandbox", "login", "accounts", "tokens", "log")
+COMMAND_MODULES: tuple[str, ...] = ("store", "apps", "sandbox", "refresh", "status", "history", "login", "accounts", "tokens", "log")
 """Modules under `igtui.commands` that register subcommands (one small edit per owner)."""
 
 

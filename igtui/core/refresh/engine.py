@@ -578,9 +578,10 @@ Outcome = Literal["ok", "failed", "attention"]
 
 
 def outcome(events: Iterable[RefreshEvent]) -> Outcome:
-    """Summarise a run for exit codes: attention (needs login) > failed > ok."""
+    """Summarise a run for exit codes: attention (needs login, or a refresh may be lost) > failed > ok."""
+    events = list(events)
     results = {e.result for e in events}
-    if RefreshResult.NEEDS_RELOGIN in results:
+    if RefreshResult.NEEDS_RELOGIN in results or any(e.message == UNCERTAIN_REASON for e in events):
         return "attention"
     if RefreshResult.FAILED in results:
         return "failed"

@@ -1,0 +1,201 @@
+"""`igtui refresh ACCOUNT [--force]`, `igtui refresh --due [--within DAYS]`, `igtui refresh --all`.
+
+All three run the same `RefreshEngine` as the TUI's timer. `--due` prints nothing when nothing is
+due, so a cron line or systemd timer stays silent until there is news. Exit codes: 0 all fine
+(or nothing due), 1 some refresh failed, 4 some account needs a new login (or may have lost a
+refresh): the same codes as every igtui command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from igtui.core.clock import Clock
+    from igtui.core.graph.client import GraphClient
+    from igtui.core.models import RefreshEvent
+    from igtui.core.paths import Paths
+    from igtui.core.store import Store
+
+NOTIFY_ENV = "IGTUI_NOTIFY_COMMAND"
+
+
+def engine_locks_dir(paths: Paths) -> Path:
+    """The refresh lock directory for this store (shared by CLI, cron and TUI).
+
+    The default store uses `Paths.locks_dir`; a `--store` elsewhere gets its own subdirectory, so
+    two stores under one IGTUI_HOME never share account-id-named lock or intent files.
+    """
+    default = paths.home / "igtui.db"
+    if paths.database == default:
+        return paths.locks_dir
+    digest = hashlib.sha256(str(paths.database).encode()).hexdigest()[:16]
+    return paths.locks_dir / f"store-{digest}"
+
+
+@asynccontextmanager
+async def graph_session(args: argparse.Namespace, store: Store, clock: Clock) -> AsyncIterator[GraphClient]:
+    """A GraphClient whose exchanges are batched into the store's request log."""
+    from igtui.core.graph.client import GraphClient
+    from igtui.core.logsafe import install_log_redaction
+
+    install_log_redaction()
+    recorder: Any = None
+    try:
+        from igtui.core.oauth.exchangelog import ExchangeRecorder
+
+        recorder = ExchangeRecorder(store)
+    except ImportError:  # request log writer not available in this build
+        recorder = None
+    try:
+        async with GraphClient(clock=clock, on_exchange=recorder) as client:
+            yield client
+    finally:
+        if recorder is not None:
+            recorder.flush()
+
+
+def event_json(event: RefreshEvent) -> dict[str, object]:
+    """The JSON form of one refresh outcome (schema in the README / report)."""
+    from igtui.core.clock import iso
+    from igtui.core.models import RefreshResult
+
+    return {
+        "account": event.account,
+        "account_id": event.account_id,
+        "result": event.result.value,
+        "trigger": event.trigger.value,
+        "at": iso(event.at),
+        "message": event.message,
+        "error_code": event.error_code,
+        "error_subcode": event.error_subcode,
+        "fbtrace_id": event.fbtrace_id,
+        "old_expires_at": iso(event.old_expires_at),
+        "new_expires_at": iso(event.new_expires_at),
+        "duration_ms": None if event.duration_ms is None else round(event.duration_ms, 1),
+        "recorded": event.id is not None or event.result is RefreshResult.REFRESHED,
+    }
+
+
+def _line(event: RefreshEvent) -> str:
+    from igtui.core.clock import iso
+    from igtui.core.models import RefreshResult
+    from igtui.core.safetext import plain
+
+    label = {
+        RefreshResult.REFRESHED: "refreshed",
+        RefreshResult.SKIPPED: "skipped",
+        RefreshResult.TOO_EARLY: "too early",
+        RefreshResult.FAILED: "FAILED",
+        RefreshResult.NEEDS_RELOGIN: "NEEDS RE-LOGIN",
+        RefreshResult.RATE_LIMITED: "rate limited",
+    }[event.result]
+    if event.result is RefreshResult.REFRESHED:
+        detail = f"new expiry {iso(event.new_expires_at) or 'unknown'}"
+    else:
+        detail = event.message or ""
+        if event.error_code is not None:
+            detail += f" (code {event.error_code}" + (f"/{event.error_subcode}" if event.error_subcode else "")
+            detail += f", fbtrace_id {event.fbtrace_id})" if event.fbtrace_id else ")"
+    return plain(f"{label}: {event.account}" + (f" — {detail}" if detail else ""), limit=1000)
+
+
+def exit_code(events: list[RefreshEvent]) -> int:
+    """4 when an account needs a human, else 1 when something failed, else 0."""
+    from igtui.core.errors import ExitCode
+    from igtui.core.refresh.engine import outcome
+
+    result = outcome(events)
+    return int({"attention": ExitCode.ATTENTION, "failed": ExitCode.FAILED, "ok": ExitCode.OK}[result])
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from igtui.commands._common import open_store, paths_for, print_json
+    from igtui.core.clock import SystemClock, iso
+    from igtui.core.errors import UsageError
+    from igtui.core.models import RefreshResult, Trigger
+    from igtui.core.refresh.engine import RefreshEngine
+
+    modes = sum(bool(x) for x in (args.account, args.due, args.all))
+    if modes != 1:
+        raise UsageError("give exactly one of ACCOUNT, --due or --all (see 'igtui refresh --help')")
+    if args.within is not None and not args.due:
+        raise UsageError("--within only goes with --due")
+    if args.force and not args.account:
+        raise UsageError("--force only goes with one ACCOUNT")
+    if args.within is not None and not 0 <= args.within <= 365:
+        raise UsageError("--within takes a number of days between 0 and 365")
+    if not 1 <= args.concurrency <= 64:
+        raise UsageError("--concurrency takes a number between 1 and 64")
+    trigger = Trigger(args.trigger)
+
+    store = open_store(args, unlock=True)
+    account = store.get_account(args.account) if args.account else None
+    clock = SystemClock()
+    locks_dir = engine_locks_dir(paths_for(args))
+
+    async def go() -> tuple[list[RefreshEvent], RefreshEngine]:
+        async with graph_session(args, store, clock) as client:
+            engine = RefreshEngine(
+                store, client, clock, locks_dir=locks_dir, concurrency=args.concurrency,
+                notify_command=os.environ.get(NOTIFY_ENV) or None,
+            )
+            if account is not None:
+                return [await engine.refresh_account(account.id, trigger=trigger, force=args.force)], engine
+            if args.due:
+                return await engine.refresh_due(trigger=trigger, within_days=args.within), engine
+            return await engine.refresh_all(trigger=trigger), engine
+
+    events, engine = asyncio.run(go())
+    if args.due:
+        # "not due" rows are the engine's own second look inside the lock; they are noise here.
+        events = [e for e in events if not (e.result is RefreshResult.SKIPPED and e.message == "not due")]
+    counts: dict[str, int] = {}
+    for e in events:
+        counts[e.result.value] = counts.get(e.result.value, 0) + 1
+    if args.json:
+        print_json({
+            "mode": "account" if account is not None else ("due" if args.due else "all"),
+            "results": [event_json(e) for e in events],
+            "summary": counts,
+            "paused_apps": {k: iso(v) for k, v in engine.last_run.paused_apps.items()},
+            "notified": [{"event": n.event, "account": n.account.ref} for n in engine.last_run.notices],
+        })
+    elif events:
+        for e in events:
+            print(_line(e))
+        if len(events) > 1:
+            print(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(counts.items())), file=sys.stderr)
+    return exit_code(events)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "refresh",
+        help="refresh Instagram tokens (one, the due ones, or all)",
+        description="Refresh Instagram Login long-lived tokens. Tokens under 24 hours old are not sent "
+        "to Meta unless --force; Facebook Login tokens have no refresh endpoint (see `igtui status`). "
+        "Exit codes: 0 fine or nothing due, 1 some failed, 4 some need a new login.",
+    )
+    p.add_argument("account", nargs="?", metavar="ACCOUNT", help="username, ig_user_id or APP/username")
+    p.add_argument("--due", action="store_true", help="refresh every due token (quiet when none is: suits cron)")
+    p.add_argument("--all", action="store_true", help="refresh every token Meta would accept now, due or not")
+    p.add_argument("--within", type=int, metavar="DAYS", help="with --due: due when fewer than DAYS days remain")
+    p.add_argument("--force", action="store_true", help="ask Meta even when igtui thinks it is too early")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--trigger", choices=("cli", "cron"), default="cli",
+                   help="recorded in history as who started it (default cli; timers pass cron)")
+    p.add_argument("--concurrency", type=int, default=8, metavar="N", help="accounts at once (default 8)")
+    p.set_defaults(func=_run)
+
+
+__all__ = ["engine_locks_dir", "event_json", "exit_code", "graph_session", "register"]

@@ -1,0 +1,102 @@
+"""`igtui status [--json] [--within DAYS]`: the health of every account, for humans and monitors.
+
+Metadata only, so no passphrase is needed (a monitoring check must not hold the key). Exits 4
+when any account needs attention (expiring without a refresh, expired, needs a login, failing to
+refresh, or may have lost a refresh), the way `gh auth status` is used in scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from igtui.core.models import Account, App
+
+
+def status_json(account: Account, app: App | None, now: datetime, within: int | None) -> dict[str, object]:
+    """One account's health as JSON (schema in the README / report)."""
+    from igtui.core.clock import iso
+    from igtui.core.refresh import policy
+
+    days = policy.window_days(account, app, within)
+    a = policy.assess(account, now, within_days=days)
+    return {
+        "account": account.ref,
+        "app": account.app_name,
+        "username": account.username,
+        "ig_user_id": account.ig_user_id,
+        "platform": account.platform,
+        "token_kind": account.token_kind.value,
+        "health": a.health.value,
+        "attention": a.health in policy.ATTENTION,
+        "reason": a.reason,
+        "status": account.status.value,
+        "issued_at": iso(account.issued_at),
+        "expires_at": iso(account.expires_at),
+        "expires_known": account.expires_known,
+        "data_access_expires_at": iso(account.data_access_expires_at),
+        "ends_at": iso(a.ends_at),
+        "refreshed_at": iso(account.refreshed_at),
+        "refreshable_after": iso(policy.refreshable_after(account)),
+        "next_refresh_at": iso(a.next_refresh_at),
+        "retry_at": iso(account.retry_at),
+        "failures": account.failures,
+        "within_days": days,
+    }
+
+
+def _run(args: argparse.Namespace) -> int:
+    from igtui.commands._common import open_store, print_json, print_table
+    from igtui.core.clock import SystemClock, humanize_delta
+    from igtui.core.errors import ExitCode, UsageError
+
+    if args.within is not None and not 0 <= args.within <= 365:
+        raise UsageError("--within takes a number of days between 0 and 365")
+    store = open_store(args, unlock=False)
+    now = SystemClock().now()
+    apps = {a.name: a for a in store.list_apps()}
+    rows = [status_json(acc, apps.get(acc.app_name), now, args.within) for acc in store.list_accounts()]
+    attention = sum(1 for r in rows if r["attention"])
+    if args.json:
+        from igtui.core.clock import iso
+
+        print_json({"now": iso(now), "accounts": rows, "attention": attention})
+    elif not rows:
+        print("igtui: no accounts yet (log in with `igtui login APP`)", file=sys.stderr)
+    else:
+        accounts = {a.ref: a for a in store.list_accounts()}
+
+        def ends(ref: str) -> str:
+            acc = accounts[ref]
+            if acc.expires_at is None:
+                return "never" if acc.expires_known else "unknown"
+            left = acc.expires_at - now
+            return humanize_delta(left) if left.total_seconds() > 0 else "expired"
+
+        print_table(
+            ["ACCOUNT", "KIND", "HEALTH", "EXPIRES IN", "REASON"],
+            [[r["account"], r["token_kind"], r["health"], ends(str(r["account"])), r["reason"]] for r in rows],
+        )
+        if attention:
+            print(f"igtui: {attention} account(s) need attention", file=sys.stderr)
+    return int(ExitCode.ATTENTION if attention else ExitCode.OK)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "status",
+        help="health of every account (exit 4 when any needs attention)",
+        description="Show each account's health: healthy, refresh_due, expiring, expired, needs_relogin, "
+        "rate_limited, refresh_failed or token_uncertain. Needs no passphrase. Exits 4 when any account "
+        "needs attention.",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--within", type=int, metavar="DAYS",
+                   help="warning window in days (default: account, then app setting, then 15)")
+    p.set_defaults(func=_run)
+
+
+__all__ = ["register", "status_json"]
