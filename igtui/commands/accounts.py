@@ -1,0 +1,115 @@
+"""`igtui account list|remove`: the logged-in Instagram accounts, without touching any token.
+
+Listing needs no passphrase: account metadata is readable without unlocking, which is what lets a
+status bar or a cron wrapper look at accounts without holding the key. Usernames come from Meta,
+so every cell goes through `print_table` (safetext) and JSON is plain data.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from igtui.core.models import Account
+
+ACCOUNT_HELP = "a username, an Instagram user id, or APP/username"
+
+
+def account_json(account: Account) -> dict[str, Any]:
+    """The stable JSON object for one account (used by `account list` and `login`); never a token."""
+    from igtui.core.clock import iso
+
+    return {
+        "account": account.ref,
+        "id": account.id,
+        "app": account.app_name,
+        "platform": account.platform,
+        "username": account.username,
+        "ig_user_id": account.ig_user_id,
+        "app_scoped_id": account.app_scoped_id,
+        "account_type": account.account_type,
+        "page_id": account.page_id,
+        "kind": str(account.token_kind),
+        "scopes": list(account.scopes),
+        "issued_at": iso(account.issued_at),
+        "expires_at": iso(account.expires_at),
+        "expires_known": account.expires_known,
+        "data_access_expires_at": iso(account.data_access_expires_at),
+        "refreshed_at": iso(account.refreshed_at),
+        "status": str(account.status),
+        "status_reason": account.status_reason,
+        "last_verified_at": iso(account.last_verified_at),
+        "last_verify_ok": account.last_verify_ok,
+    }
+
+
+def expires_text(account: Account, now: Any) -> str:
+    """'in 59d 23h', 'expired 2d ago', 'never' or 'unknown'."""
+    from igtui.core.clock import humanize_delta
+
+    if account.expires_at is None:
+        return "never" if account.expires_known else "unknown"
+    delta = account.expires_at - now
+    text = humanize_delta(delta)
+    return f"expired {text}" if delta.total_seconds() < 0 else f"in {text}"
+
+
+def _list(args: argparse.Namespace) -> int:
+    from igtui.commands._common import open_store, print_json, print_table
+    from igtui.core.clock import SystemClock
+
+    store = open_store(args, unlock=False)
+    accounts = store.list_accounts(args.app)
+    if args.json:
+        print_json([account_json(a) for a in accounts])
+        return 0
+    now = SystemClock().now()
+    rows = [
+        [a.ref, a.ig_user_id, str(a.token_kind), expires_text(a, now), str(a.status)]
+        for a in accounts
+    ]
+    print_table(["ACCOUNT", "IG USER ID", "KIND", "EXPIRES", "STATUS"], rows)
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    import sys
+
+    from igtui.commands._common import confirm, open_store
+    from igtui.core.safetext import plain
+
+    store = open_store(args, unlock=False)
+    account = store.get_account(args.account)
+    if not confirm(f"remove account {plain(account.ref)} and its token?", args.yes):
+        print("igtui: nothing removed", file=sys.stderr)
+        return 1
+    store.remove_account(account.id)
+    print(f"removed {plain(account.ref)}", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `account list` and `account remove`."""
+    from igtui.commands._common import add_group
+
+    sub = add_group(subparsers, "account", help="list or remove logged-in Instagram accounts")
+
+    lst = sub.add_parser(
+        "list",
+        help="list accounts (no passphrase needed)",
+        description="List logged-in accounts: APP/username, ids, token kind, expiry and status. "
+        "No passphrase is needed. --json prints an array of account objects.",
+    )
+    lst.add_argument("--app", metavar="APP", default=None, help="only this app's accounts")
+    lst.add_argument("--json", action="store_true", help="print JSON (stable field names, no tokens)")
+    lst.set_defaults(func=_list)
+
+    rm = sub.add_parser("remove", help="remove an account and its token",
+                        description="Remove an account and its stored token. " + f"ACCOUNT is {ACCOUNT_HELP}.")
+    rm.add_argument("account", metavar="ACCOUNT", help=ACCOUNT_HELP)
+    rm.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    rm.set_defaults(func=_remove)
+
+
+__all__ = ["ACCOUNT_HELP", "account_json", "expires_text", "register"]
