@@ -39,9 +39,15 @@ def when(at: datetime | None, *, none: str = "—") -> str:
 
 
 def countdown(at: datetime | None, now: datetime, *, none: str = "—") -> str:
-    """'12d 04h' until `at`, or 'expired 3d 01h ago', or `none` when unknown."""
+    """'12d 04h' until `at`, '3d 01h ago' once past, or `none` when unknown."""
     if at is None:
         return none
-    delta = at - now
-    text = humanize_delta(delta)
-    return f"expired {text}" if delta.total_seconds() < 0 else text
+    return humanize_delta(at - now)
+
+
+def relative(at: datetime | None, now: datetime, *, none: str = "—") -> str:
+    """'in 12d 04h' or '3d 01h ago' (for dates shown beside their countdown)."""
+    if at is None:
+        return none
+    text = humanize_delta(at - now)
+    return text if text.endswith(" ago") else f"in {text}"

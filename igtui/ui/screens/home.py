@@ -128,7 +128,7 @@ class HomeScreen(IgtuiScreen):
         table.add_column("App", key="app")
         table.add_column("Via", key="platform")
         table.add_column("Status", key="status")
-        table.add_column("Expires in", key="expires", width=16)
+        table.add_column("Expires in", key="expires", width=11)
         table.add_column("Refreshed", key="refreshed")
         self.query_one("#filter").display = False
         self.watch(self.app, "data_version", self._data_changed, init=False)
@@ -180,14 +180,13 @@ class HomeScreen(IgtuiScreen):
                 Text(""),
                 Text(""),
             )
-        refreshed = countdown(row.refreshed_at, now) if row.refreshed_at else "—"
         return (
             safe(row.username, limit=24),
             safe(row.app_name, limit=16),
             Text(_PLATFORM.get(row.platform, "?")),
             health_text(row.health) if row.health else Text(""),
             self._expires(row, now),
-            Text(refreshed.replace("expired ", "") if row.refreshed_at else "—", style="dim"),
+            Text(countdown(row.refreshed_at, now), style="dim"),
         )
 
     @staticmethod
@@ -195,8 +194,8 @@ class HomeScreen(IgtuiScreen):
         if row.ends_at is None:
             return Text("never" if row.never else "unknown", style="dim")
         left = countdown(row.ends_at, now)
-        style = "red" if left.startswith("expired") else ""
-        return Text(left, style=style)
+        past = row.ends_at <= now
+        return Text(left, style="red" if past else "")
 
     def _tick(self) -> None:
         """Rewrite the countdown of the rows on screen only."""

@@ -35,7 +35,19 @@ def _prompt(scope: catalogue.Scope) -> Text:
         return text
     if scope.required:
         text.append("  required", style="cyan")
-    text.append(f"\n  {scope.description}", style="dim")
+    text.append(f"  {scope.description}", style="dim")
+    return text
+
+
+def _about(scope: catalogue.Scope | None) -> Text:
+    """The highlighted scope in full (the list line is cut at 80 columns)."""
+    if scope is None:
+        return Text("")
+    text = Text(scope.name + ": ", style="bold")
+    if scope.retired:
+        text.append(f"retired; ask for {scope.replacement} instead. {scope.note or ''}", style="yellow")
+    else:
+        text.append(scope.description)
     return text
 
 
@@ -66,12 +78,13 @@ class ScopeSelectScreen(IgtuiScreen):
         with Vertical(id="body"):
             yield Static(safe(f"Scopes for a login to {self._app_name}"), id="heading")
             yield SelectionList[str](id="scopes")
+            yield Static("", id="about")
             yield Static("", id="hint")
             yield Static("", id="diff")
+            presets = "  ".join(f"{i} {name}" for i, name in enumerate(PRESET_KEYS, start=1))
+            yield Static(Text("Presets: " + presets), id="presets")
             with Horizontal(id="buttons"):
-                presets = "  ".join(f"{i} {name}" for i, name in enumerate(PRESET_KEYS, start=1))
-                yield Static(Text("Presets: " + presets), id="presets")
-                yield Button("Log in →", id="next", variant="primary")
+                yield Button("Log in →", id="next", variant="primary", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -106,10 +119,17 @@ class ScopeSelectScreen(IgtuiScreen):
         if retired:
             self.notify(f"Retired scopes in this app's defaults: {', '.join(retired)}", severity="warning", markup=False)
         self._update_hint()
+        if listing.option_count:
+            listing.highlighted = 0
         listing.focus()
 
     def selected(self) -> list[str]:
         return list(self.query_one("#scopes", SelectionList).selected)
+
+    @on(SelectionList.SelectionHighlighted)
+    def _highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
+        value = event.selection.value
+        self.query_one("#about", Static).update(_about(catalogue.get_scope(self._platform, value)))
 
     @on(SelectionList.SelectedChanged)
     def _changed(self) -> None:

@@ -23,7 +23,7 @@ from igtui.core.errors import IgtuiError
 from igtui.core.models import Account, RefreshResult, Trigger
 from igtui.core.secret import Secret
 from igtui.ui.base import IgtuiScreen
-from igtui.ui.text import countdown, safe, when
+from igtui.ui.text import relative, safe, when
 from igtui.ui.widgets.health import assess_account, health_text
 
 _KINDS = {
@@ -76,7 +76,7 @@ class TokenInspectScreen(IgtuiScreen):
         self.watch(self.app, "data_version", lambda _v: self.load(), init=False)
         seconds = self.igtui.services.countdown_seconds
         if seconds:
-            self.set_interval(seconds, self._render)
+            self.set_interval(seconds, self._draw)
         self.load()
 
     def on_unmount(self) -> None:
@@ -93,9 +93,9 @@ class TokenInspectScreen(IgtuiScreen):
         except IgtuiError as error:  # a damaged record still shows everything else
             self._token = None
             self.notify(error.message, severity="error", markup=False)
-        self._render()
+        self._draw()
 
-    def _render(self) -> None:
+    def _draw(self) -> None:
         account = self._account
         if account is None:
             return
@@ -106,7 +106,7 @@ class TokenInspectScreen(IgtuiScreen):
         def dated(at: Any, *, none: str = "—") -> Text:
             if at is None:
                 return Text(none, style="dim")
-            return Text(f"{when(at)} UTC  ({countdown(at, now)})")
+            return Text(f"{when(at)} UTC  ({relative(at, now)})")
 
         token = self._token
         if token is None:
@@ -162,7 +162,7 @@ class TokenInspectScreen(IgtuiScreen):
     # ── actions ─────────────────────────────────────────────────────────────────────────
     def action_toggle_reveal(self) -> None:
         self._revealed = not self._revealed
-        self._render()
+        self._draw()
 
     def action_copy(self) -> None:
         if self._token is not None:

@@ -1,0 +1,67 @@
+"""UI fixtures: a seeded store, an app factory with a frozen clock, and `settle()`.
+
+The seeding lives in ui_seed.py (proposed for igtui/demo.py). Snapshots are sync tests
+(snap_compare runs its own loop, style.md §5.12); flows are async Pilot tests.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+from textual.worker import WorkerCancelled
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from ui_seed import seed_demo_store  # noqa: E402
+
+from igtui.core.clock import FrozenClock  # noqa: E402
+
+SMALL = (80, 24)
+WIDE = (160, 48)
+LONG_LIVED = {"log-writer"}
+
+
+@pytest.fixture(autouse=True)
+def still_cursors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blinking cursors race the screenshot (style.md §5.12)."""
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None, raising=False)
+
+
+@pytest.fixture
+def seeded(store: Any, clock: FrozenClock) -> dict[str, int]:
+    """The demo data in the test store (no sandbox: offline hosts)."""
+    return seed_demo_store(store, clock.now())
+
+
+@pytest.fixture
+def make_app(store: Any, clock: FrozenClock, igtui_home: Path) -> Callable[..., Any]:
+    """Build an IgtuiApp over the test store; keyword arguments override UiServices fields."""
+    from igtui.ui.app import IgtuiApp
+    from igtui.ui.services import UiServices
+
+    def build(**overrides: Any) -> IgtuiApp:
+        options: dict[str, Any] = dict(
+            store=store, locks_dir=igtui_home / "locks", clock=clock, auto_refresh_seconds=None,
+            countdown_seconds=None, environ={}, store_label="/tmp/demo/igtui.db",
+        )
+        options.update(overrides)
+        return IgtuiApp(UiServices(**options))
+
+    return build
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Wait for finite workers and pending messages, then the screen-switch repaint."""
+    for _ in range(3):
+        finite = [w for w in pilot.app.workers if w.group not in LONG_LIVED and not w.is_finished]
+        with suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete(finite)
+        await pilot.pause(0.05)
+    await pilot.pause(0.1)
