@@ -20,13 +20,21 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+# httpx's __init__ imports its own command-line client (click, rich, pygments): ~40 ms per
+# process, and it puts rich in sys.modules although igtui.core must not use it. Marking that
+# one submodule as absent makes httpx take its documented ImportError fallback; nothing in
+# igtui uses the httpx CLI. (No effect if httpx was imported before this module.)
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx  # noqa: E402
 
 from igtui import __version__
 from igtui.core.clock import Clock, SystemClock
@@ -301,7 +309,7 @@ class GraphClient:
 
     def _record(
         self,
-        at: Any,
+        at: datetime,
         started: float,
         method: str,
         url: str,
