@@ -149,9 +149,13 @@ class SandboxAdmin:
                                                "name": name, "account_type": account_type})
         return list(data["accounts"])
 
-    def issue_token(self, app_id: str, username: str, kind: str = "ig_long", age_seconds: int = 0,
-                    *, scopes: Sequence[str] | None = None) -> dict[str, Any]:
-        """Mint a token without the browser flow: `access_token`, `expires_at`, ids, scopes…"""
+    def issue_token(self, app_id: str, username: str, kind: str | None = None,
+                    age_seconds: int = 0, *, scopes: Sequence[str] | None = None) -> dict[str, Any]:
+        """Mint a token without the browser flow: `access_token`, `expires_at`, ids, scopes…
+
+        `kind` is ig_short, ig_long, fb_short, fb_user or fb_page; None means the platform's
+        long-lived kind (ig_long or fb_user). `age_seconds` back-dates the issue time.
+        """
         return dict(self._call("POST", "tokens", {
             "app_id": app_id, "username": username, "kind": kind, "age_seconds": age_seconds,
             "scopes": None if scopes is None else list(scopes),
