@@ -107,6 +107,7 @@ async def test_throttle_is_rate_limited(sandbox: Sandbox, admin: SandboxAdmin) -
         with pytest.raises(RateLimited) as caught:
             await api.me(token=Secret(token))
     assert caught.value.code == 80002
+    assert caught.value.retry_at is not None  # from the BUC header's estimated_time_to_regain_access
 
 
 async def test_html_500_is_retried_for_get_but_not_for_the_code_exchange(sandbox: Sandbox, admin: SandboxAdmin) -> None:
