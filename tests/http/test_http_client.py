@@ -279,3 +279,22 @@ async def test_json_body_must_be_an_object() -> None:
     async with client(rec) as graph:
         with pytest.raises(ApiError):
             await graph.request("GET", URL)
+
+
+async def test_a_cancelled_request_is_recorded_as_cancelled() -> None:
+    started = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await asyncio.sleep(30)
+        return httpx.Response(200)
+
+    log: list[Exchange] = []
+    async with GraphClient(transport=httpx.MockTransport(hang), on_exchange=log.append) as graph:
+        task = asyncio.create_task(graph.request("GET", URL))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    [exchange] = log
+    assert exchange.status is None and exchange.error_message and "cancelled" in exchange.error_message

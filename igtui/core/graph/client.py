@@ -285,6 +285,10 @@ class GraphClient:
                 return failure
             assert payload is not None
             return GraphResponse(status=status, json=payload, headers=headers, usage=usage)
+        except BaseException:
+            # Cancelled (Ctrl-C, a TUI worker replaced): the record should say so, not "no error".
+            failure = (NetworkError(f"the request to {_where(url)} was cancelled"), False)
+            raise
         finally:
             self._record(at, started, method, logged_url or _where(url), status, usage,
                          failure[0] if failure else None, app_name, account)
