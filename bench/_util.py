@@ -1,0 +1,57 @@
+"""Tiny timing helper for igtui's benchmarks: run a command N times, take the median.
+
+Benchmarks compare against a baseline measured in the same run (the machine is shared and
+noisy, so absolute numbers mean little; ratios travel).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def bench_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a benchmarked subprocess: the repo on PYTHONPATH, plus `extra`."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.update(extra or {})
+    return env
+
+
+def median_seconds(
+    argv: Sequence[str], *, runs: int = 7, env: Mapping[str, str] | None = None, input: str | None = None, warmup: int = 1
+) -> float:
+    """Median wall time of `argv` from start to exit over `runs` runs (after `warmup` unmeasured runs).
+
+    Raises:
+        SystemExit: if any run fails (a benchmark of a failing command means nothing).
+    """
+    times = []
+    for i in range(warmup + runs):
+        start = time.perf_counter()
+        done = subprocess.run(list(argv), env=dict(env) if env else None, input=input, capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            sys.exit(f"benchmark command failed ({done.returncode}): {' '.join(argv)}\n{done.stderr[-2000:]}")
+        if i >= warmup:
+            times.append(elapsed)
+    return statistics.median(times)
+
+
+def report(name: str, value: float, baseline: float, target: float) -> float:
+    """Print `name: X s vs baseline Y s → ratio Z× (target ≤ T×)` and return the ratio."""
+    ratio = value / baseline if baseline > 0 else float("inf")
+    verdict = "ok" if ratio <= target else "OVER TARGET"
+    print(f"{name}: {value:.3f} s vs baseline {baseline:.3f} s → ratio {ratio:.2f}× (target ≤ {target:g}×) {verdict}")
+    return ratio
+
+
+def runs_from_env(default: int = 7) -> int:
+    return int(os.environ.get("IGTUI_BENCH_RUNS", default))

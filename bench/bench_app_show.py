@@ -1,0 +1,55 @@
+"""`igtui app show NAME` start to exit vs a bare `python -c` Argon2id derivation. Target: within 1.5×.
+
+The store uses igtui's default KDF parameters (64 MiB, 3 iterations, 4 lanes) and the baseline
+derives one key with exactly the same parameters, so the ratio measures igtui's own overhead:
+start-up imports, opening SQLite, unwrapping the data key and decrypting one field.
+
+    python bench/bench_app_show.py      # IGTUI_BENCH_RUNS=N to change the run count
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._util import bench_env, median_seconds, report, runs_from_env  # noqa: E402
+from igtui.core.crypto import KdfParams  # noqa: E402
+from igtui.core.secret import Secret  # noqa: E402
+from igtui.core.store import Store  # noqa: E402
+
+PASSPHRASE = "bench passphrase"
+TARGET = 1.5
+
+
+def main() -> None:
+    runs = runs_from_env()
+    params = KdfParams.DEFAULT
+    baseline_code = (
+        "import os\n"
+        "from cryptography.hazmat.primitives.kdf.argon2 import Argon2id\n"
+        f"Argon2id(salt=os.urandom(16), length=32, iterations={params.iterations}, lanes={params.lanes}, "
+        f"memory_cost={params.memory_kib}).derive(b'bench passphrase')\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        home.mkdir(mode=0o700)
+        store = Store.create(home / "igtui.db", Secret(PASSPHRASE), kdf=params)
+        store.add_app(name="demo", platform="instagram", app_id="100000000000001",
+                      redirect_uris=["https://localhost/cb"], scopes=["instagram_business_basic"],
+                      secret=Secret("demo-ig-secret-0001"))
+        env = bench_env({"IGTUI_HOME": str(home), "IGTUI_PASSPHRASE": PASSPHRASE})
+        t_show = median_seconds([sys.executable, "-m", "igtui", "app", "show", "demo"], runs=runs, env=env)
+        t_base = median_seconds([sys.executable, "-c", baseline_code], runs=runs, env=env)
+    report(
+        f"app show (Argon2id m={params.memory_kib} t={params.iterations} p={params.lanes}) vs bare derivation",
+        t_show,
+        t_base,
+        TARGET,
+    )
+
+
+if __name__ == "__main__":
+    main()
