@@ -315,3 +315,20 @@ def test_store_is_thread_safe(store: Store) -> None:
     with ThreadPoolExecutor(8) as pool:
         ids = list(pool.map(work, range(40)))
     assert len(set(ids)) == 40
+
+
+def test_take_pending_flow_by_id(store: Store, clock: FrozenClock) -> None:
+    add_demo_app(store)
+    flow = store.add_pending_flow(app_name="demo-ig", state=Secret("state-by-id-1"),
+                                  redirect_uri="https://localhost/callback", scopes=[])
+    assert store.take_pending_flow_by_id(flow.id) == flow
+    with pytest.raises(CallbackRejected):
+        store.take_pending_flow_by_id(flow.id)
+    with pytest.raises(CallbackRejected):  # consumed by id means the state is gone too
+        store.take_pending_flow(Secret("state-by-id-1"))
+    late = store.add_pending_flow(app_name="demo-ig", state=Secret("state-by-id-2"),
+                                  redirect_uri="https://localhost/callback", scopes=[])
+    clock.advance(timedelta(minutes=10, seconds=1))
+    with pytest.raises(FlowExpired):
+        store.take_pending_flow_by_id(late.id)
+    assert store.list_pending_flows() == []

@@ -937,6 +937,22 @@ class Store:
                 return flow
         raise expired
 
+    def take_pending_flow_by_id(self, flow_id: int) -> PendingFlow:
+        """Consume a flow by its id (a bare pasted code carries no state to find it by).
+
+        Raises:
+            CallbackRejected: no such flow, or it was already used. FlowExpired: its time ran out.
+        """
+        now = self._clock.now().timestamp()
+        with self._write() as conn:
+            row = conn.execute(f"{rec.FLOW_SELECT} WHERE f.id = ?", (int(flow_id),)).fetchone()
+            if row is None:
+                raise CallbackRejected("the pending login was already used; start a new login")
+            conn.execute("DELETE FROM pending_flows WHERE id = ?", (row[0],))
+            if row[6] > now:
+                return rec.flow_from_row(row)
+        raise FlowExpired("the login expired (10 minutes); start a new login")
+
     def list_pending_flows(self) -> list[PendingFlow]:
         """Unexpired flows, oldest first."""
         now = self._clock.now().timestamp()
