@@ -67,6 +67,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.0"  # answer garbage with a status line, not HTTP/0.9 bare HTML
     server_version = "igtui-sandbox"
     sys_version = ""
     timeout = 60  # seconds an idle keep-alive connection may hold its thread
