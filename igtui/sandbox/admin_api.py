@@ -56,7 +56,7 @@ def handle(world: World, req: Request) -> Response:
         return _json(route(world, body))
     except WorldError as exc:
         return _json({"error": str(exc)}, exc.status)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         return _json({"error": f"bad request: {type(exc).__name__}: {exc}"[:300]}, 400)
 
 
@@ -102,8 +102,19 @@ def reset_calls(world: World, _body: Body) -> object:
     return {"ok": True}
 
 
+MAX_CLOCK_OFFSET = 100 * 365 * 86_400
+"""Keeps sandbox time far from datetime's year-9999 edge, where every request would fail."""
+
+
+def _check_offset(world: World, extra: float) -> None:
+    if abs(world.clock.offset_seconds + extra) > MAX_CLOCK_OFFSET:
+        raise WorldError("the sandbox clock may move at most 100 years from its base clock")
+
+
 def shift_clock(world: World, body: Body) -> object:
-    world.clock.shift(float(body["seconds"]))
+    seconds = float(body["seconds"])
+    _check_offset(world, seconds)
+    world.clock.shift(seconds)
     return {"now": world.now(), "clock_offset": world.clock.offset_seconds}
 
 
@@ -111,6 +122,9 @@ def set_clock(world: World, body: Body) -> object:
     at = body["at"]
     when = (datetime.fromtimestamp(float(at), UTC) if isinstance(at, int | float)
             else datetime.fromisoformat(str(at).replace("Z", "+00:00")))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    _check_offset(world, (when - world.clock.now()).total_seconds())
     world.clock.set(when)
     return {"now": world.now(), "clock_offset": world.clock.offset_seconds}
 
@@ -280,8 +294,10 @@ def fail_next(world: World, body: Body) -> object:
     if not (isinstance(payload, dict | list)
             or payload in ("html", "truncated", "graph", "empty", "pass")):
         raise WorldError("body must be html, truncated, graph, empty, pass or a JSON value")
-    rule = FailRule(status=status, count=count, path=body.get("path"), body=payload,
-                    delay=float(body.get("delay", 0.0)))
+    delay = float(body.get("delay", 0.0))
+    if not 0.0 <= delay <= 60.0:
+        raise WorldError("delay must be between 0 and 60 seconds")
+    rule = FailRule(status=status, count=count, path=body.get("path"), body=payload, delay=delay)
     world.fail_rules.append(rule)
     return {"queued": len(world.fail_rules)}
 

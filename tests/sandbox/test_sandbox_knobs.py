@@ -224,3 +224,24 @@ def test_no_demo_starts_empty_and_apps_can_be_created() -> None:
         assert app["shape"] == "documented" and app["refresh_mode"] == "same"
         admin.create_accounts("555", 1, prefix="solo")
         assert admin.issue_token("555", "solo00001")["kind"] == "ig_long"
+
+
+def test_clock_cannot_be_pushed_off_the_calendar(http: httpx.Client, admin: SandboxAdmin) -> None:
+    with pytest.raises(SandboxAdminError):
+        admin.shift_clock(1e12)
+    with pytest.raises(SandboxAdminError):
+        admin.set_clock("9999-12-31T00:00:00")
+    with pytest.raises(SandboxAdminError):
+        admin.set_clock("not a date")
+    assert http.get("/__sandbox/state").status_code == 200
+    assert admin.state()["clock_offset"] == 0
+
+
+def test_fail_next_pass_delays_but_answers_normally(http: httpx.Client,
+                                                   admin: SandboxAdmin) -> None:
+    token = admin.issue_token(IG_APP, "acme.studio")["access_token"]
+    admin.fail_next(body="pass", delay=0.2)
+    assert me(http, token).json()["username"] == "acme.studio"
+    assert admin.state()["fail_next"] == []
+    with pytest.raises(SandboxAdminError):
+        admin.fail_next(delay=600)
