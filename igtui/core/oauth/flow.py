@@ -152,13 +152,14 @@ class LoginFlow:
         return taken
 
     def _end_denied(self, exc: Exception) -> None:
-        """A denial or redirect error ends its flow (when its state names one)."""
+        """A denial or redirect error ends its flow; one for no pending flow is refused as such.
+
+        Raises:
+            CallbackRejected / FlowExpired: the redirect's state names no pending login (a replay).
+        """
         state = getattr(exc, "state", None)
         if isinstance(state, Secret):
-            try:
-                self.store.take_pending_flow(state)
-            except IgtuiError:
-                pass
+            self.store.take_pending_flow(state)
 
     async def finish(self, url_or_code: str, *, on_step: StepCallback | None = None) -> list[Account]:
         """Validate the redirect, consume its flow, exchange the code and save the account(s).
@@ -174,8 +175,12 @@ class LoginFlow:
         try:
             callback = self.validate(url_or_code)
         except (ConsentDenied, CallbackRejected) as exc:
-            self._end_denied(exc)
-            raise
+            refused: Exception = exc
+        else:
+            refused = None  # type: ignore[assignment]
+        if refused is not None:
+            self._end_denied(refused)  # a replayed denial is refused here as an unknown state
+            raise refused
         flow = self._consume(callback)
         step("code_received")
         app = self.store.get_app(flow.app_name)

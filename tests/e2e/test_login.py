@@ -1,0 +1,356 @@
+"""End to end: the real `igtui` CLI (a subprocess) logs in against the real sandbox over loopback HTTP.
+
+The sandbox runs in this process; the CLI talks to it through `--base-url`, exactly as it would
+talk to Meta. The test plays the browser: it submits the consent form (SandboxAdmin.consent) and
+delivers the redirect, either to the CLI's loopback listener (a GET) or as a paste
+(`login finish URL`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "oauth"))
+from oauth_helpers import (  # noqa: E402
+    FB_APP_ID,
+    FB_SECRET,
+    IG_APP_ID,
+    IG_SECRET,
+    PASTE_URI,
+    free_port,
+    get,
+)
+
+from igtui.sandbox.admin import SandboxAdmin  # noqa: E402
+from igtui.sandbox.server import Sandbox  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PASSPHRASE = "e2e passphrase for the login tests"
+FB_SCOPES = "instagram_basic,pages_show_list,business_management"
+
+
+@dataclass
+class Run:
+    args: tuple[str, ...]
+    code: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Env:
+    """The CLI under test, its sandbox, and a record of everything it printed (for the canary scan)."""
+
+    home: Path
+    sandbox: Sandbox
+    admin: SandboxAdmin
+    port: int
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def loopback_uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}/callback"
+
+    def environ(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env["IGTUI_HOME"] = str(self.home)
+        env["IGTUI_PASSPHRASE"] = PASSPHRASE
+        for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "DISPLAY", "WAYLAND_DISPLAY", "IGTUI_DEBUG"):
+            env.pop(name, None)
+        return env
+
+    def igtui(self, *args: str, input: str = "", timeout: float = 120) -> Run:
+        proc = subprocess.run([sys.executable, "-m", "igtui", *args], env=self.environ(), input=input,
+                              capture_output=True, text=True, timeout=timeout, cwd=str(REPO_ROOT))
+        run = Run(args, proc.returncode, proc.stdout, proc.stderr)
+        self.runs.append(run)
+        return run
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "igtui", *args], env=self.environ(), text=True,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=str(REPO_ROOT))
+
+    def finish_popen(self, proc: subprocess.Popen[str], args: tuple[str, ...], first_line: str) -> Run:
+        out, err = proc.communicate(timeout=120)
+        run = Run(args, proc.returncode, first_line + out, err)
+        self.runs.append(run)
+        return run
+
+
+def ok(run: Run) -> Run:
+    assert run.code == 0, f"igtui {' '.join(run.args)} exited {run.code}: {run.stderr}"
+    return run
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox().start() as sb:
+        yield sb
+
+
+@pytest.fixture
+def env(igtui_home: Path, sandbox: Sandbox) -> Iterator[Env]:
+    port = free_port()
+    admin = SandboxAdmin(sandbox.url)
+    uris = [f"http://127.0.0.1:{port}/callback", PASTE_URI]
+    admin.update_app(IG_APP_ID, redirect_uris=uris)
+    admin.update_app(FB_APP_ID, redirect_uris=uris)
+    e = Env(home=igtui_home, sandbox=sandbox, admin=admin, port=port)
+    ok(e.igtui("init", "--kdf-memory", "19456", "--kdf-iterations", "2", "--kdf-lanes", "1"))
+    redirects = ["--redirect-uri", e.loopback_uri, "--redirect-uri", PASTE_URI]
+    ok(e.igtui("app", "add", "ig", "--platform", "instagram", "--app-id", IG_APP_ID, *redirects,
+               "--base-url", sandbox.url, "--secret-stdin", input=IG_SECRET + "\n"))
+    ok(e.igtui("app", "add", "fb", "--platform", "facebook", "--app-id", FB_APP_ID, *redirects,
+               "--scopes", FB_SCOPES, "--base-url", sandbox.url, "--secret-stdin", input=FB_SECRET + "\n"))
+    yield e
+    admin.close()
+
+
+def loopback_login(env: Env, app: str, user: str, *extra: str) -> Run:
+    """`igtui login APP --no-browser`: read the URL it prints, consent, deliver the redirect to its listener."""
+    args = ("--verbose", "login", app, "--no-browser", "--timeout", "60", *extra)
+    proc = env.popen(*args)
+    assert proc.stdout is not None
+    url = proc.stdout.readline()
+    assert url.startswith(env.sandbox.url), f"no URL printed: {url!r} {proc.stderr.read() if proc.poll() is not None else ''}"
+    location = env.admin.consent(url.strip(), user)
+    assert location.startswith(env.loopback_uri + "?")
+    status = get(location.split("#", 1)[0])
+    run = env.finish_popen(proc, args, url)
+    assert status == 200
+    return run
+
+
+def paste_start(env: Env, app: str, *extra: str) -> str:
+    run = ok(env.igtui("--verbose", "login", "start", app, "--redirect-uri", PASTE_URI, "--json", *extra))
+    data = json.loads(run.stdout)
+    assert set(data) == {"app", "redirect_uri", "authorize_url", "state_expires_at"}
+    return str(data["authorize_url"])
+
+
+def paste_login(env: Env, app: str, user: str) -> Run:
+    location = env.admin.consent(paste_start(env, app), user)
+    return env.igtui("--verbose", "login", "finish", location, "--json")
+
+
+def accounts(env: Env) -> list[dict[str, object]]:
+    return list(json.loads(ok(env.igtui("account", "list", "--json")).stdout))
+
+
+# ── both platforms, both shapes, both capture paths ───────────────────────────────────────────
+
+
+@pytest.mark.parametrize("shape", ["observed", "documented"])
+def test_instagram_login_through_the_loopback_listener(env: Env, shape: str) -> None:
+    env.admin.update_app(IG_APP_ID, shape=shape)
+    run = ok(loopback_login(env, "ig", "acme.studio"))
+    assert "logged in ig/acme.studio" in run.stdout
+    for step in ("step 1/7", "step 2/7", "step 3/7", "step 7/7"):
+        assert step in run.stderr
+    (account,) = accounts(env)
+    assert account["kind"] == "ig_long" and account["ig_user_id"] == "17841400000000001"
+    assert account["app_scoped_id"] not in (None, account["ig_user_id"])
+
+
+@pytest.mark.parametrize("shape", ["observed", "documented"])
+def test_facebook_login_through_the_loopback_listener_adds_two_accounts(env: Env, shape: str) -> None:
+    env.admin.update_app(FB_APP_ID, shape=shape, omit_expires_in=shape == "documented")
+    run = ok(loopback_login(env, "fb", "dana.rivers"))
+    assert "fb/pine.outdoors" in run.stdout and "fb/cedar.kitchen" in run.stdout
+    found = accounts(env)
+    assert sorted(a["username"] for a in found) == ["cedar.kitchen", "pine.outdoors"]
+    assert all(a["kind"] == "fb_user" and a["expires_at"] and a["data_access_expires_at"] for a in found)
+
+
+@pytest.mark.parametrize(("app", "user", "shape"), [
+    ("ig", "northwind.cafe", "observed"), ("ig", "northwind.cafe", "documented"),
+    ("fb", "dana.rivers", "observed"), ("fb", "dana.rivers", "documented"),
+])
+def test_paste_login_start_then_finish(env: Env, app: str, user: str, shape: str) -> None:
+    env.admin.update_app(IG_APP_ID if app == "ig" else FB_APP_ID, shape=shape)
+    run = ok(paste_login(env, app, user))
+    saved = json.loads(run.stdout)["accounts"]
+    assert saved and all(a["app"] == app for a in saved)
+    assert {a["account"] for a in saved} == {a["account"] for a in accounts(env)}
+
+
+def test_interactive_paste_reads_the_url_from_stdin(env: Env) -> None:
+    args = ("login", "ig", "--paste", "--redirect-uri", PASTE_URI)
+    proc = subprocess.Popen([sys.executable, "-m", "igtui", *args], env=env.environ(), text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(REPO_ROOT))
+    assert proc.stdout is not None and proc.stdin is not None
+    url = proc.stdout.readline()
+    location = env.admin.consent(url.strip(), "harbor.books")
+    out, err = proc.communicate(f"\x1b[200~{location}\x1b[201~\n", timeout=120)
+    env.runs.append(Run(args, proc.returncode, url + out, err))
+    assert proc.returncode == 0, err
+    assert "logged in ig/harbor.books" in out
+
+
+# ── refusals ───────────────────────────────────────────────────────────────────────────────────
+
+
+def test_consent_denied(env: Env) -> None:
+    location = env.admin.consent(paste_start(env, "ig"), "acme.studio", decision="deny")
+    run = env.igtui("login", "finish", location)
+    assert run.code == 1
+    assert "denied by the user" in run.stderr
+    assert accounts(env) == []
+    # The denial ended the flow: the same URL again is unknown.
+    assert env.igtui("login", "finish", location).code == 2
+
+
+def test_denied_through_the_listener(env: Env) -> None:
+    args = ("login", "ig", "--no-browser", "--timeout", "60")
+    proc = env.popen(*args)
+    assert proc.stdout is not None
+    url = proc.stdout.readline()
+    location = env.admin.consent(url.strip(), "acme.studio", decision="deny")
+    assert get(location) == 200
+    run = env.finish_popen(proc, args, url)
+    assert run.code == 1 and "denied by the user" in run.stderr
+
+
+def test_replayed_state(env: Env) -> None:
+    location = env.admin.consent(paste_start(env, "ig"), "acme.studio")
+    ok(env.igtui("login", "finish", location))
+    before = env.admin.calls()
+    run = env.igtui("login", "finish", location)
+    assert run.code == 2 and "unknown or was already used" in run.stderr
+    assert env.admin.calls() == before  # refused before any request reached "Meta"
+
+
+def test_forged_state(env: Env) -> None:
+    authorize = paste_start(env, "ig")
+    location = env.admin.consent(authorize, "acme.studio")
+    state = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["state"][0]
+    forged = location.replace(state, "x" + state[1:] if state[0] != "x" else "y" + state[1:])
+    before = env.admin.calls()
+    run = env.igtui("login", "finish", forged)
+    assert run.code == 2 and "state" in run.stderr
+    assert env.admin.calls() == before
+    ok(env.igtui("login", "finish", location))  # the real flow was still pending
+
+
+def test_expired_state(env: Env) -> None:
+    """A flow with a 1-second TTL (made through the store API, as `login start` would) expires."""
+    from igtui.core.graph.api import MetaApi
+    from igtui.core.secret import Secret
+    from igtui.core.store import Store
+
+    store = Store.open(env.home / "igtui.db")
+    store.unlock(Secret(PASSPHRASE))
+    state = Secret("expired-state-" + "a" * 30)
+    store.add_pending_flow(app_name="ig", state=state, redirect_uri=PASTE_URI,
+                           scopes=["instagram_business_basic"], ttl=timedelta(seconds=1))
+    authorize = MetaApi(None, store.get_app("ig")).authorize_url(  # type: ignore[arg-type]
+        state=state, scopes=["instagram_business_basic"], redirect_uri=PASTE_URI)
+    location = env.admin.consent(authorize, "acme.studio")
+    time.sleep(1.5)
+    run = env.igtui("login", "finish", location)
+    assert run.code == 1 and "expired" in run.stderr
+    assert accounts(env) == []
+
+
+def test_wrong_redirect_host(env: Env) -> None:
+    location = env.admin.consent(paste_start(env, "ig"), "acme.studio")
+    evil = location.replace("https://localhost/", "https://evil.example/")
+    run = env.igtui("login", "finish", evil)
+    assert run.code == 2 and "not a registered redirect URI" in run.stderr
+    authorize = env.igtui("login", "finish", paste_start(env, "ig"))
+    assert authorize.code == 2 and "paste the URL your browser was redirected to" in authorize.stderr
+    ok(env.igtui("login", "finish", location))
+
+
+def test_reused_code(env: Env) -> None:
+    first = env.admin.consent(paste_start(env, "ig"), "acme.studio")
+    ok(env.igtui("login", "finish", first))
+    second = paste_start(env, "ig")
+    new_state = urllib.parse.parse_qs(urllib.parse.urlsplit(second).query)["state"][0]
+    old_state = urllib.parse.parse_qs(urllib.parse.urlsplit(first).query)["state"][0]
+    reused = first.replace(old_state, new_state)
+    run = env.igtui("login", "finish", reused)
+    assert run.code == 1
+    assert "code" in run.stderr.lower()
+    assert len(accounts(env)) == 1
+
+
+def test_busy_port_suggests_paste(env: Env) -> None:
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", env.port))
+    squatter.listen()
+    try:
+        run = env.igtui("login", "ig", "--no-browser")
+    finally:
+        squatter.close()
+    assert run.code == 1 and "in use" in run.stderr and "--paste" in run.stderr
+    assert run.stdout == ""
+
+
+# ── token inspect --verify and throttling ──────────────────────────────────────────────────────
+
+
+def test_revoked_token_under_verify(env: Env) -> None:
+    ok(paste_login(env, "ig", "acme.studio"))
+    report = json.loads(ok(env.igtui("token", "inspect", "acme.studio", "--verify", "--json")).stdout)
+    assert report["last_verify_ok"] is True and report["refreshable_after"]
+    env.admin.revoke("acme.studio", 460)
+    run = env.igtui("token", "inspect", "acme.studio", "--verify", "--json")
+    assert run.code == 4
+    assert "the user changed their password (190/460): log in again" in run.stderr
+    assert json.loads(run.stdout)["status"] == "needs_relogin"
+    listed = env.igtui("token", "get", "acme.studio")
+    assert listed.code == 4 and listed.stdout == ""
+
+
+def test_expired_tokens_under_verify(env: Env) -> None:
+    ok(paste_login(env, "ig", "acme.studio"))
+    ok(paste_login(env, "fb", "dana.rivers"))
+    env.admin.expire("acme.studio")
+    env.admin.expire("dana.rivers")
+    for ref in ("ig/acme.studio", "fb/pine.outdoors"):
+        run = env.igtui("token", "inspect", ref, "--verify")
+        assert run.code == 4, run.stderr
+        assert "expired" in run.stderr and "log in again" in run.stderr
+    assert env.igtui("token", "inspect", "fb/pine.outdoors").code == 4  # the store now knows
+
+
+def test_throttling_gives_a_clear_rate_limit_message(env: Env) -> None:
+    ok(paste_login(env, "ig", "acme.studio"))
+    env.admin.throttle(IG_APP_ID, code=4, minutes=30)
+    run = env.igtui("token", "inspect", "acme.studio", "--verify")
+    assert run.code == 1
+    assert "rate limited" in run.stderr and "request limit" in run.stderr
+    location = env.admin.consent(paste_start(env, "ig"), "northwind.cafe")
+    run = env.igtui("login", "finish", location)
+    assert run.code == 1 and "rate limited" in run.stderr
+    assert [a["username"] for a in accounts(env)] == ["acme.studio"]
+
+
+def test_log_shows_the_exchanges_of_other_processes(env: Env) -> None:
+    follow = env.popen("log", "--follow", "--json", "--interval", "0.2")
+    try:
+        ok(paste_login(env, "ig", "acme.studio"))
+        rows = json.loads(ok(env.igtui("log", "--json")).stdout)
+        assert [r["method"] for r in rows] == ["POST", "GET", "GET"]
+        assert all("access_token=***" in r["url"] or r["method"] == "POST" for r in rows)
+        assert follow.stdout is not None
+        tailed = [json.loads(follow.stdout.readline()) for _ in range(3)]
+        assert [r["id"] for r in tailed] == [r["id"] for r in rows]
+    finally:
+        follow.terminate()
+        follow.communicate(timeout=30)
