@@ -45,6 +45,27 @@ def median_seconds(
     return statistics.median(times)
 
 
+def interleaved_medians(
+    commands: Sequence[tuple[Sequence[str], Mapping[str, str] | None]], *, runs: int = 7, warmup: int = 1
+) -> list[float]:
+    """Median wall times of several commands, run in alternation (A B A B …).
+
+    Alternating spreads the shared machine's noise evenly over every command, so their ratio is
+    fairer than timing all of A and then all of B.
+    """
+    samples: list[list[float]] = [[] for _ in commands]
+    for i in range(warmup + runs):
+        for index, (argv, env) in enumerate(commands):
+            start = time.perf_counter()
+            done = subprocess.run(list(argv), env=dict(env) if env else None, capture_output=True, text=True)
+            elapsed = time.perf_counter() - start
+            if done.returncode != 0:
+                sys.exit(f"benchmark command failed ({done.returncode}): {' '.join(argv)}\n{done.stderr[-2000:]}")
+            if i >= warmup:
+                samples[index].append(elapsed)
+    return [statistics.median(s) for s in samples]
+
+
 def report(name: str, value: float, baseline: float, target: float) -> float:
     """Print `name: X s vs baseline Y s → ratio Z× (target ≤ T×)` and return the ratio."""
     ratio = value / baseline if baseline > 0 else float("inf")

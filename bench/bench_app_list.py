@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._util import bench_env, median_seconds, report, runs_from_env  # noqa: E402
+from bench._util import bench_env, interleaved_medians, report, runs_from_env  # noqa: E402
 from igtui.core.crypto import KdfParams  # noqa: E402
 from igtui.core.models import Profile, TokenKind  # noqa: E402
 from igtui.core.secret import Secret  # noqa: E402
@@ -56,8 +56,9 @@ def main() -> None:
         seed(small, 100)
         seed(large, 10_000)
         cmd = [sys.executable, "-m", "igtui", "app", "list", "--json"]
-        t_small = median_seconds(cmd, runs=runs, env=bench_env({"IGTUI_HOME": str(small)}))
-        t_large = median_seconds(cmd, runs=runs, env=bench_env({"IGTUI_HOME": str(large)}))
+        t_small, t_large = interleaved_medians(
+            [(cmd, bench_env({"IGTUI_HOME": str(small)})), (cmd, bench_env({"IGTUI_HOME": str(large)}))], runs=runs
+        )
     report("app list --json, 10,000 accounts vs 100", t_large, t_small, TARGET)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._util import bench_env, median_seconds, report, runs_from_env  # noqa: E402
+from bench._util import bench_env, interleaved_medians, report, runs_from_env  # noqa: E402
 from igtui.core.crypto import KdfParams  # noqa: E402
 from igtui.core.secret import Secret  # noqa: E402
 from igtui.core.store import Store  # noqa: E402
@@ -41,8 +41,10 @@ def main() -> None:
                       redirect_uris=["https://localhost/cb"], scopes=["instagram_business_basic"],
                       secret=Secret("demo-ig-secret-0001"))
         env = bench_env({"IGTUI_HOME": str(home), "IGTUI_PASSPHRASE": PASSPHRASE})
-        t_show = median_seconds([sys.executable, "-m", "igtui", "app", "show", "demo"], runs=runs, env=env)
-        t_base = median_seconds([sys.executable, "-c", baseline_code], runs=runs, env=env)
+        t_show, t_base = interleaved_medians(
+            [([sys.executable, "-m", "igtui", "app", "show", "demo"], env), ([sys.executable, "-c", baseline_code], env)],
+            runs=runs,
+        )
     report(
         f"app show (Argon2id m={params.memory_kib} t={params.iterations} p={params.lanes}) vs bare derivation",
         t_show,

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import os
-import unicodedata
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -103,8 +102,16 @@ def check_header_params(params: KdfParams, salt: bytes) -> None:
 
 
 def normalize_passphrase(passphrase: Secret) -> bytes:
-    """NFC, then UTF-8: the same passphrase typed on any keyboard derives the same key."""
-    return unicodedata.normalize("NFC", passphrase.reveal()).encode("utf-8", "surrogatepass")
+    """NFC, then UTF-8: the same passphrase typed on any keyboard derives the same key.
+
+    ASCII is already NFC, so unicodedata (a large module) is imported only when needed.
+    """
+    text = passphrase.reveal()
+    if not text.isascii():
+        import unicodedata
+
+        text = unicodedata.normalize("NFC", text)
+    return text.encode("utf-8", "surrogatepass")
 
 
 def derive_kek(passphrase: Secret, salt: bytes, params: KdfParams) -> bytearray:

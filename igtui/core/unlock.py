@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -77,6 +76,8 @@ def run_passphrase_command(command: str, *, timeout: float = DEFAULT_COMMAND_TIM
 
     stderr is left attached to the terminal so a command that asks (gpg's pinentry) can talk.
     """
+    import subprocess  # lazy: most runs take the passphrase from elsewhere
+
     try:
         done = subprocess.run(command, shell=True, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -18,7 +18,6 @@ Why it looks like this:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -104,6 +103,8 @@ def _crashpoint(name: str) -> None:
 
 
 def _state_hash(state: Secret) -> str:
+    import hashlib
+
     return hashlib.sha256(state.reveal().encode("utf-8", "surrogatepass")).hexdigest()
 
 
