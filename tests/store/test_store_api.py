@@ -332,3 +332,16 @@ def test_take_pending_flow_by_id(store: Store, clock: FrozenClock) -> None:
     with pytest.raises(FlowExpired):
         store.take_pending_flow_by_id(late.id)
     assert store.list_pending_flows() == []
+
+
+@pytest.mark.parametrize("wrong", ["", " ", "correct horse battery staple ", "x" * 1_000_000, "CORRECT HORSE BATTERY STAPLE"])
+def test_wrong_passphrases_never_unlock(store: Store, store_path, wrong: str) -> None:
+    with pytest.raises(WrongPassphrase):
+        Store.open(store_path).unlock(Secret(wrong, register=False))
+
+
+def test_nfd_form_of_the_right_passphrase_unlocks(store_path, fast_kdf) -> None:
+    import unicodedata
+
+    Store.create(store_path, Secret("pässwörd"), kdf=fast_kdf)
+    Store.open(store_path).unlock(Secret(unicodedata.normalize("NFD", "pässwörd")))

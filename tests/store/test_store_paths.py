@@ -123,3 +123,32 @@ def test_init_in_a_loose_existing_dir_is_refused(cli, tmp_path: Path, fast_kdf_a
     assert result.exit_code == 3
     assert "chmod 700" in result.stderr
     assert not (loose / "x.db").exists()
+
+
+def test_cli_init_under_umask_000_in_a_subprocess(igtui_home: Path, fast_kdf_args: list[str]) -> None:
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo), "IGTUI_PASSPHRASE": "pw"}
+    script = (
+        f"umask 000 && {sys.executable} -m igtui init {' '.join(fast_kdf_args)} && "
+        f"printf 'umask-secret-1\\n' | {sys.executable} -m igtui app add demo --platform instagram --app-id 1 "
+        "--redirect-uri https://localhost/cb --secret-stdin"
+    )
+    done = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(igtui_home.stat().st_mode) == 0o700
+    for p in igtui_home.iterdir():
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+
+
+def test_symlinked_db_file_is_refused(cli, igtui_home: Path, tmp_path: Path, fast_kdf_args: list[str]) -> None:
+    env = {"IGTUI_PASSPHRASE": "pw"}
+    real_dir = tmp_path / "real"
+    real_dir.mkdir(mode=0o700)
+    assert cli("--store", str(real_dir / "igtui.db"), "init", *fast_kdf_args, env=env).exit_code == 0
+    igtui_home.mkdir(mode=0o700)
+    (igtui_home / "igtui.db").symlink_to(real_dir / "igtui.db")
+    r = cli("app", "list", env=env)
+    assert r.exit_code == 3 and "symlink" in r.stderr
