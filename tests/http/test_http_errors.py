@@ -207,3 +207,11 @@ def test_redirect_other_error_and_no_error() -> None:
     error = error_from_redirect({"error": "invalid_scope", "error_description": "Invalid scope: []", "error_code": "100"})
     assert type(error) is ApiError and error.code == 100 and "Invalid scope" in str(error)
     assert error_from_redirect({"code": "abc", "state": "def"}) is None
+
+
+def test_identifiers_that_do_not_look_like_identifiers_are_dropped() -> None:
+    token = canary("IGAA")  # 30 chars: too long for an fbtrace_id
+    body = json.dumps({"error": {"message": "m", "type": f"<b>{token}</b>", "code": 190, "fbtrace_id": token + "x" * 20}})
+    error = parse_error(400, body.encode())
+    assert error is not None and error.fbtrace_id is None and error.error_type is None
+    assert token not in repr(vars(error))

@@ -252,6 +252,7 @@ class GraphClient:
         headers: httpx.Headers | None = None
         body = b""
         logged_url: str | None = None
+        where: str | None = None
         failure: tuple[IgtuiError, bool] | None = None
         try:
             try:
@@ -273,9 +274,11 @@ class GraphClient:
                     finally:
                         await response.aclose()
             except _TooLarge:
-                failure = (NetworkError(f"response too large from {_where(url)}"), False)
+                where = _where(url)
+                failure = (NetworkError(f"response too large from {where}"), False)
             except _NETWORK_ERRORS as exc:
-                failure = _network_error(exc, _where(url))
+                where = _where(url)
+                failure = _network_error(exc, where)
             if failure is not None:
                 return failure
             assert status is not None and headers is not None
@@ -290,7 +293,7 @@ class GraphClient:
             failure = (NetworkError(f"the request to {_where(url)} was cancelled"), False)
             raise
         finally:
-            self._record(at, started, method, logged_url or _where(url), status, usage,
+            self._record(at, started, method, logged_url or where or _where(url), status, usage,
                          failure[0] if failure else None, app_name, account)
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
@@ -339,7 +342,8 @@ class GraphClient:
             error_code=api.code if api else None,
             error_subcode=api.subcode if api else None,
             fbtrace_id=api.fbtrace_id if api else None,
-            error_message=redact_text(error.message) if error is not None else None,
+            # Already redacted where it was built (errors.py, _where), so not scanned again.
+            error_message=error.message if error is not None else None,
             usage=usage,
             pid=self._pid,
         )

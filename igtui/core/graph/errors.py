@@ -111,6 +111,21 @@ def _text(value: Any, limit: int = _MESSAGE_LIMIT) -> str | None:
     return plain(text, limit=limit) or None
 
 
+_IDENT_RE = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
+
+
+def _ident(value: Any) -> str | None:
+    """A short Meta identifier (`type`, `fbtrace_id`): kept only if it looks like one.
+
+    These skip the known-secret scan that `_text` does (that scan costs milliseconds once
+    thousands of tokens are registered); the strict charset and the 40-character cap keep a
+    token (sandbox and real tokens are far longer) from passing as an identifier.
+    """
+    if isinstance(value, str) and _IDENT_RE.fullmatch(value):
+        return value
+    return None
+
+
 def _relogin_message(code: int, subcode: int | None, meta_message: str | None) -> str:
     label = f"{code}/{subcode}" if subcode else str(code)
     if subcode == 492:
@@ -218,10 +233,10 @@ def _from_mapping(status: int, body: dict[str, Any], headers: Mapping[str, str] 
             status=status,
             code=code,
             subcode=_int(envelope.get("error_subcode")),
-            error_type=_text(envelope.get("type"), 60),
+            error_type=_ident(envelope.get("type")),
             meta_message=_text(envelope.get("message")),
             user_message=_text(envelope.get("error_user_msg")),
-            fbtrace_id=_text(envelope.get("fbtrace_id"), 60),
+            fbtrace_id=_ident(envelope.get("fbtrace_id")),
             is_transient=envelope.get("is_transient") is True,
             headers=headers,
             now=now,
@@ -230,7 +245,7 @@ def _from_mapping(status: int, body: dict[str, Any], headers: Mapping[str, str] 
         return build_error(
             status=status,
             code=_int(body.get("code")),
-            error_type=_text(body.get("error_type"), 60),
+            error_type=_ident(body.get("error_type")),
             meta_message=_text(body.get("error_message")),
             headers=headers,
             now=now,
