@@ -77,6 +77,7 @@ CREATE TABLE accounts (
     UNIQUE (app, ig_user_id)
 );
 CREATE INDEX accounts_username ON accounts(username);
+CREATE INDEX accounts_app_username ON accounts(app, username, id);
 CREATE INDEX accounts_ig_user_id ON accounts(ig_user_id);
 CREATE TABLE history (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
