@@ -27,6 +27,8 @@ class _Registry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: set[str] = set()
+        self._sorted: list[str] | None = None
+        """Cached longest-first view; redaction asks for it on every log line, adds are rarer."""
 
     def add(self, value: str) -> None:
         if len(value) < _MIN_REGISTERED_LENGTH:
@@ -41,23 +43,28 @@ class _Registry:
             raw.hex(),
         }
         with self._lock:
-            self._values.update(forms)
+            if not forms <= self._values:
+                self._values.update(forms)
+                self._sorted = None
 
     def snapshot(self) -> list[str]:
         """Longest first, so a secret is replaced before any shorter secret inside it."""
         with self._lock:
-            return sorted(self._values, key=len, reverse=True)
+            if self._sorted is None:
+                self._sorted = sorted(self._values, key=len, reverse=True)
+            return self._sorted
 
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+            self._sorted = None
 
 
 _registry = _Registry()
 
 
 def known_secrets() -> list[str]:
-    """Every registered secret form, longest first."""
+    """Every registered secret form, longest first. The list is shared: do not mutate it."""
     return _registry.snapshot()
 
 
