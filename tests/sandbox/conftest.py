@@ -4,17 +4,21 @@ speaking to it over real HTTP, and the admin client."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from igtui.core.clock import FrozenClock
 from igtui.sandbox import Sandbox
 from igtui.sandbox.admin import SandboxAdmin
 
 
 @pytest.fixture
 def sb() -> Iterator[Sandbox]:
-    with Sandbox(seed=7) as sandbox:
+    """A seeded sandbox on a frozen base clock: only admin clock shifts move its time."""
+    frozen = FrozenClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    with Sandbox(seed=7, clock=frozen) as sandbox:
         yield sandbox
 
 

@@ -282,3 +282,16 @@ def test_instagram_usage_headers(http: httpx.Client, admin: SandboxAdmin) -> Non
     http.get("/me", params={"access_token": token})
     assert json.loads(http.get("/me", params={"access_token": token})
                       .headers["x-app-usage"])["call_volume"] == 100
+
+
+def test_consent_with_many_users_offers_a_text_field(sb: Sandbox, http: httpx.Client,
+                                                     admin: SandboxAdmin) -> None:
+    admin.create_accounts(IG_APP, 300, prefix="many")
+    page = http.get(ig_authorize_url(sb.url)).text
+    assert '<input type="text" name="username"' in page and "<option" not in page
+    location = admin.consent(ig_authorize_url(sb.url), "many00300")
+    token = ig_exchange(http, code_of(location)).json()["access_token"]
+    assert http.get("/me", params={"access_token": token, "fields": "username"}).json() == {
+        "username": "many00300"}
+    with pytest.raises(SandboxConsentError, match="Unknown sandbox user"):
+        admin.consent(ig_authorize_url(sb.url), "nobody")
