@@ -63,6 +63,8 @@ class Env:
     def loopback_uri(self) -> str:
         return f"http://127.0.0.1:{self.port}/callback"
 
+    extra_env: dict[str, str] = field(default_factory=dict)
+
     def environ(self) -> dict[str, str]:
         env = dict(os.environ)
         env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -70,6 +72,7 @@ class Env:
         env["IGTUI_PASSPHRASE"] = PASSPHRASE
         for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "DISPLAY", "WAYLAND_DISPLAY", "IGTUI_DEBUG"):
             env.pop(name, None)
+        env.update(self.extra_env)
         return env
 
     def igtui(self, *args: str, input: str = "", timeout: float = 120) -> Run:
@@ -186,6 +189,22 @@ def test_paste_login_start_then_finish(env: Env, app: str, user: str, shape: str
     saved = json.loads(run.stdout)["accounts"]
     assert saved and all(a["app"] == app for a in saved)
     assert {a["account"] for a in saved} == {a["account"] for a in accounts(env)}
+
+
+def test_ssh_session_gets_the_tunnel_hint_and_no_browser(env: Env) -> None:
+    """Under SSH (and with a DISPLAY that would otherwise tempt it) no browser is started."""
+    env.extra_env = {"SSH_CONNECTION": "10.0.0.2 50000 10.0.0.1 22", "DISPLAY": ":99",
+                     "BROWSER": "false-browser-that-must-not-run"}
+    args = ("login", "ig", "--timeout", "60")
+    proc = env.popen(*args)
+    assert proc.stdout is not None
+    url = proc.stdout.readline()
+    location = env.admin.consent(url.strip(), "orbit.gear")
+    assert get(location.split("#", 1)[0]) == 200
+    run = ok(env.finish_popen(proc, args, url))
+    assert f"ssh -N -L {env.port}:127.0.0.1:{env.port} user@host" in run.stderr
+    assert "browser was opened" not in run.stderr
+    assert "logged in ig/orbit.gear" in run.stdout
 
 
 def test_interactive_paste_reads_the_url_from_stdin(env: Env) -> None:

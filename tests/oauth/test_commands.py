@@ -149,3 +149,25 @@ def test_exchange_recorder_batches(seeded: Store, clock: FrozenClock) -> None:
         recorder(row)
     stored = seeded.list_exchanges()
     assert len(stored) == 4 and all(x.pid for x in stored)
+
+
+def test_login_start_refuses_a_misspelt_scope(seeded: Store, cli: Any) -> None:
+    result = cli("login", "start", "ig", "--scopes", "instagram_business_basic,instagram_business_content_publishing")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert seeded.list_pending_flows() == []
+
+
+def test_token_get_does_not_import_httpx(seeded: Store, igtui_home: Any) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    code = ("import sys\nfrom igtui.cli import main\nrc = main(['token', 'get', 'acme.studio'])\n"
+            "print(rc, 'httpx' in sys.modules, 'textual' in sys.modules, file=sys.stderr)")
+    env = dict(os.environ, IGTUI_HOME=str(igtui_home), IGTUI_PASSPHRASE="correct horse battery staple",
+               PYTHONPATH=str(repo))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout == TOKEN + "\n"
+    assert done.stderr.strip().splitlines()[-1] == "0 False False"

@@ -122,7 +122,13 @@ class LoginFlow:
 
         app = self.store.get_app(app_name)
         uri = choose_redirect_uri(app, redirect_uri)
-        wanted = tuple(scopes) if scopes else tuple(app.scopes)
+        if scopes:
+            from igtui.core.scopes import validate_scopes
+
+            # A typo'd scope would only surface on Meta's page; refuse it here with the fix.
+            wanted = validate_scopes(app.platform, scopes)
+        else:
+            wanted = tuple(app.scopes)
         state = Secret(secrets.token_urlsafe(STATE_BYTES))
         flow = self.store.add_pending_flow(app_name=app.name, state=state, redirect_uri=uri, scopes=wanted)
         url = MetaApi(self.client, app).authorize_url(state=state, scopes=wanted, redirect_uri=uri)  # type: ignore[arg-type]
