@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -368,7 +370,10 @@ def test_log_shows_the_exchanges_of_other_processes(env: Env) -> None:
         assert [r["method"] for r in rows] == ["POST", "GET", "GET"]
         assert all("access_token=***" in r["url"] or r["method"] == "POST" for r in rows)
         assert follow.stdout is not None
-        tailed = [json.loads(follow.stdout.readline()) for _ in range(3)]
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in follow.stdout], daemon=True).start()
+        # Never hang the suite: queue.get gives up after 30 s without a line.
+        tailed = [json.loads(lines.get(timeout=30)) for _ in range(3)]
         assert [r["id"] for r in tailed] == [r["id"] for r in rows]
     finally:
         follow.terminate()
