@@ -334,9 +334,12 @@ class RefreshEngine:
         return None
 
     async def _refresh_one(self, decided: Account, *, trigger: Trigger, force: bool, mode: str) -> RefreshEvent:
-        early = self._precheck(decided, trigger=trigger, force=force, mode=mode)
-        if early is not None:
-            return early
+        stale = decided.id in self._stale or (mode == "single" and self.locks.peek_intent(decided.id) is not None)
+        if not stale:
+            # A left-behind intent must be looked at under the lock whatever the policy says.
+            early = self._precheck(decided, trigger=trigger, force=force, mode=mode)
+            if early is not None:
+                return early
         async with self.locks.hold(decided.id) as held:
             acc = await asyncio.to_thread(self.store.get_account_by_id, decided.id)
             intent = held.read_intent()
@@ -344,6 +347,7 @@ class RefreshEngine:
                 # The previous holder committed (generation moved) before dying: nothing was lost.
                 held.clear_intent()
                 intent = None
+                self._stale.discard(acc.id)
             if acc.generation != decided.generation:
                 return self._event(acc, trigger, RefreshResult.SKIPPED, message=ALREADY_REFRESHED,
                                    new_expires_at=acc.expires_at, old_expires_at=decided.expires_at)
