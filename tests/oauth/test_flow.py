@@ -215,3 +215,15 @@ async def test_inspect_without_verify_makes_no_request(flow: LoginFlow, client: 
     report = await inspect_token(flow.store, None, "acme.studio", verify=False)
     assert report.kind is TokenKind.IG_LONG and not report.verified
     assert client.seen == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("token", ["", "IGAA" + "x" * 5000, "IGAA\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", None])
+async def test_a13_unusable_token_from_the_exchange_saves_nothing(flow: LoginFlow, sandbox: Sandbox,
+                                                                 token: str | None) -> None:
+    started = flow.start("ig")
+    url = consent(started.authorize_url, "acme.studio")
+    body = {"token_type": "bearer"} if token is None else {"access_token": token, "user_id": 1}
+    admin(sandbox.url, "fail_next", {"status": 200, "count": 1, "path": "/oauth/access_token", "body": body})
+    with pytest.raises(ApiError, match="unusable token"):
+        await flow.finish(url)
+    assert flow.store.list_accounts() == []

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from igtui.core.clock import Clock
-from igtui.core.errors import CallbackRejected, ConsentDenied, IgtuiError, OAuthError
+from igtui.core.errors import CallbackRejected, ConsentDenied, OAuthError
 from igtui.core.models import Account, App, DebugTokenInfo, PendingFlow, Profile, TokenGrant, TokenKind
 from igtui.core.oauth.callback import Callback, parse_callback
 from igtui.core.safetext import plain
