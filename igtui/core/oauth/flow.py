@@ -149,8 +149,7 @@ class LoginFlow:
             pending = self.store.take_only_pending_flow()
             if len(pending) != 1:
                 raise CallbackRejected("a bare code needs exactly one pending login; paste the whole URL instead")
-            taken = pending[0]
-            _delete_flow(self.store, taken.id)
+            taken = self.store.take_pending_flow_by_id(pending[0].id)
         else:
             taken = self.store.take_pending_flow(callback.state)
         if taken.redirect_uri != callback.redirect_uri:
@@ -279,21 +278,6 @@ class LoginFlow:
             )
         step("saved")
         return accounts
-
-
-def _delete_flow(store: Store, flow_id: int) -> None:
-    """Consume a flow by id (a bare code carries no state to take it by).
-
-    The store's contract only consumes by state; until it grows a by-id method this deletes the row
-    directly, inside the store's own write transaction.
-    """
-    take = getattr(store, "take_pending_flow_by_id", None)
-    if take is not None:
-        take(flow_id)
-        return
-    with store._write() as conn:  # noqa: SLF001 - see the docstring; reported to the store's owner
-        if conn.execute("DELETE FROM pending_flows WHERE id = ?", (flow_id,)).rowcount != 1:
-            raise CallbackRejected("the pending login was already used; start a new login")
 
 
 def _facebook_expiry(now: datetime, grant: TokenGrant, info: DebugTokenInfo) -> tuple[datetime | None, bool]:

@@ -683,7 +683,7 @@ class Store:
                     f"{rec.ACCOUNT_SELECT} WHERE a.username = ? COLLATE NOCASE OR a.ig_user_id = ?", (ref, ref)
                 ).fetchall()
         if not rows:
-            raise NotFound(f"no account {ref!r} (see `igtui accounts list`)")
+            raise NotFound(f"no account {ref!r} (see `igtui account list`)")
         if len(rows) > 1:
             exact = [r for r in rows if r[3] == ref or r[4] == ref or f"{r[1]}/{r[3]}" == ref]
             if len(exact) == 1:
