@@ -19,15 +19,18 @@ every real attempt; notices go to `IGTUI_NOTIFY_COMMAND`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
 import signal
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from igtui.core.clock import Clock, humanize_delta, iso, to_epoch
 from igtui.core.errors import (
@@ -56,6 +59,8 @@ from igtui.core.secret import Secret
 if TYPE_CHECKING:
     from igtui.core.graph.client import GraphClient
     from igtui.core.store import Store
+
+T = TypeVar("T")
 
 CRASHPOINTS = frozenset(
     {"refresh_before_http", "refresh_after_http_before_commit", "refresh_after_commit"}
@@ -158,6 +163,10 @@ class RefreshEngine:
         self._crashpoint = crash if crash in CRASHPOINTS else None
         self._stale: set[int] = set()
         self._run_window: int | None = None
+        # One writer thread: concurrent write transactions from a pool would only queue on
+        # SQLite's write lock through its sleeping busy handler (measured: ~10x slower in bulk).
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="igtui-refresh-writer")
+        weakref.finalize(self, self._writer.shutdown, wait=False)
         self.last_run = RunSummary()
 
     # ------------------------------------------------------------------ public API
@@ -285,6 +294,11 @@ class RefreshEngine:
         except Exception as exc:  # noqa: BLE001 - one broken account must not stop the others
             return self._event(account, trigger, RefreshResult.FAILED, message=f"internal error ({type(exc).__name__})")
 
+    async def _write(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> T:
+        """Run a store write on the engine's single writer thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, functools.partial(fn, *args, **kwargs))
+
     def _event(self, account: Account, trigger: Trigger, result: RefreshResult, **kw: object) -> RefreshEvent:
         base = RefreshEvent(
             at=self.clock.now(),
@@ -375,7 +389,7 @@ class RefreshEngine:
         if gate is None or gate.paused_until is None or gate.paused_until <= now:
             return None
         # Not a Meta attempt, so no history row; the account remembers when to try again.
-        await asyncio.to_thread(
+        await self._write(
             self.store.update_account_state, acc.id,
             status=AccountStatus.RATE_LIMITED, status_reason=gate.reason, retry_at=gate.paused_until,
         )
@@ -434,14 +448,14 @@ class RefreshEngine:
         except ReloginRequired as exc:
             held.clear_intent()
             reason = UNCERTAIN_REASON
-            await asyncio.to_thread(
+            await self._write(
                 self.store.update_account_state, acc.id,
                 status=AccountStatus.TOKEN_UNCERTAIN, status_reason=reason, retry_at=None,
             )
             event = self._event(acc, trigger, RefreshResult.FAILED, message=reason, error_code=exc.code,
                                 error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
                                 duration_ms=(time.perf_counter() - started) * 1000)
-            event = await asyncio.to_thread(self.store.add_history, event)
+            event = await self._write(self.store.add_history, event)
             await self._notify("token_uncertain", acc, reason, exc)
             return event
         except (ApiError, IgtuiError) as exc:
@@ -473,7 +487,7 @@ class RefreshEngine:
                                     message=f"Meta refused: token under 24 hours old ({exc.message})",
                                     error_code=exc.code, error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
                                     duration_ms=(time.perf_counter() - started) * 1000)
-                return await asyncio.to_thread(self.store.add_history, event)
+                return await self._write(self.store.add_history, event)
             return await self._failed(acc, trigger, exc, started)
         except IgtuiError as exc:
             held.clear_intent()
@@ -490,7 +504,7 @@ class RefreshEngine:
             return await self._failed(acc, trigger, IgtuiError(problem), started)
         expires_at = None if grant.expires_in is None else now + timedelta(seconds=grant.expires_in)
         event = self._event(acc, trigger, RefreshResult.REFRESHED, new_expires_at=expires_at, duration_ms=duration)
-        saved = await asyncio.to_thread(
+        saved = await self._write(
             self.store.replace_token, acc.id, expected_generation=acc.generation, token=grant.access_token,
             issued_at=now, expires_at=expires_at, expires_known=expires_at is not None, event=event,
         )
@@ -509,14 +523,14 @@ class RefreshEngine:
 
     async def _relogin(self, acc: Account, trigger: Trigger, exc: ApiError, started: float) -> RefreshEvent:
         reason = relogin_reason(exc)
-        await asyncio.to_thread(
+        await self._write(
             self.store.update_account_state, acc.id,
             status=AccountStatus.NEEDS_RELOGIN, status_reason=reason, retry_at=None,
         )
         event = self._event(acc, trigger, RefreshResult.NEEDS_RELOGIN, message=reason, error_code=exc.code,
                             error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
                             duration_ms=(time.perf_counter() - started) * 1000)
-        event = await asyncio.to_thread(self.store.add_history, event)
+        event = await self._write(self.store.add_history, event)
         await self._notify("needs_relogin", acc, reason, exc)
         return event
 
@@ -525,20 +539,20 @@ class RefreshEngine:
         retry_at = exc.retry_at if exc.retry_at is not None and exc.retry_at > now else now + DEFAULT_RATE_LIMIT_PAUSE
         reason = f"Meta throttled app {acc.app_name} (code {exc.code})"
         self._pause(acc.app_name, retry_at, reason)
-        await asyncio.to_thread(
+        await self._write(
             self.store.update_account_state, acc.id,
             status=AccountStatus.RATE_LIMITED, status_reason=reason, retry_at=retry_at,
         )
         event = self._event(acc, trigger, RefreshResult.RATE_LIMITED, message=f"{exc.message}; retry after {iso(retry_at)}",
                             error_code=exc.code, error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
                             duration_ms=(time.perf_counter() - started) * 1000)
-        return await asyncio.to_thread(self.store.add_history, event)
+        return await self._write(self.store.add_history, event)
 
     async def _failed(self, acc: Account, trigger: Trigger, exc: IgtuiError, started: float) -> RefreshEvent:
         now = self.clock.now()
         failures = acc.failures + 1
         retry_at = now + policy.backoff(failures)
-        await asyncio.to_thread(
+        await self._write(
             self.store.update_account_state, acc.id,
             status=AccountStatus.REFRESH_FAILED, status_reason=f"refresh failed: {exc.message}",
             retry_at=retry_at, failures=failures,
@@ -549,7 +563,7 @@ class RefreshEngine:
             error_code=api_exc.code if api_exc else None, error_subcode=api_exc.subcode if api_exc else None,
             fbtrace_id=api_exc.fbtrace_id if api_exc else None, duration_ms=(time.perf_counter() - started) * 1000,
         )
-        event = await asyncio.to_thread(self.store.add_history, event)
+        event = await self._write(self.store.add_history, event)
         await self._notify("refresh_failed", replace(acc, failures=failures), exc.message, api_exc)
         return event
 
