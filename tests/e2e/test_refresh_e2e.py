@@ -255,3 +255,22 @@ def test_mixed_fleet_of_100(tmp_path: Path, sandbox: Any, admin: Any) -> None:
                               capture_output=True, text=True, timeout=60)
     rows = json.loads(hist_cli.stdout)
     assert rows[0]["result"] == "needs_relogin" and rows[0]["error_subcode"] == 460 and rows[0]["trigger"] == "cron"
+
+
+async def test_app_usage_over_90_percent_pauses_the_app(tmp_path: Path, sandbox: Any, admin: Any) -> None:
+    clock = OffsetClock(0)
+    store = make_store(tmp_path / "s.db", sandbox.url)
+    seed_fleet(store, admin, 20, prefix="busy", age_days=50)
+    admin.set_usage(IG_APP_ID, calls=95, budget=100)  # X-App-Usage now reads 95 %
+    async with GraphClient(clock=clock, retries=0) as client:
+        engine = RefreshEngine(store, client, clock, locks_dir=tmp_path / "locks", concurrency=4)
+        events = await engine.refresh_due(trigger=Trigger.CRON)
+    results = [e.result for e in events]
+    refreshed = results.count(RefreshResult.REFRESHED)
+    deferred = [e for e in events if e.result is RefreshResult.RATE_LIMITED]
+    assert 1 <= refreshed <= 4 and len(deferred) == 20 - refreshed
+    assert refresh_calls(admin) == refreshed
+    assert all("usage at" in (e.message or "") and e.id is None for e in deferred)
+    assert "demo-ig" in engine.last_run.paused_apps
+    later = store.get_account(deferred[0].account)
+    assert later.status is AccountStatus.RATE_LIMITED and later.retry_at is not None
