@@ -55,10 +55,21 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.within is not None and not 0 <= args.within <= 365:
         raise UsageError("--within takes a number of days between 0 and 365")
+    from igtui.commands._common import paths_for
+    from igtui.commands.refresh import engine_locks_dir
+    from igtui.core.refresh.lock import RefreshLocks
+
     store = open_store(args, unlock=False)
     now = SystemClock().now()
     apps = {a.name: a for a in store.list_apps()}
-    rows = [status_json(acc, apps.get(acc.app_name), now, args.within) for acc in store.list_accounts()]
+    interrupted = RefreshLocks(engine_locks_dir(paths_for(args))).stale_intents()
+    rows = []
+    for acc in store.list_accounts():
+        row = status_json(acc, apps.get(acc.app_name), now, args.within)
+        row["interrupted_refresh"] = acc.id in interrupted and interrupted[acc.id].generation == acc.generation
+        if row["interrupted_refresh"]:
+            row["reason"] = f"{row['reason']}; a refresh was interrupted, the next `igtui refresh` checks the token"
+        rows.append(row)
     attention = sum(1 for r in rows if r["attention"])
     if args.json:
         from igtui.core.clock import iso

@@ -96,3 +96,16 @@ def test_refresh_of_facebook_account_explains(store: Any, cli: Any) -> None:
     assert r.exit_code == 0
     res = r.json()["results"][0]
     assert res["result"] == "skipped" and "no refresh endpoint" in res["message"] and res["recorded"] is False
+
+
+def test_status_mentions_an_interrupted_refresh(store: Any, cli: Any, igtui_home: Any) -> None:
+    from igtui.core.refresh.lock import Intent, lock_path
+
+    ids = _seed(store)
+    acc = store.get_account_by_id(ids["due"])
+    locks = igtui_home / "locks"
+    locks.mkdir(mode=0o700, exist_ok=True)
+    lock_path(locks, acc.id).write_bytes(Intent(acc.id, acc.generation, 1, 1, None).dumps())
+    rows = {a["username"]: a for a in cli("status", "--json").json()["accounts"]}
+    assert rows["due"]["interrupted_refresh"] is True and "interrupted" in rows["due"]["reason"]
+    assert rows["fresh"]["interrupted_refresh"] is False
