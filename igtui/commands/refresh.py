@@ -9,7 +9,6 @@ refresh): the same codes as every igtui command.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -28,16 +27,10 @@ NOTIFY_ENV = "IGTUI_NOTIFY_COMMAND"
 
 
 def engine_locks_dir(paths: Paths) -> Path:
-    """The refresh lock directory for this store (shared by CLI, cron and TUI).
+    """The refresh lock directory for this store (see `igtui.core.refresh.lock.locks_dir_for`)."""
+    from igtui.core.refresh.lock import locks_dir_for
 
-    The default store uses `Paths.locks_dir`; a `--store` elsewhere gets its own subdirectory, so
-    two stores under one IGTUI_HOME never share account-id-named lock or intent files.
-    """
-    default = paths.home / "igtui.db"
-    if paths.database == default:
-        return paths.locks_dir
-    digest = hashlib.sha256(str(paths.database).encode()).hexdigest()[:16]
-    return paths.locks_dir / f"store-{digest}"
+    return locks_dir_for(paths.home, paths.locks_dir, paths.database)
 
 
 @asynccontextmanager
