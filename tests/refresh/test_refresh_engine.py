@@ -355,3 +355,21 @@ async def test_one_broken_account_does_not_stop_the_others(env) -> None:
     assert results.pop("ig/w1") is RefreshResult.FAILED
     assert set(results.values()) == {RefreshResult.REFRESHED}
     assert outcome(events) == "failed"
+
+
+async def test_lost_reply_keeps_the_intent_and_is_checked_after_backoff(env) -> None:
+    from igtui.core.errors import NetworkError
+
+    store, clock, meta, locks = env
+    aid = _add(store, "kim", age=50 * D)
+    meta.behaviour["kim"] = _raise(NetworkError("the connection to graph.instagram.com broke"))
+    eng = _engine(store, clock, meta, locks)
+    ev = (await eng.refresh_due(trigger=Trigger.CRON))[0]
+    assert ev.result is RefreshResult.FAILED
+    assert lock_path(locks, aid).read_bytes()  # the intent survives: Meta may have answered
+    assert await eng.refresh_due(trigger=Trigger.CRON) == []  # the backoff is respected
+    clock.advance(timedelta(minutes=10))
+    meta.me_behaviour["kim"] = _raise(ReloginRequired("invalid", code=190, subcode=467))
+    ev = (await _engine(store, clock, meta, locks).refresh_due(trigger=Trigger.CRON))[0]
+    assert store.get_account_by_id(aid).status is AccountStatus.TOKEN_UNCERTAIN
+    assert meta.calls == [("refresh", "kim"), ("me", "kim")]

@@ -37,6 +37,7 @@ from igtui.core.errors import (
     ApiError,
     BadRequest,
     IgtuiError,
+    NetworkError,
     RateLimited,
     ReloginRequired,
 )
@@ -210,6 +211,7 @@ class RefreshEngine:
             if policy.is_due(acc, now, within_days=days) or (
                 acc.id in stale and acc.token_kind is TokenKind.IG_LONG
                 and acc.status is not AccountStatus.NEEDS_RELOGIN
+                and (acc.retry_at is None or acc.retry_at <= now)
             ):
                 chosen.append(acc)
         events = await self._bulk(chosen, trigger=trigger, mode="due")
@@ -490,7 +492,10 @@ class RefreshEngine:
                 return await self._write(self.store.add_history, event)
             return await self._failed(acc, trigger, exc, started)
         except IgtuiError as exc:
-            held.clear_intent()
+            if not isinstance(exc, NetworkError):
+                held.clear_intent()
+            # else: the reply may have been lost after Meta issued a new token; the kept intent
+            # makes the next attempt check the stored token first (after the backoff).
             return await self._failed(acc, trigger, exc, started)
         finally:
             self._check_usage(acc.app_name)
