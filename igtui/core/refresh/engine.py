@@ -203,7 +203,8 @@ class RefreshEngine:
         """
         now = self.clock.now()
         accounts, apps = await self._load_all()
-        stale = set(await asyncio.to_thread(self.locks.stale_intents))
+        intents = await asyncio.to_thread(self.locks.stale_intents)
+        stale = set(intents)
         self._stale, self._run_window = stale, within_days
         chosen: list[Account] = []
         for acc in accounts:
@@ -211,7 +212,8 @@ class RefreshEngine:
             if policy.is_due(acc, now, within_days=days) or (
                 acc.id in stale and acc.token_kind is TokenKind.IG_LONG
                 and acc.status is not AccountStatus.NEEDS_RELOGIN
-                and (acc.retry_at is None or acc.retry_at <= now)
+                # A crash is resolved at once; a lost reply waits for its backoff.
+                and not (intents[acc.id].reply_lost and acc.retry_at is not None and acc.retry_at > now)
             ):
                 chosen.append(acc)
         events = await self._bulk(chosen, trigger=trigger, mode="due")
@@ -470,7 +472,8 @@ class RefreshEngine:
         api = self._api(app)
         token = await asyncio.to_thread(self.store.account_token, acc.id)
         now = self.clock.now()
-        held.write_intent(Intent(acc.id, acc.generation, os.getpid(), int(time.time()), to_epoch(acc.expires_at)))
+        intent = Intent(acc.id, acc.generation, os.getpid(), int(time.time()), to_epoch(acc.expires_at))
+        held.write_intent(intent)
         self._crash("refresh_before_http")
         started = time.perf_counter()
         too_early = policy.is_too_early(acc, now)
@@ -492,7 +495,9 @@ class RefreshEngine:
                 return await self._write(self.store.add_history, event)
             return await self._failed(acc, trigger, exc, started)
         except IgtuiError as exc:
-            if not isinstance(exc, NetworkError):
+            if isinstance(exc, NetworkError):
+                held.write_intent(replace(intent, reply_lost=True))
+            else:
                 held.clear_intent()
             # else: the reply may have been lost after Meta issued a new token; the kept intent
             # makes the next attempt check the stored token first (after the backoff).

@@ -49,6 +49,8 @@ class Intent:
     started_at: int
     """Unix seconds."""
     old_expires_at: int | None = None
+    reply_lost: bool = False
+    """Set after a network error: the attempt ended (with a backoff) but Meta's reply was lost."""
 
     def dumps(self) -> bytes:
         return json.dumps(
@@ -58,6 +60,7 @@ class Intent:
                 "pid": self.pid,
                 "started_at": self.started_at,
                 "old_expires_at": self.old_expires_at,
+                "reply_lost": self.reply_lost,
             }
         ).encode()
 
@@ -72,6 +75,7 @@ class Intent:
                 pid=int(data["pid"]),
                 started_at=int(data["started_at"]),
                 old_expires_at=None if data.get("old_expires_at") is None else int(data["old_expires_at"]),
+                reply_lost=bool(data.get("reply_lost", False)),
             )
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             return None
