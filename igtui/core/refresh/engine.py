@@ -495,12 +495,13 @@ class RefreshEngine:
                 return await self._write(self.store.add_history, event)
             return await self._failed(acc, trigger, exc, started)
         except IgtuiError as exc:
-            if isinstance(exc, NetworkError):
+            if isinstance(exc, NetworkError) or getattr(exc, "code", None) is None:
+                # No coded answer from Meta (lost reply, garbled or unusable body): it may have
+                # issued a new token anyway. The kept intent makes the next attempt (after the
+                # backoff) check the stored token before anything else.
                 held.write_intent(replace(intent, reply_lost=True))
             else:
                 held.clear_intent()
-            # else: the reply may have been lost after Meta issued a new token; the kept intent
-            # makes the next attempt check the stored token first (after the backoff).
             return await self._failed(acc, trigger, exc, started)
         finally:
             self._check_usage(acc.app_name)
@@ -510,7 +511,8 @@ class RefreshEngine:
         problem = validate_grant(grant)
         if problem is not None:
             # Meta may already consider the old token replaced: keep the intent so the next run
-            # checks whether the stored token still works.
+            # checks whether the stored token still works (after the backoff).
+            held.write_intent(replace(intent, reply_lost=True))
             return await self._failed(acc, trigger, IgtuiError(problem), started)
         expires_at = None if grant.expires_in is None else now + timedelta(seconds=grant.expires_in)
         event = self._event(acc, trigger, RefreshResult.REFRESHED, new_expires_at=expires_at, duration_ms=duration)
