@@ -240,10 +240,14 @@ class MetaApi:
         """
         if not self._instagram:
             raise UsageError("Facebook Login tokens cannot be refreshed: log in again")
+        # Never retried by the client: if a reply is lost after Meta issued a new token (and
+        # perhaps invalidated the old one), a blind retry answers 190 and hides what happened.
+        # The refresh engine owns that case (its intent record), so one attempt per call.
         response = await self._call(
             "GET",
             f"{self._hosts.graph_instagram}/refresh_access_token",
             params={"grant_type": "ig_refresh_token", "access_token": token},
+            idempotent=False,
             account=account,
         )
         return _grant(response.json)
