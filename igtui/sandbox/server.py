@@ -55,6 +55,17 @@ class _Server(ThreadingHTTPServer):
         with self._conns_lock:
             (self._conns.add if add else self._conns.discard)(conn)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that vanished mid-reply (killed by a crash test, Ctrl-C) is normal; say
+        nothing. Anything else gets one line on stderr, never a traceback: the sandbox echoes
+        tokens and codes, and a traceback's locals could print them."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return
+        print(f"igtui sandbox: request failed: {type(exc).__name__}", file=sys.stderr)
+
     def close_connections(self) -> None:
         with self._conns_lock:
             conns = list(self._conns)
