@@ -214,15 +214,6 @@ def test_keyboard_interrupt_is_130(cli, monkeypatch: pytest.MonkeyPatch) -> None
     assert cli("info").exit_code == 130
 
 
-def test_no_command_without_tui_is_clean(cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "igtui.ui.app" else real(name, *a))
-    r = cli()
-    assert r.exit_code == 1 and r.stderr.count("\n") == 1
-
-
 def _walk(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
