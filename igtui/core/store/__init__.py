@@ -27,7 +27,7 @@ import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,7 @@ from igtui.core.paths import (
 )
 from igtui.core.secret import Secret
 from igtui.core.store import records as rec
+from igtui.core.store.pool import ConnectionPool
 from igtui.core.store.migrations import KNOWN_MIGRATIONS, MIGRATION_SET, SCHEMA_VERSION
 
 
@@ -108,6 +109,39 @@ def _state_hash(state: Secret) -> str:
     return hashlib.sha256(state.reveal().encode("utf-8", "surrogatepass")).hexdigest()
 
 
+_IN_CHUNK = 500
+"""Ids per `IN (…)` list (well under SQLite's variable limit)."""
+
+_GONE: Any = object()
+"""`replace_tokens` marker: the account no longer exists (the batch API reports it as None)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUpdate:
+    """One compare-and-swap for `Store.replace_tokens` (see `Store.replace_token` for the fields)."""
+
+    account_id: int
+    expected_generation: int
+    token: Secret
+    issued_at: datetime | None
+    expires_at: datetime | None
+    expires_known: bool
+    event: RefreshEvent
+
+
+def _event_for(update: TokenUpdate) -> RefreshEvent:
+    """The history row of an update (the event names its account if the caller left it out)."""
+    event = update.event
+    return replace(event, account_id=update.account_id) if event.account_id is None else event
+
+
+def _damaged_token(account_id: int, username: str, app_name: str) -> RecordDamaged:
+    return RecordDamaged(
+        f"account {username} (id {account_id}): token does not decrypt — the record is damaged or was tampered with",
+        record=f"{app_name}/{username}",
+    )
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
@@ -128,6 +162,7 @@ class Store:
         self._uuid = _store_uuid
         self._vault: Vault | None = None
         self._vault_lock = threading.Lock()
+        self._pool = ConnectionPool(lambda: _connect(self.path))
 
     # ── opening ──────────────────────────────────────────────────────────────────────────────
 
@@ -224,26 +259,37 @@ class Store:
     # ── connections ──────────────────────────────────────────────────────────────────────────
 
     @contextmanager
+    def reusing_connections(self) -> Iterator[Store]:
+        """Within this block each thread reuses one connection for its store calls (bulk jobs).
+
+        Outside it (the default) every call opens and closes its own connection. On exit the
+        pooled connections are closed, so an idle store still holds no handle on the file.
+        Re-entrant; safe to enter from any thread. See `igtui.core.store.pool`.
+        """
+        with self._pool.scope():
+            yield self
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one call: the thread's pooled one in a reuse scope, else a new one.
+
+        Every sqlite3.Error (opening included) becomes a one-line StoreError/StoreDamaged.
+        """
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except sqlite3.Error as exc:
+            raise _map_error(exc, self.path) from None
+
+    @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        try:
-            conn = _connect(self.path)
-        except sqlite3.Error as exc:
-            raise _map_error(exc, self.path) from None
-        try:
+        with self._connection() as conn:
             yield conn
-        except sqlite3.Error as exc:
-            raise _map_error(exc, self.path) from None
-        finally:
-            conn.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: BEGIN IMMEDIATE (retried on BUSY) … COMMIT, or ROLLBACK on error."""
-        try:
-            conn = _connect(self.path)
-        except sqlite3.Error as exc:
-            raise _map_error(exc, self.path) from None
-        try:
+        with self._connection() as conn:
             for attempt in range(BEGIN_RETRIES):
                 try:
                     conn.execute("BEGIN IMMEDIATE")
@@ -259,10 +305,6 @@ class Store:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
-            raise _map_error(exc, self.path) from None
-        finally:
-            conn.close()
 
     # ── unlock / passphrase ──────────────────────────────────────────────────────────────────
 
@@ -713,10 +755,7 @@ class Store:
             raise NotFound(f"no account with id {account_id}")
         token = vault.decrypt_field(row[0], table="accounts", row_id=account_id, column="token")
         if token is None:
-            raise RecordDamaged(
-                f"account {row[1]} (id {account_id}): token does not decrypt — the record is damaged or was tampered with",
-                record=f"{row[2]}/{row[1]}",
-            )
+            raise _damaged_token(account_id, row[1], row[2])
         return token
 
     def replace_token(
@@ -732,39 +771,126 @@ class Store:
     ) -> Account | None:
         """Compare-and-swap the token: only if the generation is still `expected_generation`.
 
-        Token and history row are written in one transaction; status goes back to OK. Returns None
-        (and writes nothing) when another writer moved the generation first. An empty token is
-        refused: a failed refresh never replaces a good token.
+        Token and history row are written in one transaction (committed before this returns);
+        status goes back to OK. Returns None (and writes nothing) when another writer moved the
+        generation first. An empty token is refused: a failed refresh never replaces a good token.
+
+        Raises:
+            NotFound: no such account. ValidationError: empty token. StoreLocked: not unlocked.
         """
-        if not token:
+        update = TokenUpdate(account_id, expected_generation, token, issued_at, expires_at, expires_known, event)
+        saved = self._replace_tokens([update])[0]
+        if saved is _GONE:
+            raise NotFound(f"no account with id {account_id}")
+        return saved  # type: ignore[return-value]
+
+    def replace_tokens(self, updates: Sequence[TokenUpdate]) -> list[Account | None]:
+        """Group commit: several compare-and-swaps, each with its own history row, in ONE transaction.
+
+        Why: a bulk refresh stores many tokens whose replies arrived together; one durable commit
+        (synchronous=FULL: one WAL fsync) for all of them instead of one each. Every update is
+        still an independent CAS on its account's generation — a moved generation (or a removed
+        account) skips that update alone and yields None in its place; the others are written.
+        The transaction is atomic: a crash before COMMIT keeps every old token, after it every
+        new one with its history row.
+
+        Raises:
+            ValidationError: an empty token (nothing is written). StoreLocked: not unlocked.
+        """
+        return [None if saved is _GONE else saved for saved in self._replace_tokens(updates)]
+
+    def _replace_tokens(self, updates: Sequence[TokenUpdate]) -> list[Any]:
+        """`replace_tokens`, telling a removed account (`_GONE`) from a moved generation (None)."""
+        if not updates:
+            return []
+        if any(not u.token for u in updates):
             raise ValidationError("refusing to replace a token with an empty one")
         vault = self._require_vault()
+        # Encrypt before taking the write lock: the lock is held only for the statements.
+        blobs = [vault.encrypt_field(u.token, table="accounts", row_id=u.account_id, column="token") for u in updates]
+        history_sql = (
+            f"INSERT INTO history ({rec.HISTORY_COLUMNS.split(', ', 1)[1]}) VALUES ({', '.join('?' * 12)})"  # noqa: S608
+        )
         with self._write() as conn:
-            row = conn.execute("SELECT generation FROM accounts WHERE id = ?", (account_id,)).fetchone()
-            if row is None:
-                raise NotFound(f"no account with id {account_id}")
-            if row[0] != expected_generation:
-                return None
-            blob = vault.encrypt_field(token, table="accounts", row_id=account_id, column="token")
-            conn.execute(
-                "UPDATE accounts SET token = ?, issued_at = ?, expires_at = ?, expires_known = ?, refreshed_at = ?,"
-                " status = 'ok', status_reason = NULL, retry_at = NULL, failures = 0, generation = generation + 1"
-                " WHERE id = ?",
-                (
-                    blob,
-                    rec.epoch(issued_at),
-                    rec.epoch(expires_at),
-                    int(bool(expires_known)),
-                    rec.epoch(event.at),
-                    account_id,
-                ),
-            )
-            event = replace(event, account_id=account_id) if event.account_id is None else event
-            conn.execute(
-                f"INSERT INTO history ({rec.HISTORY_COLUMNS.split(', ', 1)[1]}) VALUES ({', '.join('?' * 12)})",  # noqa: S608
-                rec.history_values(event),
-            )
-            return self._account(conn, account_id)
+            done: list[int] = []  # indexes into `updates` whose CAS matched
+            for index, (u, blob) in enumerate(zip(updates, blobs, strict=True)):
+                cur = conn.execute(
+                    "UPDATE accounts SET token = ?, issued_at = ?, expires_at = ?, expires_known = ?,"
+                    " refreshed_at = ?, status = 'ok', status_reason = NULL, retry_at = NULL, failures = 0,"
+                    " generation = generation + 1 WHERE id = ? AND generation = ?",
+                    (
+                        blob,
+                        rec.epoch(u.issued_at),
+                        rec.epoch(u.expires_at),
+                        int(bool(u.expires_known)),
+                        rec.epoch(u.event.at),
+                        u.account_id,
+                        u.expected_generation,
+                    ),
+                )
+                if cur.rowcount == 1:
+                    done.append(index)
+            if done:
+                conn.executemany(
+                    history_sql,
+                    [rec.history_values(_event_for(updates[i])) for i in done],
+                )
+            _crashpoint("refresh_in_commit")
+            saved = self._accounts_by_id(conn, [updates[i].account_id for i in done])
+            done_set = set(done)
+            skipped = [u.account_id for i, u in enumerate(updates) if i not in done_set]
+            present: set[int] = set()
+            if skipped:
+                present = set(self._accounts_by_id(conn, skipped))
+        return [
+            saved.get(u.account_id) if i in done_set else (None if u.account_id in present else _GONE)
+            for i, u in enumerate(updates)
+        ]
+
+    @staticmethod
+    def _accounts_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Account]:
+        found: dict[int, Account] = {}
+        unique = list(dict.fromkeys(int(i) for i in ids))
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for row in conn.execute(f"{rec.ACCOUNT_SELECT} WHERE a.id IN ({marks})", chunk):  # noqa: S608
+                found[row[0]] = rec.account_from_row(row)
+        return found
+
+    def get_accounts(self, account_ids: Sequence[int]) -> dict[int, Account]:
+        """Several accounts by id in one read (absent ids are simply missing from the result)."""
+        with self._read() as conn:
+            return self._accounts_by_id(conn, account_ids)
+
+    def account_tokens(self, account_ids: Sequence[int]) -> dict[int, Secret | RecordDamaged]:
+        """Decrypt several accounts' tokens in one read.
+
+        A token that does not decrypt maps to its `RecordDamaged` (naming the account) instead of
+        failing the others; absent ids are missing from the result.
+
+        Raises:
+            StoreLocked: not unlocked.
+        """
+        vault = self._require_vault()
+        unique = list(dict.fromkeys(int(i) for i in account_ids))
+        rows: list[tuple] = []
+        with self._read() as conn:
+            for start in range(0, len(unique), _IN_CHUNK):
+                chunk = unique[start : start + _IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows.extend(
+                    conn.execute(
+                        "SELECT a.id, a.token, a.username, p.name FROM accounts a JOIN apps p ON p.id = a.app"
+                        f" WHERE a.id IN ({marks})",  # noqa: S608
+                        chunk,
+                    ).fetchall()
+                )
+        out: dict[int, Secret | RecordDamaged] = {}
+        for account_id, blob, username, app_name in rows:
+            token = vault.decrypt_field(blob, table="accounts", row_id=account_id, column="token")
+            out[account_id] = token if token is not None else _damaged_token(account_id, username, app_name)
+        return out
 
     _STATE_COLUMNS = {
         "status": lambda v: None if v is None else AccountStatus(v).value,
@@ -799,8 +925,18 @@ class Store:
         scopes: Any = UNSET,
         granular_scopes: Any = UNSET,
         refresh_within_days: Any = UNSET,
-    ) -> Account:
-        """Update non-secret state fields; UNSET leaves a field alone. Never touches the token."""
+        expected_generation: int | None = None,
+    ) -> Account | None:
+        """Update non-secret state fields; UNSET leaves a field alone. Never touches the token.
+
+        With `expected_generation`, the update is a compare-and-swap: it applies only while the
+        account still holds that token generation, else nothing is written and None is returned.
+        Why: a refresh that failed with the *old* token must not stamp its failure (needs re-login,
+        backoff) on a new login saved in the meantime.
+
+        Raises:
+            NotFound: no such account.
+        """
         given = {
             "status": status,
             "status_reason": status_reason,
@@ -817,13 +953,18 @@ class Store:
             "refresh_within_days": refresh_within_days,
         }
         sets = {k: self._STATE_COLUMNS[k](v) for k, v in given.items() if v is not UNSET}
+        where, args = "id = ?", [account_id]
+        if expected_generation is not None:
+            where, args = "id = ? AND generation = ?", [account_id, int(expected_generation)]
         with self._write() as conn:
             if sets:
                 assignments = ", ".join(f"{c} = ?" for c in sets)
-                cur = conn.execute(f"UPDATE accounts SET {assignments} WHERE id = ?", (*sets.values(), account_id))  # noqa: S608
-                if cur.rowcount == 0:
-                    raise NotFound(f"no account with id {account_id}")
-            return self._account(conn, account_id)
+                cur = conn.execute(f"UPDATE accounts SET {assignments} WHERE {where}", (*sets.values(), *args))  # noqa: S608
+                changed = cur.rowcount == 1
+            else:
+                changed = conn.execute(f"SELECT 1 FROM accounts WHERE {where}", args).fetchone() is not None  # noqa: S608
+            account = self._account(conn, account_id)  # NotFound when the account is gone
+            return account if changed else None
 
     # ── refresh history ──────────────────────────────────────────────────────────────────────
 
@@ -1069,4 +1210,4 @@ def _migrate(path: Path, pending: list[str]) -> None:
         conn.close()
 
 
-__all__ = ["EXCHANGE_RETENTION", "UNSET", "Store"]
+__all__ = ["EXCHANGE_RETENTION", "UNSET", "Store", "TokenUpdate"]
