@@ -135,7 +135,8 @@ def test_refresh_failed_and_uncertain_notifications_via_cli(tmp_path: Path, sand
     store = make_store(home / "igtui.db", sandbox.url)
     acc = seed_ig(store, admin, "lumen.photo", age_days=50)
     env = cli_env(home, IGTUI_NOTIFY_COMMAND=_notify_cmd(out))
-    admin.fail_next(status=500, count=3, path="/refresh_access_token", body="html")
+    # One failure: the client makes exactly one refresh attempt (a refresh is never retried).
+    admin.fail_next(status=500, count=1, path="/refresh_access_token", body="html")
     r = subprocess.run(igtui_cmd("refresh", "lumen.photo", "--json"), env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1, r.stderr
     res = json.loads(r.stdout)["results"][0]

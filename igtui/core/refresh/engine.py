@@ -11,6 +11,13 @@ The protocol for one account (security.md §4.2):
 6. store it with `Store.replace_token` — token and history row in one transaction, a
    compare-and-swap on the generation — then clear the intent and release the lock.
 
+Bulk runs (`refresh_due`, `refresh_all`) follow the same steps, but their store calls are
+coalesced (`igtui.core.refresh.batch`): re-reads and token decryption are batched reads, and the
+new tokens are GROUP-COMMITTED — the replies that arrive within a few milliseconds are stored in
+one transaction, each still its own compare-and-swap with its own history row, while every
+account in the batch keeps its lock and intent until that transaction has committed. Store
+connections are reused per thread for the run. `refresh_account` commits on its own, at once.
+
 Failures stay with their account: the 190 family marks it NEEDS_RELOGIN (nothing retries it),
 a rate limit defers it (and pauses its app in a bulk run), anything else backs off. History gets
 every real attempt; notices go to `IGTUI_NOTIFY_COMMAND`.
@@ -19,6 +26,7 @@ every real attempt; notices go to `IGTUI_NOTIFY_COMMAND`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import re
@@ -53,22 +61,28 @@ from igtui.core.models import (
     Trigger,
 )
 from igtui.core.refresh import policy
+from igtui.core.refresh.batch import Coalescer
 from igtui.core.refresh.lock import HeldLock, Intent, RefreshLocks
 from igtui.core.refresh.notify import Notice, Notifier, NotifyEvent
 from igtui.core.secret import Secret
 
 if TYPE_CHECKING:
     from igtui.core.graph.client import GraphClient
-    from igtui.core.store import Store
+    from igtui.core.store import Store, TokenUpdate
 
 T = TypeVar("T")
 
 CRASHPOINTS = frozenset(
-    {"refresh_before_http", "refresh_after_http_before_commit", "refresh_after_commit"}
+    {"refresh_before_http", "refresh_after_http_before_commit", "refresh_in_commit", "refresh_after_commit"}
 )
-"""Test hooks (env IGTUI_CRASHPOINT): the process SIGKILLs itself at that point of a refresh."""
+"""Test hooks (env IGTUI_CRASHPOINT): the process SIGKILLs itself at that point of a refresh
+(`refresh_in_commit` fires inside the store's token transaction, after the writes, before COMMIT)."""
 
 ALREADY_REFRESHED = "already refreshed by another process"
+CHANGED_DURING_REFRESH = "the account changed during the refresh (a new login?); kept the newer token"
+GROUP_COMMIT_WINDOW = 0.002
+"""Seconds a reply waits for others to share its commit (bounds what a crash could lose)."""
+GROUP_COMMIT_MAX = 64
 UNCERTAIN_REASON = "a refresh may have been lost; the old token is kept; verify or log in again"
 USAGE_PAUSE_PCT = 90.0
 """An app whose usage headers reach this percentage is paused for the rest of a bulk run."""
@@ -110,6 +124,27 @@ class _AppGate:
 
     paused_until: datetime | None = None
     reason: str = ""
+
+
+class _BulkIO:
+    """The coalesced store calls of one bulk run (see `igtui.core.refresh.batch`)."""
+
+    def __init__(self, store: Store, writer: ThreadPoolExecutor, *, window: float, max_items: int) -> None:
+        from igtui.core.errors import NotFound
+
+        def read(ids: list[int]) -> list[object]:
+            found = store.get_accounts(ids)
+            return [found.get(i) or NotFound(f"no account with id {i}") for i in ids]
+
+        def tokens(ids: list[int]) -> list[object]:
+            found = store.account_tokens(ids)
+            return [found.get(i) or NotFound(f"no account with id {i}") for i in ids]
+
+        self.accounts: Coalescer[int, Account] = Coalescer(read, window=0, max_items=max_items)  # type: ignore[arg-type]
+        self.tokens: Coalescer[int, Secret] = Coalescer(tokens, window=0, max_items=max_items)  # type: ignore[arg-type]
+        self.commits: Coalescer[TokenUpdate, Account | None] = Coalescer(
+            store.replace_tokens, writer, window=window, max_items=max_items
+        )
 
 
 @dataclass
@@ -168,6 +203,9 @@ class RefreshEngine:
         # SQLite's write lock through its sleeping busy handler (measured: ~10x slower in bulk).
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="igtui-refresh-writer")
         weakref.finalize(self, self._writer.shutdown, wait=False)
+        self.group_commit_window = GROUP_COMMIT_WINDOW
+        self.group_commit_max = GROUP_COMMIT_MAX
+        self.last_io: _BulkIO | None = None
         self.last_run = RunSummary()
 
     # ------------------------------------------------------------------ public API
@@ -247,12 +285,16 @@ class RefreshEngine:
     async def _bulk(self, accounts: Iterable[Account], *, trigger: Trigger, mode: str) -> list[RefreshEvent]:
         sem = asyncio.Semaphore(self.concurrency)
         self.last_run = RunSummary()
+        io = self.last_io = _BulkIO(self.store, self._writer, window=self.group_commit_window,
+                                    max_items=self.group_commit_max)
 
         async def one(acc: Account) -> RefreshEvent:
             async with sem:
-                return await self._guarded(acc, trigger=trigger, force=False, mode=mode)
+                return await self._guarded(acc, trigger=trigger, force=False, mode=mode, io=io)
 
-        events = list(await asyncio.gather(*(one(a) for a in accounts)))
+        reuse = getattr(self.store, "reusing_connections", None)
+        with reuse() if reuse is not None else contextlib.nullcontext():
+            events = list(await asyncio.gather(*(one(a) for a in accounts)))
         self.last_run.events = events
         self.last_run.paused_apps = {
             name: gate.paused_until for name, gate in self._gates.items() if gate.paused_until is not None
@@ -289,10 +331,12 @@ class RefreshEngine:
 
     # ------------------------------------------------------------------ one account
 
-    async def _guarded(self, account: Account, *, trigger: Trigger, force: bool, mode: str) -> RefreshEvent:
+    async def _guarded(
+        self, account: Account, *, trigger: Trigger, force: bool, mode: str, io: _BulkIO | None = None
+    ) -> RefreshEvent:
         """`_refresh_one`, but an unexpected failure stays with this account (bulk keeps going)."""
         try:
-            return await self._refresh_one(account, trigger=trigger, force=force, mode=mode)
+            return await self._refresh_one(account, trigger=trigger, force=force, mode=mode, io=io)
         except IgtuiError as exc:
             return self._event(account, trigger, RefreshResult.FAILED, message=exc.message)
         except Exception as exc:  # noqa: BLE001 - one broken account must not stop the others
@@ -351,7 +395,9 @@ class RefreshEngine:
                 return self._event(acc, trigger, RefreshResult.SKIPPED, message="not due")
         return None
 
-    async def _refresh_one(self, decided: Account, *, trigger: Trigger, force: bool, mode: str) -> RefreshEvent:
+    async def _refresh_one(
+        self, decided: Account, *, trigger: Trigger, force: bool, mode: str, io: _BulkIO | None = None
+    ) -> RefreshEvent:
         stale = decided.id in self._stale or (mode == "single" and self.locks.peek_intent(decided.id) is not None)
         if not stale:
             # A left-behind intent must be looked at under the lock whatever the policy says.
@@ -359,7 +405,11 @@ class RefreshEngine:
             if early is not None:
                 return early
         async with self.locks.hold(decided.id) as held:
-            acc = await asyncio.to_thread(self.store.get_account_by_id, decided.id)
+            # Re-read under the lock (a batched read in bulk runs: it still starts after the lock).
+            if io is not None:
+                acc = await io.accounts.submit(decided.id)
+            else:
+                acc = await asyncio.to_thread(self.store.get_account_by_id, decided.id)
             intent = held.read_intent()
             if intent is not None and intent.generation != acc.generation:
                 # The previous holder committed (generation moved) before dying: nothing was lost.
@@ -384,7 +434,7 @@ class RefreshEngine:
                 again = self._precheck(acc, trigger=trigger, force=force, mode=mode)
                 if again is not None:
                     return again
-            return await self._attempt(acc, held, trigger=trigger)
+            return await self._attempt(acc, held, trigger=trigger, io=io)
 
     async def _gate_for(self, acc: Account, trigger: Trigger) -> RefreshEvent | None:
         """Defer the account when its app is paused in this run (throttled or usage ≥ 90 %)."""
@@ -393,10 +443,9 @@ class RefreshEngine:
         if gate is None or gate.paused_until is None or gate.paused_until <= now:
             return None
         # Not a Meta attempt, so no history row; the account remembers when to try again.
-        await self._write(
-            self.store.update_account_state, acc.id,
-            status=AccountStatus.RATE_LIMITED, status_reason=gate.reason, retry_at=gate.paused_until,
-        )
+        if not await self._set_state(acc, status=AccountStatus.RATE_LIMITED, status_reason=gate.reason,
+                                     retry_at=gate.paused_until):
+            return self._changed(acc, trigger)
         return self._event(acc, trigger, RefreshResult.RATE_LIMITED,
                            message=f"deferred: {gate.reason}; retry after {iso(gate.paused_until)}")
 
@@ -452,10 +501,8 @@ class RefreshEngine:
         except ReloginRequired as exc:
             held.clear_intent()
             reason = UNCERTAIN_REASON
-            await self._write(
-                self.store.update_account_state, acc.id,
-                status=AccountStatus.TOKEN_UNCERTAIN, status_reason=reason, retry_at=None,
-            )
+            if not await self._set_state(acc, status=AccountStatus.TOKEN_UNCERTAIN, status_reason=reason, retry_at=None):
+                return self._changed(acc, trigger)
             event = self._event(acc, trigger, RefreshResult.FAILED, message=reason, error_code=exc.code,
                                 error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
                                 duration_ms=(time.perf_counter() - started) * 1000)
@@ -467,10 +514,13 @@ class RefreshEngine:
         held.clear_intent()
         return None
 
-    async def _attempt(self, acc: Account, held: HeldLock, *, trigger: Trigger) -> RefreshEvent:
+    async def _attempt(self, acc: Account, held: HeldLock, *, trigger: Trigger, io: _BulkIO | None = None) -> RefreshEvent:
         app = await self._app(acc.app_name)
         api = self._api(app)
-        token = await asyncio.to_thread(self.store.account_token, acc.id)
+        if io is not None:
+            token = await io.tokens.submit(acc.id)
+        else:
+            token = await asyncio.to_thread(self.store.account_token, acc.id)
         now = self.clock.now()
         intent = Intent(acc.id, acc.generation, os.getpid(), int(time.time()), to_epoch(acc.expires_at))
         held.write_intent(intent)
@@ -516,16 +566,23 @@ class RefreshEngine:
             return await self._failed(acc, trigger, IgtuiError(problem), started)
         expires_at = None if grant.expires_in is None else now + timedelta(seconds=grant.expires_in)
         event = self._event(acc, trigger, RefreshResult.REFRESHED, new_expires_at=expires_at, duration_ms=duration)
-        saved = await self._write(
-            self.store.replace_token, acc.id, expected_generation=acc.generation, token=grant.access_token,
-            issued_at=now, expires_at=expires_at, expires_known=expires_at is not None, event=event,
-        )
+        if io is not None:
+            # Group commit: returns once the batch holding this CAS has committed (the lock and
+            # the intent stay ours until then, so a crash before it is detected as usual).
+            from igtui.core.store import TokenUpdate
+
+            saved = await io.commits.submit(TokenUpdate(
+                acc.id, acc.generation, grant.access_token, now, expires_at, expires_at is not None, event))
+        else:
+            saved = await self._write(
+                self.store.replace_token, acc.id, expected_generation=acc.generation, token=grant.access_token,
+                issued_at=now, expires_at=expires_at, expires_known=expires_at is not None, event=event,
+            )
         self._crash("refresh_after_commit")
         if saved is None:
             # A new login replaced the token while we talked to Meta; it wins, ours is dropped.
             held.clear_intent()
-            return self._event(acc, trigger, RefreshResult.SKIPPED,
-                               message="the account changed during the refresh (a new login?); kept the newer token")
+            return self._event(acc, trigger, RefreshResult.SKIPPED, message=CHANGED_DURING_REFRESH)
         held.clear_intent()
         if self.notifier.enabled:
             await asyncio.to_thread(self.notifier.forget, acc.id)
@@ -533,12 +590,24 @@ class RefreshEngine:
 
     # ------------------------------------------------------------------ outcomes
 
+    async def _set_state(self, acc: Account, **fields: object) -> bool:
+        """Record an outcome's state on the account — only while it still holds the token we used.
+
+        A compare-and-swap on the generation (`update_account_state(expected_generation=…)`): if a
+        new login was saved while we talked to Meta, the old token's failure must not stick to it.
+        Returns False when nothing was written.
+        """
+        saved = await self._write(self.store.update_account_state, acc.id, expected_generation=acc.generation, **fields)
+        return saved is not None
+
+    def _changed(self, acc: Account, trigger: Trigger) -> RefreshEvent:
+        """The outcome for an attempt overtaken by a new login: nothing recorded, the new token wins."""
+        return self._event(acc, trigger, RefreshResult.SKIPPED, message=CHANGED_DURING_REFRESH)
+
     async def _relogin(self, acc: Account, trigger: Trigger, exc: ApiError, started: float) -> RefreshEvent:
         reason = relogin_reason(exc)
-        await self._write(
-            self.store.update_account_state, acc.id,
-            status=AccountStatus.NEEDS_RELOGIN, status_reason=reason, retry_at=None,
-        )
+        if not await self._set_state(acc, status=AccountStatus.NEEDS_RELOGIN, status_reason=reason, retry_at=None):
+            return self._changed(acc, trigger)
         event = self._event(acc, trigger, RefreshResult.NEEDS_RELOGIN, message=reason, error_code=exc.code,
                             error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
                             duration_ms=(time.perf_counter() - started) * 1000)
@@ -551,10 +620,8 @@ class RefreshEngine:
         retry_at = exc.retry_at if exc.retry_at is not None and exc.retry_at > now else now + DEFAULT_RATE_LIMIT_PAUSE
         reason = f"Meta throttled app {acc.app_name} (code {exc.code})"
         self._pause(acc.app_name, retry_at, reason)
-        await self._write(
-            self.store.update_account_state, acc.id,
-            status=AccountStatus.RATE_LIMITED, status_reason=reason, retry_at=retry_at,
-        )
+        if not await self._set_state(acc, status=AccountStatus.RATE_LIMITED, status_reason=reason, retry_at=retry_at):
+            return self._changed(acc, trigger)
         event = self._event(acc, trigger, RefreshResult.RATE_LIMITED, message=f"{exc.message}; retry after {iso(retry_at)}",
                             error_code=exc.code, error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
                             duration_ms=(time.perf_counter() - started) * 1000)
@@ -564,11 +631,9 @@ class RefreshEngine:
         now = self.clock.now()
         failures = acc.failures + 1
         retry_at = now + policy.backoff(failures)
-        await self._write(
-            self.store.update_account_state, acc.id,
-            status=AccountStatus.REFRESH_FAILED, status_reason=f"refresh failed: {exc.message}",
-            retry_at=retry_at, failures=failures,
-        )
+        if not await self._set_state(acc, status=AccountStatus.REFRESH_FAILED, status_reason=f"refresh failed: {exc.message}",
+                                     retry_at=retry_at, failures=failures):
+            return self._changed(acc, trigger)
         api_exc = exc if isinstance(exc, ApiError) else None
         event = self._event(
             acc, trigger, RefreshResult.FAILED, message=f"{exc.message}; retry after {iso(retry_at)}",
@@ -620,6 +685,7 @@ def outcome(events: Iterable[RefreshEvent]) -> Outcome:
 
 __all__ = [
     "ALREADY_REFRESHED",
+    "CHANGED_DURING_REFRESH",
     "CRASHPOINTS",
     "RefreshEngine",
     "RunSummary",
