@@ -25,7 +25,7 @@ from igtui.core.clock import FrozenClock  # noqa: E402
 
 SMALL = (80, 24)
 WIDE = (160, 48)
-LONG_LIVED = {"log-writer"}
+LONG_LIVED = {"log-writer", "login-listen", "auto-refresh"}
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +61,8 @@ async def settle(pilot: Pilot[Any]) -> None:
     """Wait for finite workers and pending messages, then the screen-switch repaint."""
     for _ in range(3):
         finite = [w for w in pilot.app.workers if w.group not in LONG_LIVED and not w.is_finished]
-        with suppress(WorkerCancelled):
-            await pilot.app.workers.wait_for_complete(finite)
+        if finite:  # an empty list would mean "wait for every worker", listeners included
+            with suppress(WorkerCancelled):
+                await pilot.app.workers.wait_for_complete(finite)
         await pilot.pause(0.05)
     await pilot.pause(0.1)

@@ -37,7 +37,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("n", "continue to the login"),
     )),
     ("Login", (
-        ("c / v / Q", "copy the authorize URL / show it / show its QR code"),
+        ("F2 / F4 / F3", "copy the authorize URL / show it / show its QR code"),
         ("Enter", "in the field: finish with the pasted redirect URL or code"),
     )),
     ("History", (("a , f , x", "filter by account, by result, clear filters"),)),

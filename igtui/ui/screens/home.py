@@ -131,6 +131,8 @@ class HomeScreen(IgtuiScreen):
         table.add_column("Expires in", key="expires", width=11)
         table.add_column("Refreshed", key="refreshed")
         self.query_one("#filter").display = False
+        auto = self.igtui.services.auto_refresh_seconds
+        self.sub_title = f"auto-refresh every {int(auto)} s" if auto else "auto-refresh off"
         self.watch(self.app, "data_version", self._data_changed, init=False)
         seconds = self.igtui.services.countdown_seconds
         if seconds:
@@ -219,11 +221,10 @@ class HomeScreen(IgtuiScreen):
         parts = [f"{len(apps)} apps", f"{len(accounts)} accounts"]
         if attention:
             parts.append(f"{attention} need attention")
-        auto = self.igtui.services.auto_refresh_seconds
-        parts.append(f"auto-refresh every {int(auto)} s" if auto else "auto-refresh off")
-        parts.append(f"sorted by {SORTS[self._sort]}")
+        parts.append(f"sort: {SORTS[self._sort]}")
+        parts.append("⏎ inspect")
         if self._needle:
-            parts.append(f"filter “{self._needle}”: {shown} shown")
+            parts.append(f"filter “{self._needle}”: {shown}")
         self.query_one("#summary", Static).update(Text(" · ".join(parts)))
 
     def _selected_key(self) -> str | None:

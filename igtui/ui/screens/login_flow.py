@@ -1,7 +1,7 @@
 """Login flow status: the OAuth dance as a live checklist, driven by E's `LoginFlow.on_step`.
 
-The authorize URL can be copied (`c`), shown for manual copy (`v`) or scanned as a QR code
-(`Q`). The redirect arrives either on E's one-shot loopback listener (when the redirect URI
+The authorize URL can be copied (F2), shown for manual copy (F4) or scanned as a QR code
+(F3). The redirect arrives either on E's one-shot loopback listener (when the redirect URI
 is loopback) or pasted into the field; whichever comes first finishes the login. Failures are
 shown inline in plain words, with Meta's fbtrace_id, and the user may paste again.
 """
@@ -52,9 +52,10 @@ class LoginFlowScreen(IgtuiScreen):
     CSS_PATH = "login_flow.tcss"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("c", "copy_url", "Copy URL"),
-        Binding("Q", "qr", "QR code"),
-        Binding("v", "show_url", "Show URL", show=False),
+        # Function keys: the paste field has focus, so letters would be typed into it.
+        Binding("f2,ctrl+y", "copy_url", "Copy URL", key_display="F2"),
+        Binding("f3", "qr", "QR code"),
+        Binding("f4", "show_url", "Show URL"),
     ]
 
     def __init__(self, app_name: str, scopes: Sequence[str]) -> None:
@@ -96,7 +97,7 @@ class LoginFlowScreen(IgtuiScreen):
         self._redirect_uri = started.flow.redirect_uri
         self._step("url_issued")
         self._step("waiting_for_consent")
-        text = Text("Open this URL in a browser where you can log in (c copies, Q shows a QR code):\n", style="bold")
+        text = Text("Open this URL in a browser where you can log in (F2 copies, F3 shows a QR code):\n", style="bold")
         text.append_text(safe(self._url, style="underline", wrap=True))
         self.query_one("#url", Static).update(text)
         from igtui.core.oauth.listener import is_loopback, loopback_port

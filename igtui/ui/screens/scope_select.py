@@ -121,6 +121,8 @@ class ScopeSelectScreen(IgtuiScreen):
         self._update_hint()
         if listing.option_count:
             listing.highlighted = 0
+            first = listing.get_option_at_index(0).value
+            self.query_one("#about", Static).update(_about(catalogue.get_scope(app.platform, first)))
         listing.focus()
 
     def selected(self) -> list[str]:
