@@ -132,7 +132,7 @@ class HomeScreen(IgtuiScreen):
         table.add_column("Refreshed", key="refreshed")
         self.query_one("#filter").display = False
         auto = self.igtui.services.auto_refresh_seconds
-        self.sub_title = f"auto-refresh every {int(auto)} s" if auto else "auto-refresh off"
+        self.sub_title = f"auto-refresh every {auto:g} s" if auto else "auto-refresh off"
         self.watch(self.app, "data_version", self._data_changed, init=False)
         seconds = self.igtui.services.countdown_seconds
         if seconds:

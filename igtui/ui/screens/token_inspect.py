@@ -181,12 +181,16 @@ class TokenInspectScreen(IgtuiScreen):
             return
         self.notify("Verifying with Meta…", markup=False)
         try:
-            await inspect_token(
+            report = await inspect_token(
                 self.igtui.services.store, self.igtui.client, account.ref, verify=True, clock=self.igtui.services.clock
             )
         finally:
-            self.igtui.changed()
-        self.notify("Verified.", markup=False)
+            self.igtui.changed()  # a dead token is recorded by inspect_token even when it raises
+        if getattr(report, "last_verify_ok", True) is False:
+            message = safe(report.last_verify_message or "the token was refused", limit=300).plain
+            self.notify(f"{message}. Press l to log in again.", title="Token refused", severity="error", markup=False)
+        else:
+            self.notify("Meta confirms the token is valid.", markup=False)
 
     @work(group="token-refresh", exclusive=True, exit_on_error=False, description="Refreshing")
     async def action_refresh(self) -> None:
