@@ -27,6 +27,15 @@ class _ErrorsToDialog:
         """The running app, typed."""
         return cast("IgtuiApp", self.app)  # type: ignore[attr-defined]
 
+    def on_data_change(self, callback: Any) -> None:
+        """Call `callback()` whenever the app bumps `data_version` (not on its initialisation)."""
+
+        def changed(version: int) -> None:
+            if version:  # the reactive's first initialisation reports 0: nothing changed yet
+                callback()
+
+        self.watch(self.app, "data_version", changed, init=False)  # type: ignore[attr-defined]
+
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:

@@ -81,7 +81,17 @@ def test_app_editor_inline_errors(snap_compare: Any, make_app: Any) -> None:
 
 
 def test_app_editor_edit(snap_compare: Any, make_app: Any) -> None:
-    assert snap_compare(make_app(), terminal_size=WIDE, run_before=_keys("e"))
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _keys("e")(pilot)
+        from textual.widgets import Input
+
+        for _ in range(50):  # the form is filled by a worker: wait for it, then for the repaint
+            if pilot.app.screen.query_one("#redirect_uris", Input).value:
+                break
+            await pilot.pause(0.05)
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=WIDE, run_before=run_before)
 
 
 def test_history(snap_compare: Any, make_app: Any) -> None:

@@ -67,7 +67,7 @@ class HistoryScreen(IgtuiScreen):
         for label, key in (("Time (UTC)", "at"), ("By", "trigger"), ("Account", "account"), ("Result", "result"),
                            ("Old expiry", "old"), ("New expiry", "new"), ("Error", "error")):
             table.add_column(label, key=key)
-        self.watch(self.app, "data_version", lambda _v: self.load(), init=False)
+        self.on_data_change(self.load)
         self.set_interval(5, self.load)
         self.load_accounts()
         self.load()

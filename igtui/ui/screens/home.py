@@ -133,14 +133,11 @@ class HomeScreen(IgtuiScreen):
         self.query_one("#filter").display = False
         auto = self.igtui.services.auto_refresh_seconds
         self.sub_title = f"auto-refresh every {auto:g} s" if auto else "auto-refresh off"
-        self.watch(self.app, "data_version", self._data_changed, init=False)
+        self.on_data_change(self.load)
         seconds = self.igtui.services.countdown_seconds
         if seconds:
             self.set_interval(seconds, self._tick)
         self.set_interval(30, self.load)  # other igtui processes (cron) change the store too
-        self.load()
-
-    def _data_changed(self, _version: int) -> None:
         self.load()
 
     def on_screen_resume(self) -> None:

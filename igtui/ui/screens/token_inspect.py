@@ -73,7 +73,7 @@ class TokenInspectScreen(IgtuiScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.watch(self.app, "data_version", lambda _v: self.load(), init=False)
+        self.on_data_change(self.load)
         seconds = self.igtui.services.countdown_seconds
         if seconds:
             self.set_interval(seconds, self._draw)
