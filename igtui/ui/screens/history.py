@@ -14,7 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Select
+from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from igtui.core.models import RefreshEvent, RefreshResult
 from igtui.ui.base import IgtuiScreen
@@ -39,7 +39,7 @@ def _error(event: RefreshEvent) -> Text:
         parts.append(event.message)
     if event.fbtrace_id:
         parts.append(f"fbtrace {event.fbtrace_id}")
-    return safe(" ".join(parts), limit=200)
+    return safe(" ".join(parts), limit=300)
 
 
 class HistoryScreen(IgtuiScreen):
@@ -60,6 +60,7 @@ class HistoryScreen(IgtuiScreen):
             yield Select[int]([], prompt="all accounts", id="account")
             yield Select[str]([(r.value.replace("_", " "), r.value) for r in RefreshResult], prompt="all results", id="result")
         yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -89,6 +90,7 @@ class HistoryScreen(IgtuiScreen):
         if isinstance(result, str):
             kwargs["result"] = RefreshResult(result)
         events = await asyncio.to_thread(self.igtui.services.store.list_history, **kwargs)
+        self._events = events
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear()
@@ -105,6 +107,22 @@ class HistoryScreen(IgtuiScreen):
         if events:
             table.move_cursor(row=min(cursor, len(events) - 1), animate=False)
         self.sub_title = f"{len(events)} attempts" + (" (newest 500)" if len(events) >= LIMIT else "")
+
+    @on(DataTable.RowHighlighted)
+    def _show_detail(self, event: DataTable.RowHighlighted) -> None:
+        """The whole error of the highlighted attempt (the column is cut in 80 columns)."""
+        events = getattr(self, "_events", [])
+        if not 0 <= event.cursor_row < len(events):
+            return
+        chosen = events[event.cursor_row]
+        text = safe(f"{chosen.account}: {chosen.result.value.replace('_', ' ')}", style="bold", limit=120)
+        if chosen.old_expires_at or chosen.new_expires_at:
+            text.append(f"  expiry {when(chosen.old_expires_at)} → {when(chosen.new_expires_at)}")
+        error = _error(chosen)
+        if error.plain:
+            text.append("\n")
+            text.append_text(error)
+        self.query_one("#detail", Static).update(text)
 
     @on(Select.Changed)
     def _filter_changed(self) -> None:

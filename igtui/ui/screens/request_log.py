@@ -73,6 +73,7 @@ class RequestLogScreen(IgtuiScreen):
         yield Static("", id="gauges")
         yield Static("", id="state", markup=False)
         yield DataTable(id="exchanges", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="detail")
         yield Input(placeholder="filter: URL, app, account, status or error (Esc clears)", id="filter")
         yield Footer()
 
@@ -185,6 +186,20 @@ class RequestLogScreen(IgtuiScreen):
         field = self.query_one("#filter", Input)
         field.display = True
         field.focus()
+
+    @on(DataTable.RowHighlighted)
+    def _show_detail(self, event: DataTable.RowHighlighted) -> None:
+        """The highlighted request in full: the URL column is cut in 80 columns."""
+        key = event.row_key.value
+        chosen = next((x for x in reversed(self._ring) if self._key(x) == key), None)
+        if chosen is None:
+            return
+        text = safe(f"{chosen.method} {chosen.url}", wrap=True)
+        error = _error(chosen)
+        if error.plain:
+            text.append("\n")
+            text.append_text(error)
+        self.query_one("#detail", Static).update(text)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
