@@ -111,6 +111,8 @@ def _state_hash(state: Secret) -> str:
 
 _IN_CHUNK = 500
 """Ids per `IN (…)` list (well under SQLite's variable limit)."""
+_ROWS_CHUNK = 200
+"""Rows per multi-row VALUES statement (12 variables each: 2,400, under the 32,766 limit)."""
 
 _GONE: Any = object()
 """`replace_tokens` marker: the account no longer exists (the batch API reports it as None)."""
@@ -800,7 +802,14 @@ class Store:
         return [None if saved is _GONE else saved for saved in self._replace_tokens(updates)]
 
     def _replace_tokens(self, updates: Sequence[TokenUpdate]) -> list[Any]:
-        """`replace_tokens`, telling a removed account (`_GONE`) from a moved generation (None)."""
+        """`replace_tokens`, telling a removed account (`_GONE`) from a moved generation (None).
+
+        A fixed handful of statements per batch, whatever its size (each statement is one
+        sqlite3_step, so one GIL hand-off for a worker thread): read the generations, UPDATE the
+        matching rows from a VALUES list, INSERT all history rows, read the stored accounts.
+        The generation check and the UPDATE run under the same write lock (BEGIN IMMEDIATE),
+        so together they are the compare-and-swap of every account in the batch.
+        """
         if not updates:
             return []
         if any(not u.token for u in updates):
@@ -808,60 +817,97 @@ class Store:
         vault = self._require_vault()
         # Encrypt before taking the write lock: the lock is held only for the statements.
         blobs = [vault.encrypt_field(u.token, table="accounts", row_id=u.account_id, column="token") for u in updates]
-        history_sql = (
-            f"INSERT INTO history ({rec.HISTORY_COLUMNS.split(', ', 1)[1]}) VALUES ({', '.join('?' * 12)})"  # noqa: S608
-        )
+        ids = list(dict.fromkeys(int(u.account_id) for u in updates))
+        history_columns = rec.HISTORY_COLUMNS.split(", ", 1)[1]
         with self._write() as conn:
+            current: dict[int, int] = {}
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start : start + _IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                text = conn.execute(
+                    f"SELECT json_group_array(json_array(id, generation)) FROM accounts WHERE id IN ({marks})",  # noqa: S608
+                    chunk,
+                ).fetchone()[0]
+                current.update((int(i), int(g)) for i, g in rec.json_rows(text))
             done: list[int] = []  # indexes into `updates` whose CAS matched
-            for index, (u, blob) in enumerate(zip(updates, blobs, strict=True)):
-                cur = conn.execute(
-                    "UPDATE accounts SET token = ?, issued_at = ?, expires_at = ?, expires_known = ?,"
-                    " refreshed_at = ?, status = 'ok', status_reason = NULL, retry_at = NULL, failures = 0,"
-                    " generation = generation + 1 WHERE id = ? AND generation = ?",
-                    (
-                        blob,
-                        rec.epoch(u.issued_at),
-                        rec.epoch(u.expires_at),
-                        int(bool(u.expires_known)),
-                        rec.epoch(u.event.at),
-                        u.account_id,
-                        u.expected_generation,
-                    ),
-                )
-                if cur.rowcount == 1:
+            taken: set[int] = set()  # a second update of the same account in one batch finds it moved
+            for index, u in enumerate(updates):
+                if u.account_id not in taken and current.get(u.account_id) == u.expected_generation:
                     done.append(index)
-            if done:
-                conn.executemany(
-                    history_sql,
-                    [rec.history_values(_event_for(updates[i])) for i in done],
+                    taken.add(u.account_id)
+            for start in range(0, len(done), _ROWS_CHUNK):
+                chunk_idx = done[start : start + _ROWS_CHUNK]
+                values: list[object] = []
+                history: list[object] = []
+                for i in chunk_idx:
+                    u = updates[i]
+                    values += [u.account_id, blobs[i], rec.epoch(u.issued_at), rec.epoch(u.expires_at),
+                               int(bool(u.expires_known)), rec.epoch(u.event.at)]
+                    history += rec.history_values(_event_for(u))
+                rows = ",".join("(?,?,?,?,?,?)" for _ in chunk_idx)
+                conn.execute(
+                    f"WITH v(id, token, issued_at, expires_at, expires_known, refreshed_at) AS (VALUES {rows}) "  # noqa: S608
+                    "UPDATE accounts SET token = v.token, issued_at = v.issued_at, expires_at = v.expires_at,"
+                    " expires_known = v.expires_known, refreshed_at = v.refreshed_at, status = 'ok',"
+                    " status_reason = NULL, retry_at = NULL, failures = 0, generation = accounts.generation + 1"
+                    " FROM v WHERE accounts.id = v.id",
+                    values,
+                )
+                marks12 = "(" + ",".join("?" * 12) + ")"
+                conn.execute(
+                    f"INSERT INTO history ({history_columns}) VALUES {','.join(marks12 for _ in chunk_idx)}",  # noqa: S608
+                    history,
                 )
             _crashpoint("refresh_in_commit")
             saved = self._accounts_by_id(conn, [updates[i].account_id for i in done])
-            done_set = set(done)
-            skipped = [u.account_id for i, u in enumerate(updates) if i not in done_set]
-            present: set[int] = set()
-            if skipped:
-                present = set(self._accounts_by_id(conn, skipped))
+        done_set = set(done)
         return [
-            saved.get(u.account_id) if i in done_set else (None if u.account_id in present else _GONE)
+            saved.get(u.account_id) if i in done_set else (None if u.account_id in current else _GONE)
             for i, u in enumerate(updates)
         ]
 
     @staticmethod
     def _accounts_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Account]:
-        found: dict[int, Account] = {}
+        return {account.id: account for account, _blob in Store._rows_by_id(conn, ids)}
+
+    @staticmethod
+    def _rows_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> Iterator[tuple[Account, bytes]]:
+        """Accounts with their token ciphertext, a chunk of ids per statement (one JSON row each)."""
         unique = list(dict.fromkeys(int(i) for i in ids))
         for start in range(0, len(unique), _IN_CHUNK):
             chunk = unique[start : start + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
-            for row in conn.execute(f"{rec.ACCOUNT_SELECT} WHERE a.id IN ({marks})", chunk):  # noqa: S608
-                found[row[0]] = rec.account_from_row(row)
-        return found
+            text = conn.execute(f"{rec.ACCOUNT_JSON_SELECT} WHERE a.id IN ({marks})", chunk).fetchone()[0]  # noqa: S608
+            for row in rec.json_rows(text):
+                yield rec.account_from_row(row), bytes.fromhex(row[27])
 
     def get_accounts(self, account_ids: Sequence[int]) -> dict[int, Account]:
         """Several accounts by id in one read (absent ids are simply missing from the result)."""
         with self._read() as conn:
             return self._accounts_by_id(conn, account_ids)
+
+    def get_accounts_with_tokens(self, account_ids: Sequence[int]) -> dict[int, tuple[Account, Secret | RecordDamaged]]:
+        """Several accounts with their decrypted tokens, in one read.
+
+        Why: a bulk refresh re-reads each account after taking its lock and then needs its token;
+        one batched call serves both for many accounts. A token that does not decrypt comes back
+        as its `RecordDamaged` (naming the account) rather than failing the others; absent ids
+        are missing from the result.
+
+        Raises:
+            StoreLocked: not unlocked.
+        """
+        vault = self._require_vault()
+        with self._read() as conn:
+            rows = list(self._rows_by_id(conn, account_ids))
+        out: dict[int, tuple[Account, Secret | RecordDamaged]] = {}
+        for account, blob in rows:
+            token = vault.decrypt_field(blob, table="accounts", row_id=account.id, column="token")
+            out[account.id] = (
+                account,
+                token if token is not None else _damaged_token(account.id, account.username, account.app_name),
+            )
+        return out
 
     def account_tokens(self, account_ids: Sequence[int]) -> dict[int, Secret | RecordDamaged]:
         """Decrypt several accounts' tokens in one read.

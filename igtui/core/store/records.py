@@ -93,6 +93,27 @@ ACCOUNT_SELECT = (
     "a.page_id, a.created_at FROM accounts a JOIN apps p ON p.id = a.app"
 )
 
+ACCOUNT_TOKEN_SELECT = ACCOUNT_SELECT.replace(" FROM accounts a ", ", a.token FROM accounts a ", 1)
+"""`ACCOUNT_SELECT` plus the token ciphertext as column 27 (`account_from_row` ignores it)."""
+
+_ACCOUNT_COLUMNS = ACCOUNT_SELECT[len("SELECT ") : ACCOUNT_SELECT.index(" FROM ")]
+ACCOUNT_JSON_SELECT = (
+    f"SELECT json_group_array(json_array({_ACCOUNT_COLUMNS}, hex(a.token))) "
+    "FROM accounts a JOIN apps p ON p.id = a.app"
+)
+"""Many account rows (plus the token ciphertext in hex, as column 27) as ONE JSON row.
+
+Why: pysqlite releases and re-takes the GIL around every sqlite3_step, i.e. per row; a worker
+thread reading a batch of rows while the event loop is busy pays a GIL hand-off per row (measured
+in bulk refreshes). One aggregated row is one step. Types survive: INTEGER→int, TEXT→str,
+NULL→None; the blob travels as hex. Decode with `json_rows`.
+"""
+
+
+def json_rows(text: str | None) -> list[list]:
+    """The rows of an `ACCOUNT_JSON_SELECT` (or any json_group_array of json_array) result."""
+    return json.loads(text) if text else []
+
 
 def account_from_row(r: Sequence) -> Account:
     return Account(
