@@ -38,6 +38,8 @@ class Coalescer(Generic[K, R]):
         executor: Where `fn` runs (None: the loop's default executor).
         window: Seconds the first request of a batch waits for company (0: none).
         max_items: Largest batch.
+        full: Called with the number of waiting requests; True flushes before the window ends
+            (e.g. when no other request can arrive).
     """
 
     def __init__(
@@ -47,11 +49,13 @@ class Coalescer(Generic[K, R]):
         *,
         window: float = 0.002,
         max_items: int = 64,
+        full: Callable[[int], bool] | None = None,
     ) -> None:
         self._fn = fn
         self._executor = executor
         self.window = max(0.0, window)
         self.max_items = max(1, max_items)
+        self._full = full
         self._pending: list[tuple[K, asyncio.Future[R]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -64,7 +68,8 @@ class Coalescer(Generic[K, R]):
         future: asyncio.Future[R] = loop.create_future()
         self._pending.append((item, future))
         if self._runner is None:
-            if len(self._pending) >= self.max_items or self.window == 0:
+            waiting = len(self._pending)
+            if waiting >= self.max_items or self.window == 0 or (self._full is not None and self._full(waiting)):
                 self._start(loop)
             elif self._timer is None:
                 self._timer = loop.call_later(self.window, self._start, loop)

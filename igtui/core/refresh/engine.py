@@ -83,6 +83,8 @@ CHANGED_DURING_REFRESH = "the account changed during the refresh (a new login?);
 GROUP_COMMIT_WINDOW = 0.002
 """Seconds a reply waits for others to share its commit (bounds what a crash could lose)."""
 GROUP_COMMIT_MAX = 64
+READ_WINDOW = 0.002
+"""Seconds a re-read waits for others to share its batched read (off the Meta critical path)."""
 UNCERTAIN_REASON = "a refresh may have been lost; the old token is kept; verify or log in again"
 USAGE_PAUSE_PCT = 90.0
 """An app whose usage headers reach this percentage is paused for the rest of a bulk run."""
@@ -127,23 +129,36 @@ class _AppGate:
 
 
 class _BulkIO:
-    """The coalesced store calls of one bulk run (see `igtui.core.refresh.batch`)."""
+    """The shared machinery of one bulk run: coalesced store calls and the two bounds.
 
-    def __init__(self, store: Store, writer: ThreadPoolExecutor, *, window: float, max_items: int) -> None:
+    * `http` bounds the accounts in flight — from writing the intent, through the Meta call, to
+      the stored outcome — to `concurrency` (so a crash loses at most that many replies);
+    * `slots` bounds the accounts whose lock is held, including those already re-read and
+      waiting for their turn, so lock files and reads run ahead of the Meta calls.
+    """
+
+    def __init__(
+        self, store: Store, writer: ThreadPoolExecutor, *, concurrency: int, window: float, max_items: int,
+        read_window: float = 0.0,
+    ) -> None:
         from igtui.core.errors import NotFound
 
         def read(ids: list[int]) -> list[object]:
-            found = store.get_accounts(ids)
+            found = store.get_accounts_with_tokens(ids)
             return [found.get(i) or NotFound(f"no account with id {i}") for i in ids]
 
-        def tokens(ids: list[int]) -> list[object]:
-            found = store.account_tokens(ids)
-            return [found.get(i) or NotFound(f"no account with id {i}") for i in ids]
-
-        self.accounts: Coalescer[int, Account] = Coalescer(read, window=0, max_items=max_items)  # type: ignore[arg-type]
-        self.tokens: Coalescer[int, Secret] = Coalescer(tokens, window=0, max_items=max_items)  # type: ignore[arg-type]
+        self.http = asyncio.Semaphore(concurrency)
+        self.in_flight = 0
+        """Accounts between their intent and their stored outcome (≤ concurrency)."""
+        self.slots = asyncio.Semaphore(min(concurrency + max(concurrency, max_items), 512))
+        self.reads: Coalescer[int, tuple[Account, Secret | IgtuiError]] = Coalescer(
+            read, window=read_window, max_items=max_items  # type: ignore[arg-type]
+        )
+        # Flush at once when every account in flight is waiting for its commit: no other reply
+        # can join, so the window would only add latency.
         self.commits: Coalescer[TokenUpdate, Account | None] = Coalescer(
-            store.replace_tokens, writer, window=window, max_items=max_items
+            store.replace_tokens, writer, window=window, max_items=max_items,
+            full=lambda waiting: waiting >= self.in_flight,
         )
 
 
@@ -203,7 +218,7 @@ class RefreshEngine:
         # SQLite's write lock through its sleeping busy handler (measured: ~10x slower in bulk).
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="igtui-refresh-writer")
         weakref.finalize(self, self._writer.shutdown, wait=False)
-        self.group_commit_window = GROUP_COMMIT_WINDOW
+        self.group_commit_window = GROUP_COMMIT_WINDOW  # module constants read at construction (tests may tune)
         self.group_commit_max = GROUP_COMMIT_MAX
         self.last_io: _BulkIO | None = None
         self.last_run = RunSummary()
@@ -283,13 +298,13 @@ class RefreshEngine:
         return accounts, apps
 
     async def _bulk(self, accounts: Iterable[Account], *, trigger: Trigger, mode: str) -> list[RefreshEvent]:
-        sem = asyncio.Semaphore(self.concurrency)
         self.last_run = RunSummary()
-        io = self.last_io = _BulkIO(self.store, self._writer, window=self.group_commit_window,
-                                    max_items=self.group_commit_max)
+        io = self.last_io = _BulkIO(self.store, self._writer, concurrency=self.concurrency,
+                                    window=self.group_commit_window, max_items=self.group_commit_max,
+                                    read_window=READ_WINDOW)
 
         async def one(acc: Account) -> RefreshEvent:
-            async with sem:
+            async with io.slots:
                 return await self._guarded(acc, trigger=trigger, force=False, mode=mode, io=io)
 
         reuse = getattr(self.store, "reusing_connections", None)
@@ -405,9 +420,11 @@ class RefreshEngine:
             if early is not None:
                 return early
         async with self.locks.hold(decided.id) as held:
-            # Re-read under the lock (a batched read in bulk runs: it still starts after the lock).
+            # Re-read under the lock (a batched read in bulk runs: it still starts after the lock,
+            # and brings the token along).
+            token: Secret | IgtuiError | None = None
             if io is not None:
-                acc = await io.accounts.submit(decided.id)
+                acc, token = await io.reads.submit(decided.id)
             else:
                 acc = await asyncio.to_thread(self.store.get_account_by_id, decided.id)
             intent = held.read_intent()
@@ -427,14 +444,14 @@ class RefreshEngine:
             if gate is not None:
                 return gate
             if intent is not None:
-                resolved = await self._resolve_stale_intent(acc, held, trigger=trigger)
+                resolved = await self._resolve_stale_intent(acc, held, trigger=trigger, io=io)
                 if resolved is not None:
                     return resolved
                 self._stale.discard(acc.id)  # resolved: from here on the usual policy applies
                 again = self._precheck(acc, trigger=trigger, force=force, mode=mode)
                 if again is not None:
                     return again
-            return await self._attempt(acc, held, trigger=trigger, io=io)
+            return await self._attempt(acc, held, trigger=trigger, io=io, token=token)
 
     async def _gate_for(self, acc: Account, trigger: Trigger) -> RefreshEvent | None:
         """Defer the account when its app is paused in this run (throttled or usage ≥ 90 %)."""
@@ -486,7 +503,9 @@ class RefreshEngine:
         if self._crashpoint == point:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    async def _resolve_stale_intent(self, acc: Account, held: HeldLock, *, trigger: Trigger) -> RefreshEvent | None:
+    async def _resolve_stale_intent(
+        self, acc: Account, held: HeldLock, *, trigger: Trigger, io: _BulkIO | None = None
+    ) -> RefreshEvent | None:
         """A holder died mid-refresh. Is the stored token still alive?
 
         Returns None when it is (the intent is cleared and a normal attempt follows), else the
@@ -497,7 +516,8 @@ class RefreshEngine:
         token = await asyncio.to_thread(self.store.account_token, acc.id)
         started = time.perf_counter()
         try:
-            await api.me(token=token, account=acc.ref)  # type: ignore[attr-defined]
+            async with io.http if io is not None else contextlib.nullcontext():
+                await api.me(token=token, account=acc.ref)  # type: ignore[attr-defined]
         except ReloginRequired as exc:
             held.clear_intent()
             reason = UNCERTAIN_REASON
@@ -514,13 +534,35 @@ class RefreshEngine:
         held.clear_intent()
         return None
 
-    async def _attempt(self, acc: Account, held: HeldLock, *, trigger: Trigger, io: _BulkIO | None = None) -> RefreshEvent:
+    async def _attempt(
+        self, acc: Account, held: HeldLock, *, trigger: Trigger, io: _BulkIO | None = None,
+        token: Secret | IgtuiError | None = None,
+    ) -> RefreshEvent:
         app = await self._app(acc.app_name)
         api = self._api(app)
-        if io is not None:
-            token = await io.tokens.submit(acc.id)
-        else:
+        if isinstance(token, IgtuiError):
+            raise token  # the prefetched token did not decrypt (RecordDamaged names the account)
+        if token is None:
             token = await asyncio.to_thread(self.store.account_token, acc.id)
+        if io is None:
+            return await self._in_flight(acc, held, api, token, trigger=trigger, io=None)
+        # `concurrency` accounts at most are in flight — from the intent to the stored outcome —
+        # so a crash can lose at most that many replies, as without group commit.
+        async with io.http:
+            io.in_flight += 1
+            try:
+                # The app may have been paused while this account waited for its turn.
+                gate = await self._gate_for(acc, trigger)
+                if gate is not None:
+                    return gate
+                return await self._in_flight(acc, held, api, token, trigger=trigger, io=io)
+            finally:
+                io.in_flight -= 1
+
+    async def _in_flight(
+        self, acc: Account, held: HeldLock, api: object, token: Secret, *, trigger: Trigger, io: _BulkIO | None
+    ) -> RefreshEvent:
+        """Intent, Meta call, validation, storage — one account's refresh once it may go."""
         now = self.clock.now()
         intent = Intent(acc.id, acc.generation, os.getpid(), int(time.time()), to_epoch(acc.expires_at))
         held.write_intent(intent)
@@ -528,33 +570,15 @@ class RefreshEngine:
         started = time.perf_counter()
         too_early = policy.is_too_early(acc, now)
         try:
-            grant: TokenGrant = await api.refresh(token=token, account=acc.ref)  # type: ignore[attr-defined]
-        except RateLimited as exc:
-            held.clear_intent()
-            return await self._rate_limited(acc, trigger, exc, started)
-        except ReloginRequired as exc:
-            held.clear_intent()
-            return await self._relogin(acc, trigger, exc, started)
-        except BadRequest as exc:
-            held.clear_intent()
-            if too_early and exc.code == 100:
-                event = self._event(acc, trigger, RefreshResult.TOO_EARLY,
-                                    message=f"Meta refused: token under 24 hours old ({exc.message})",
-                                    error_code=exc.code, error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
-                                    duration_ms=(time.perf_counter() - started) * 1000)
-                return await self._write(self.store.add_history, event)
-            return await self._failed(acc, trigger, exc, started)
+            grant: TokenGrant | None = await api.refresh(token=token, account=acc.ref)  # type: ignore[attr-defined]
+            failure: IgtuiError | None = None
         except IgtuiError as exc:
-            if isinstance(exc, NetworkError) or getattr(exc, "code", None) is None:
-                # No coded answer from Meta (lost reply, garbled or unusable body): it may have
-                # issued a new token anyway. The kept intent makes the next attempt (after the
-                # backoff) check the stored token before anything else.
-                held.write_intent(replace(intent, reply_lost=True))
-            else:
-                held.clear_intent()
-            return await self._failed(acc, trigger, exc, started)
+            grant, failure = None, exc
         finally:
             self._check_usage(acc.app_name)
+        if failure is not None or grant is None:
+            return await self._meta_failed(acc, held, intent, trigger, failure or IgtuiError("no answer"), started,
+                                           too_early=too_early)
         self._crash("refresh_after_http_before_commit")
         duration = (time.perf_counter() - started) * 1000
         now = self.clock.now()
@@ -589,6 +613,35 @@ class RefreshEngine:
         return event
 
     # ------------------------------------------------------------------ outcomes
+
+    async def _meta_failed(
+        self, acc: Account, held: HeldLock, intent: Intent, trigger: Trigger, exc: IgtuiError, started: float,
+        *, too_early: bool,
+    ) -> RefreshEvent:
+        """Meta did not give us a new token: record why, and keep the intent only if it may have."""
+        if isinstance(exc, RateLimited):
+            held.clear_intent()
+            return await self._rate_limited(acc, trigger, exc, started)
+        if isinstance(exc, ReloginRequired):
+            held.clear_intent()
+            return await self._relogin(acc, trigger, exc, started)
+        if isinstance(exc, BadRequest):
+            held.clear_intent()
+            if too_early and exc.code == 100:
+                event = self._event(acc, trigger, RefreshResult.TOO_EARLY,
+                                    message=f"Meta refused: token under 24 hours old ({exc.message})",
+                                    error_code=exc.code, error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
+                                    duration_ms=(time.perf_counter() - started) * 1000)
+                return await self._write(self.store.add_history, event)
+            return await self._failed(acc, trigger, exc, started)
+        if isinstance(exc, NetworkError) or getattr(exc, "code", None) is None:
+            # No coded answer from Meta (lost reply, garbled or unusable body): it may have
+            # issued a new token anyway. The kept intent makes the next attempt (after the
+            # backoff) check the stored token before anything else.
+            held.write_intent(replace(intent, reply_lost=True))
+        else:
+            held.clear_intent()
+        return await self._failed(acc, trigger, exc, started)
 
     async def _set_state(self, acc: Account, **fields: object) -> bool:
         """Record an outcome's state on the account — only while it still holds the token we used.

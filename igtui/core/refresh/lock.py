@@ -131,8 +131,9 @@ def lock_path(locks_dir: Path, account_id: int) -> Path:
     return locks_dir / f"refresh-{int(account_id)}.lock"
 
 
-def _open_lock_file(path: Path) -> int:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+def _open_lock_file(path: Path, *, make_dir: bool = True) -> int:
+    if make_dir:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
 
@@ -159,6 +160,7 @@ class RefreshLocks:
         self.locks_dir = Path(locks_dir)
         self.wait_seconds = wait_seconds
         self._local: dict[int, asyncio.Lock] = {}
+        self._dir_ready = False
 
     def _local_lock(self, account_id: int) -> asyncio.Lock:
         lock = self._local.get(account_id)
@@ -178,7 +180,11 @@ class RefreshLocks:
         """
         async with self._local_lock(account_id):
             path = lock_path(self.locks_dir, account_id)
-            fd = _open_lock_file(path)
+            try:
+                fd = _open_lock_file(path, make_dir=not self._dir_ready)
+            except FileNotFoundError:  # the directory was removed under us: make it again
+                fd = _open_lock_file(path)
+            self._dir_ready = True
             try:
                 loop = asyncio.get_running_loop()
                 deadline = loop.time() + self.wait_seconds
