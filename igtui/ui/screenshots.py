@@ -1,6 +1,7 @@
 """Regenerate the README screenshots: `python -m igtui.ui.screenshots screenshots/`.
 
-Builds a throwaway store seeded with the demo data (every health state), freezes the clock,
+Builds the demo (igtui.demo.start_demo: the sandbox plus a throwaway store with accounts in every
+health state, produced by the real engine) under a frozen clock,
 drives each screen with the keys a user would press, and saves one SVG per screen (home at
 80×24 and 160×48, the rest at 80×24 and/or wide). `--text` also writes a plain-text dump of
 each screen, which is handy for reviewing layouts without an SVG viewer.
@@ -45,23 +46,18 @@ SCENES: tuple[tuple[str, tuple[int, int], tuple[str, ...]], ...] = (
     ("help-80x24", SMALL, ("f1",)),
     ("palette-80x24", SMALL, ("ctrl+p", *"refresh")),
     ("confirm-80x24", SMALL, ("d",)),
-    ("copy-80x24", SMALL, ("enter", "v")),
+    ("copy-80x24", SMALL, ("l", "n", "f4")),  # the authorize URL: never a token in a committed image
     ("unlock-80x24", SMALL, ()),
 )
 
 
 def _seed_function() -> Callable[..., Any]:
-    """igtui.demo's seed when the lead has moved it there; else the test seed (repo checkout)."""
-    try:
-        from igtui.demo import seed_demo_store  # type: ignore[attr-defined]
+    """The offline test seed (repo checkout), used only when igtui.demo is missing."""
+    root = Path(__file__).resolve().parents[2] / "tests" / "ui"
+    sys.path.insert(0, str(root))
+    from ui_seed import seed_demo_store  # type: ignore[import-not-found]
 
-        return seed_demo_store  # type: ignore[no-any-return]
-    except ImportError:
-        root = Path(__file__).resolve().parents[2] / "tests" / "ui"
-        sys.path.insert(0, str(root))
-        from ui_seed import seed_demo_store  # type: ignore[import-not-found]
-
-        return seed_demo_store  # type: ignore[no-any-return]
+    return seed_demo_store  # type: ignore[no-any-return]
 
 
 def dump_text(app: Any) -> str:
@@ -70,25 +66,40 @@ def dump_text(app: Any) -> str:
     return "\n".join(strip.text.rstrip() for strip in strips)
 
 
-async def _shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], out: Path, work: Path, text: bool) -> None:
+def _prepare(name: str, work: Path) -> tuple[Any, Callable[[], None]]:
+    """(services, cleanup) for one scene: a fresh demo under the frozen clock (sync: the demo
+    runs its own event loop to exercise the engine, so it must happen outside ours)."""
     from igtui.core.clock import FrozenClock
     from igtui.core.crypto import KdfParams
     from igtui.core.secret import Secret
     from igtui.core.store import Store
-    from igtui.ui.app import IgtuiApp
     from igtui.ui.services import UiServices
 
     home = work / name
     home.mkdir(mode=0o700)
     clock = FrozenClock(AT)
-    store = Store.create(home / "igtui.db", Secret("screenshot-passphrase"), kdf=KdfParams.TESTING, clock=clock)
-    _seed_function()(store, clock.now())
+    cleanup: Callable[[], None] = lambda: None  # noqa: E731
+    try:
+        from igtui.demo import start_demo  # the lead's demo: real sandbox, real engine rows
+
+        env = start_demo(clock=clock, seed=7, home=home)
+        store, locks, cleanup = env.store, env.locks_dir, env.close
+    except ImportError:  # pragma: no cover - older checkouts: the test seed, offline
+        store = Store.create(home / "igtui.db", Secret("screenshot-passphrase"), kdf=KdfParams.TESTING, clock=clock)
+        _seed_function()(store, clock.now())
+        locks = home / "locks"
     if name.startswith("unlock"):
-        store = Store.open(home / "igtui.db", clock=clock)
+        store = Store.open(store.path, clock=clock)
     services = UiServices(
-        store=store, locks_dir=home / "locks", clock=clock, auto_refresh_seconds=None, countdown_seconds=None,
+        store=store, locks_dir=locks, clock=clock, auto_refresh_seconds=None, countdown_seconds=None,
         environ={}, store_label="~/.local/share/igtui/igtui.db",
     )
+    return services, cleanup
+
+
+async def _shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], out: Path, services: Any, text: bool) -> None:
+    from igtui.ui.app import IgtuiApp
+
     app = IgtuiApp(services)
     async with app.run_test(size=size) as pilot:
         await _settle(pilot)
@@ -131,7 +142,11 @@ def main(argv: list[str] | None = None) -> int:
         for name, size, keys in SCENES:
             if args.only and args.only not in name:
                 continue
-            asyncio.run(_shoot(name, size, keys, args.out, work, args.text))
+            services, cleanup = _prepare(name, work)
+            try:
+                asyncio.run(_shoot(name, size, keys, args.out, services, args.text))
+            finally:
+                cleanup()
             print(f"{args.out / name}.svg")
     return 0
 

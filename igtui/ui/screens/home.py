@@ -185,8 +185,14 @@ class HomeScreen(IgtuiScreen):
             Text(_PLATFORM.get(row.platform, "?")),
             health_text(row.health) if row.health else Text(""),
             self._expires(row, now),
-            Text(countdown(row.refreshed_at, now), style="dim"),
+            Text(self._ago(row.refreshed_at, now), style="dim"),
         )
+
+    @staticmethod
+    def _ago(at: datetime | None, now: datetime) -> str:
+        if at is None:
+            return "—"
+        return "just now" if abs((now - at).total_seconds()) < 60 else countdown(at, now)
 
     @staticmethod
     def _expires(row: Row, now: datetime) -> Text:

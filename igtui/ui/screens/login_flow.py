@@ -54,8 +54,8 @@ class LoginFlowScreen(IgtuiScreen):
         Binding("escape", "app.pop_screen", "Back"),
         # Function keys: the paste field has focus, so letters would be typed into it.
         Binding("f2,ctrl+y", "copy_url", "Copy URL", key_display="F2"),
-        Binding("f3", "qr", "QR code"),
-        Binding("f4", "show_url", "Show URL"),
+        Binding("f3", "qr", "QR code", key_display="F3"),
+        Binding("f4", "show_url", "Show URL", key_display="F4"),
     ]
 
     def __init__(self, app_name: str, scopes: Sequence[str]) -> None:
