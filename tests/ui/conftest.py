@@ -1,6 +1,6 @@
 """UI fixtures: a seeded store, an app factory with a frozen clock, and `settle()`.
 
-The seeding lives in ui_seed.py (proposed for igtui/demo.py). Snapshots are sync tests
+The seeding lives in ui_seed.py; sizes and settle() in ui_helpers.py. Snapshots are sync tests
 (snap_compare runs its own loop, style.md §5.12); flows are async Pilot tests.
 """
 
@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Input
-from textual.worker import WorkerCancelled
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -23,9 +20,6 @@ from ui_seed import seed_demo_store  # noqa: E402
 
 from igtui.core.clock import FrozenClock  # noqa: E402
 
-SMALL = (80, 24)
-WIDE = (160, 48)
-LONG_LIVED = {"log-writer", "login-listen", "auto-refresh"}
 
 
 @pytest.fixture(autouse=True)
@@ -55,14 +49,3 @@ def make_app(store: Any, clock: FrozenClock, igtui_home: Path) -> Callable[..., 
         return IgtuiApp(UiServices(**options))
 
     return build
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    """Wait for finite workers and pending messages, then the screen-switch repaint."""
-    for _ in range(3):
-        finite = [w for w in pilot.app.workers if w.group not in LONG_LIVED and not w.is_finished]
-        if finite:  # an empty list would mean "wait for every worker", listeners included
-            with suppress(WorkerCancelled):
-                await pilot.app.workers.wait_for_complete(finite)
-        await pilot.pause(0.05)
-    await pilot.pause(0.1)

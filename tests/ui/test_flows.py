@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import SMALL, WIDE, settle
+from ui_helpers import SMALL, WIDE, settle
 from textual.widgets import DataTable, Input
 
 from igtui.core.clock import FrozenClock
@@ -226,3 +226,47 @@ async def test_revoked_token_verify_shows_needs_relogin(live_app: Any, sandbox_a
 def _screen_text(app: Any) -> str:
     strips = app.screen._compositor.render_strips()
     return "\n".join(strip.text for strip in strips)
+
+
+async def test_unlock_dialog_runs_the_kdf_in_a_worker_and_survives_a_tiny_terminal(
+    make_app: Any, store_path: Any, seeded: Any
+) -> None:
+    from igtui.core.store import Store
+    from igtui.ui.dialogs.unlock import UnlockDialog
+    from igtui.ui.screens.home import HomeScreen
+
+    locked = Store.open(store_path)
+    app = make_app(store=locked)
+    async with app.run_test(size=(20, 5)) as pilot:  # E5: a 20×5 terminal must not crash the modal
+        await settle(pilot)
+        assert isinstance(app.screen, UnlockDialog)
+        await pilot.press(*"wrong-passphrase", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, UnlockDialog) and not locked.unlocked
+        assert app.screen.query_one("#passphrase", Input).value == ""  # never kept in the widget
+        await pilot.resize_terminal(80, 24)
+        await pilot.press(*"correct horse battery staple", "enter")
+        await settle(pilot)
+        assert locked.unlocked and isinstance(app.screen, HomeScreen)
+
+
+async def test_every_screen_is_reachable_from_the_command_palette(make_app: Any, seeded: Any) -> None:
+    from igtui.ui.screens.history import HistoryScreen
+    from igtui.ui.screens.request_log import RequestLogScreen
+    from igtui.ui.screens.scope_select import ScopeSelectScreen
+
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        for query, screen_type in (("refresh history", HistoryScreen), ("rate-limit log", RequestLogScreen),
+                                   ("accounts: login", ScopeSelectScreen)):
+            if screen_type is ScopeSelectScreen:
+                await pilot.press("escape")  # palette commands of the home screen come from its bindings
+                await settle(pilot)
+            await pilot.press("ctrl+p")
+            await settle(pilot)
+            await pilot.press(*query)
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, screen_type), query

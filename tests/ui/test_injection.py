@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import SMALL, WIDE, settle
+from ui_helpers import SMALL, WIDE, settle
 
 from igtui.core.errors import ApiError
 from igtui.core.models import Exchange, Profile, RefreshEvent, RefreshResult, TokenKind, Trigger

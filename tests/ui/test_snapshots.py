@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import SMALL, WIDE, settle
+from ui_helpers import SMALL, WIDE, settle
 from fakes import FixedStartLogin
 from textual.pilot import Pilot
 

@@ -66,7 +66,7 @@ class AppEditorScreen(IgtuiScreen):
                 yield Label(label)
                 if key == "secret" and self._editing is not None:
                     placeholder = "leave empty to keep the stored secret"
-                yield Input(placeholder=placeholder, id=key, password=key == "secret")
+                yield Input(placeholder=placeholder, id=key, password=key == "secret", select_on_focus=False)
                 yield Static("", id=f"{key}-error", classes="error")
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")

@@ -1,0 +1,25 @@
+"""Shared UI test helpers (a distinct module name: `conftest` is ambiguous across test dirs)."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
+
+SMALL = (80, 24)
+WIDE = (160, 48)
+LONG_LIVED = {"log-writer", "login-listen", "auto-refresh"}
+"""Worker groups that wait on the outside world; settle() does not wait for them."""
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Wait for finite workers and pending messages, then the screen-switch repaint."""
+    for _ in range(3):
+        finite = [w for w in pilot.app.workers if w.group not in LONG_LIVED and not w.is_finished]
+        if finite:  # an empty list would mean "wait for every worker", listeners included
+            with suppress(WorkerCancelled):
+                await pilot.app.workers.wait_for_complete(finite)
+        await pilot.pause(0.05)
+    await pilot.pause(0.1)
