@@ -7,6 +7,11 @@ Why it looks like this:
   coexist; every write starts with `BEGIN IMMEDIATE` (a deferred transaction that upgrades to a
   writer gets SQLITE_BUSY *without* honouring the busy timeout), is retried on SQLITE_BUSY, and
   runs with `synchronous=FULL` (a committed token survives power loss) and `secure_delete=ON`.
+  Bulk jobs wrap their calls in `reusing_connections()`: each thread then keeps one connection
+  (same PRAGMAs) until the block ends (`igtui.core.store.pool`), and batch APIs
+  (`replace_tokens` — a group commit of compare-and-swaps —, `get_accounts_with_tokens`,
+  `get_accounts`, `account_tokens`) serve many accounts per call. Writers of one process queue
+  on a lock rather than on SQLite's sleeping busy handler.
 * **Encrypt before INSERT.** A secret reaches SQLite only as ciphertext bound to its row id, so
   the id is allocated inside the write transaction first (AUTOINCREMENT ids are never reused).
 * **Plain metadata.** Names, ids, expiry and scopes are ordinary columns: listing decrypts nothing
@@ -150,7 +155,8 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 class Store:
-    """The encrypted igtui database. Thread-safe: every call opens its own connection.
+    """The encrypted igtui database. Thread-safe: every call opens its own connection (or, inside
+    `reusing_connections()`, uses its thread's own pooled one).
 
     Use `Store.create` (init) or `Store.open` (everything else), then `unlock` before any call that
     reads or writes a secret.
@@ -165,6 +171,9 @@ class Store:
         self._vault: Vault | None = None
         self._vault_lock = threading.Lock()
         self._pool = ConnectionPool(lambda: _connect(self.path))
+        # Writers of this process queue here and wake the moment the previous transaction ends;
+        # SQLite's busy handler (still there for other processes) would poll with 1–100 ms sleeps.
+        self._write_lock = threading.RLock()
 
     # ── opening ──────────────────────────────────────────────────────────────────────────────
 
@@ -291,7 +300,7 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: BEGIN IMMEDIATE (retried on BUSY) … COMMIT, or ROLLBACK on error."""
-        with self._connection() as conn:
+        with self._write_lock, self._connection() as conn:
             for attempt in range(BEGIN_RETRIES):
                 try:
                     conn.execute("BEGIN IMMEDIATE")
