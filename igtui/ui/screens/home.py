@@ -148,6 +148,8 @@ class HomeScreen(IgtuiScreen):
     async def load(self) -> None:
         services = self.igtui.services
         rows = await asyncio.to_thread(build_rows, services.store, services.clock.now())
+        if rows == self._rows and rows:
+            return  # nothing changed: skip the refill (10,000 rows cost ~1 s on the loop)
         self._rows = rows
         self._by_key = {r.key: r for r in rows}
         self._fill()
