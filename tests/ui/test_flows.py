@@ -270,3 +270,26 @@ async def test_every_screen_is_reachable_from_the_command_palette(make_app: Any,
             await pilot.press("enter")
             await settle(pilot)
             assert isinstance(app.screen, screen_type), query
+
+
+async def test_login_errors_are_shown_inline_in_plain_words(live_app: Any, sandbox_app: Any, admin: SandboxAdmin) -> None:
+    from igtui.ui.screens.login_flow import LoginFlowScreen
+
+    app = live_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LoginFlowScreen)
+        await _until(pilot, lambda: screen._url is not None, what="authorize URL")
+        denied = await asyncio.to_thread(admin.consent, screen._url, "lumen.photo", "deny")
+        screen.query_one("#paste", Input).value = denied
+        await pilot.press("enter")
+        await settle(pilot)
+        text = _screen_text(app)
+        assert "Consent denied" in text and "paste again" in text
+        assert isinstance(app.screen, LoginFlowScreen) and not screen.saved
+        assert sandbox_app.list_accounts() == []
