@@ -104,8 +104,16 @@ class Sample:
     cpu: float
 
 
+def settle() -> None:
+    """Start every timed run from a quiet disk: flush what setup (or the other side) left dirty,
+    so the kernel's writeback does not run on the shared two cores during the next measurement."""
+    os.sync()
+    time.sleep(0.3)
+
+
 def timed(argv: list[str], env: dict[str, str]) -> Sample:
     """Run `argv` to completion; its wall time and the CPU time it (and only it) used."""
+    settle()
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert proc.stderr is not None
