@@ -151,8 +151,11 @@ class _BulkIO:
         self.in_flight = 0
         """Accounts between their intent and their stored outcome (≤ concurrency)."""
         self.slots = asyncio.Semaphore(min(concurrency + max(concurrency, max_items), 512))
+        # Reads run on the same single store thread as the commits: one thread beside the event
+        # loop competes for the GIL, not several (reads are prefetched ahead, so waiting behind a
+        # commit's fsync costs the Meta calls nothing).
         self.reads: Coalescer[int, tuple[Account, Secret | IgtuiError]] = Coalescer(
-            read, window=read_window, max_items=max_items  # type: ignore[arg-type]
+            read, writer, window=read_window, max_items=max_items  # type: ignore[arg-type]
         )
         # Flush at once when every account in flight is waiting for its commit: no other reply
         # can join, so the window would only add latency.
@@ -214,8 +217,9 @@ class RefreshEngine:
         self._crashpoint = crash if crash in CRASHPOINTS else None
         self._stale: set[int] = set()
         self._run_window: int | None = None
-        # One writer thread: concurrent write transactions from a pool would only queue on
-        # SQLite's write lock through its sleeping busy handler (measured: ~10x slower in bulk).
+        # One store thread: concurrent write transactions from a pool would only queue on
+        # SQLite's write lock (measured: ~10x slower in bulk); bulk runs put their batched reads
+        # here too, so a single thread beside the event loop competes for the GIL.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="igtui-refresh-writer")
         weakref.finalize(self, self._writer.shutdown, wait=False)
         self.group_commit_window = GROUP_COMMIT_WINDOW  # module constants read at construction (tests may tune)
