@@ -237,3 +237,12 @@ def test_threads_and_scopes_together_never_see_database_is_locked(store: Store) 
     assert errors == []
     assert all(store.account_token(acc.id).reveal() == f"IGAA-{acc.id}-14" for acc in accounts)
     assert len(store.list_history(limit=1000)) == 6 * 15
+
+
+def test_store_tokens_reports_which_cas_won_without_reading_accounts_back(store: Store) -> None:
+    a, b = _fleet(store, 2)
+    login(store, username="user1", uid=_uid(1), token="IGAA-b-relogin")  # b's generation moves
+    assert store.store_tokens([_update(a, "IGAA-a-3"), _update(b, "IGAA-b-lost")]) == [True, False]
+    assert store.account_token(a.id).reveal() == "IGAA-a-3"
+    assert store.account_token(b.id).reveal() == "IGAA-b-relogin"
+    assert [e.account_id for e in store.list_history()] == [a.id]

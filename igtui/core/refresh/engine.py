@@ -83,7 +83,7 @@ CHANGED_DURING_REFRESH = "the account changed during the refresh (a new login?);
 GROUP_COMMIT_WINDOW = 0.002
 """Seconds a reply waits for others to share its commit (bounds what a crash could lose)."""
 GROUP_COMMIT_MAX = 64
-READ_WINDOW = 0.002
+READ_WINDOW = 0.01
 """Seconds a re-read waits for others to share its batched read (off the Meta critical path)."""
 UNCERTAIN_REASON = "a refresh may have been lost; the old token is kept; verify or log in again"
 USAGE_PAUSE_PCT = 90.0
@@ -159,8 +159,8 @@ class _BulkIO:
         )
         # Flush at once when every account in flight is waiting for its commit: no other reply
         # can join, so the window would only add latency.
-        self.commits: Coalescer[TokenUpdate, Account | None] = Coalescer(
-            store.replace_tokens, writer, window=window, max_items=max_items,
+        self.commits: Coalescer[TokenUpdate, bool] = Coalescer(
+            store.store_tokens, writer, window=window, max_items=max_items,
             full=lambda waiting: waiting >= self.in_flight,
         )
 
@@ -599,8 +599,9 @@ class RefreshEngine:
             # the intent stay ours until then, so a crash before it is detected as usual).
             from igtui.core.store import TokenUpdate
 
-            saved = await io.commits.submit(TokenUpdate(
+            stored = await io.commits.submit(TokenUpdate(
                 acc.id, acc.generation, grant.access_token, now, expires_at, expires_at is not None, event))
+            saved: object = True if stored else None
         else:
             saved = await self._write(
                 self.store.replace_token, acc.id, expected_generation=acc.generation, token=grant.access_token,

@@ -810,7 +810,15 @@ class Store:
         """
         return [None if saved is _GONE else saved for saved in self._replace_tokens(updates)]
 
-    def _replace_tokens(self, updates: Sequence[TokenUpdate]) -> list[Any]:
+    def store_tokens(self, updates: Sequence[TokenUpdate]) -> list[bool]:
+        """`replace_tokens` for callers that only need to know which CAS won (a bulk refresh).
+
+        Same single transaction; True where the token and its history row were stored, False
+        where the generation moved or the account is gone. Skips reading the accounts back.
+        """
+        return [saved is True for saved in self._replace_tokens(updates, fetch=False)]
+
+    def _replace_tokens(self, updates: Sequence[TokenUpdate], *, fetch: bool = True) -> list[Any]:
         """`replace_tokens`, telling a removed account (`_GONE`) from a moved generation (None).
 
         A fixed handful of statements per batch, whatever its size (each statement is one
@@ -868,7 +876,11 @@ class Store:
                     history,
                 )
             _crashpoint("refresh_in_commit")
-            saved = self._accounts_by_id(conn, [updates[i].account_id for i in done])
+            saved: dict[int, Any] = (
+                self._accounts_by_id(conn, [updates[i].account_id for i in done])
+                if fetch
+                else {updates[i].account_id: True for i in done}
+            )
         done_set = set(done)
         return [
             saved.get(u.account_id) if i in done_set else (None if u.account_id in current else _GONE)
