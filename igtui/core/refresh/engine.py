@@ -80,11 +80,16 @@ CRASHPOINTS = frozenset(
 
 ALREADY_REFRESHED = "already refreshed by another process"
 CHANGED_DURING_REFRESH = "the account changed during the refresh (a new login?); kept the newer token"
-GROUP_COMMIT_WINDOW = 0.002
-"""Seconds a reply waits for others to share its commit (bounds what a crash could lose)."""
+GROUP_COMMIT_WINDOW = 0.005
+"""Seconds a reply waits for others to share its commit. Small: the accounts waiting keep their
+Meta slot. (What a crash can lose is bounded by the in-flight limit, not by this window.)
+Measured on the bulk benchmark: 2 ms → ~350 commits per 1,000 accounts and ~15k thread context
+switches; 5 ms → ~180 commits, ~5k switches, ~10 % less CPU."""
 GROUP_COMMIT_MAX = 64
-READ_WINDOW = 0.01
-"""Seconds a re-read waits for others to share its batched read (off the Meta critical path)."""
+READ_WINDOW = 0.05
+"""Seconds a re-read waits for others to share its batched read. Reads are prefetched up to
+`GROUP_COMMIT_MAX` accounts ahead of the Meta calls, so waiting costs them nothing, and every
+batch saved is a store-thread wake-up and its GIL hand-offs saved."""
 UNCERTAIN_REASON = "a refresh may have been lost; the old token is kept; verify or log in again"
 USAGE_PAUSE_PCT = 90.0
 """An app whose usage headers reach this percentage is paused for the rest of a bulk run."""
