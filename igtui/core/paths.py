@@ -76,15 +76,35 @@ def check_private_dir(directory: Path) -> None:
         )
     if not stat.S_ISDIR(st.st_mode):
         raise StoreError(f"{shell_quote(directory)} is not a directory")
+    refuse_foreign_or_loose(st, directory, what="the store directory", mask=0o022, mode="700",
+                            problem="writable by other users")
+
+
+def refuse_foreign_or_loose(
+    st: os.stat_result, path: Path, *, what: str, mask: int, mode: str, problem: str
+) -> None:
+    """Refuse something of igtui's that another user owns or that `mask` says is open to others.
+
+    The message names the exact `chown`/`chmod` that fixes it, the way 1Password's CLI does: a
+    refusal the user cannot act on would only teach them to work around it.
+
+    Args:
+        st: Its `lstat`/`fstat` result.
+        path: Its path, for the message.
+        what: How to name it ("the store directory").
+        mask: Mode bits that must be clear (0o022 for a directory, 0o077 for a secret file).
+        mode: The mode the fix sets ("700", "600").
+        problem: What the loose bits mean, in words ("writable by other users").
+    """
     if st.st_uid != os.getuid():
         raise InsecurePermissions(
-            f"the store directory {shell_quote(directory)} is owned by uid {st.st_uid}, not you; "
-            f"fix: chown {os.getuid()} {shell_quote(directory)} && chmod 700 {shell_quote(directory)}"
+            f"{what} {shell_quote(path)} is owned by uid {st.st_uid}, not you; "
+            f"fix: chown {os.getuid()} {shell_quote(path)} && chmod {mode} {shell_quote(path)}"
         )
-    if st.st_mode & 0o022:
+    if st.st_mode & mask:
         raise InsecurePermissions(
-            f"the store directory {shell_quote(directory)} is writable by other users "
-            f"(mode {stat.S_IMODE(st.st_mode):04o}); fix: chmod 700 {shell_quote(directory)}"
+            f"{what} {shell_quote(path)} is {problem} "
+            f"(mode {stat.S_IMODE(st.st_mode):04o}); fix: chmod {mode} {shell_quote(path)}"
         )
 
 
@@ -100,16 +120,8 @@ def check_private_file(path: Path) -> None:
         raise InsecurePermissions(f"the store file {shell_quote(path)} is a symlink; igtui will not follow it")
     if not stat.S_ISREG(st.st_mode):
         raise StoreError(f"{shell_quote(path)} is not a regular file")
-    if st.st_uid != os.getuid():
-        raise InsecurePermissions(
-            f"the store file {shell_quote(path)} is owned by uid {st.st_uid}, not you; "
-            f"fix: chown {os.getuid()} {shell_quote(path)} && chmod 600 {shell_quote(path)}"
-        )
-    if st.st_mode & 0o077:
-        raise InsecurePermissions(
-            f"the store file {shell_quote(path)} is open to other users "
-            f"(mode {stat.S_IMODE(st.st_mode):04o}); fix: chmod 600 {shell_quote(path)}"
-        )
+    refuse_foreign_or_loose(st, path, what="the store file", mask=0o077, mode="600",
+                            problem="open to other users")
 
 
 def ensure_private_dir(directory: Path) -> None:

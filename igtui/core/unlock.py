@@ -18,8 +18,8 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from igtui.core.errors import InsecurePermissions, StoreLocked, ValidationError
-from igtui.core.paths import shell_quote
+from igtui.core.errors import StoreLocked, ValidationError
+from igtui.core.paths import refuse_foreign_or_loose, shell_quote
 from igtui.core.secret import Secret
 
 ENV_PASSPHRASE = "IGTUI_PASSPHRASE"
@@ -47,16 +47,8 @@ def read_passphrase_file(path: Path) -> Secret:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise StoreLocked(f"the passphrase file {shell_quote(path)} is not a regular file")
-        if st.st_uid != os.getuid():
-            raise InsecurePermissions(
-                f"the passphrase file {shell_quote(path)} is owned by uid {st.st_uid}, not you; "
-                f"fix: chown {os.getuid()} {shell_quote(path)} && chmod 600 {shell_quote(path)}"
-            )
-        if st.st_mode & 0o077:
-            raise InsecurePermissions(
-                f"the passphrase file {shell_quote(path)} is readable by other users "
-                f"(mode {stat.S_IMODE(st.st_mode):04o}); fix: chmod 600 {shell_quote(path)}"
-            )
+        refuse_foreign_or_loose(st, path, what="the passphrase file", mask=0o077, mode="600",
+                                problem="readable by other users")
         chunks = []
         while chunk := os.read(fd, 65536):
             chunks.append(chunk)
