@@ -10,18 +10,18 @@ reason in words) so that `status`, the TUI and the refresh engine agree with wha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from igtui.core.clock import Clock, SystemClock, iso
 from igtui.core.errors import ReloginRequired
 from igtui.core.models import Account, AccountStatus, TokenKind
+from igtui.core.refresh.policy import refreshable_after
 
 if TYPE_CHECKING:
     from igtui.core.graph.client import GraphClient
     from igtui.core.store import Store
 
-REFRESH_MIN_AGE = timedelta(hours=24)
 """Instagram refuses to refresh a long-lived token younger than this (reference §4A)."""
 
 
@@ -83,13 +83,6 @@ class TokenReport:
             "last_verify_ok": self.last_verify_ok,
             "last_verify_message": self.last_verify_message,
         }
-
-
-def refreshable_after(account: Account) -> datetime | None:
-    """When an Instagram long-lived token may first be refreshed; None for kinds that never can."""
-    if account.token_kind is TokenKind.IG_LONG and account.issued_at is not None:
-        return account.issued_at + REFRESH_MIN_AGE
-    return None
 
 
 def report_for(account: Account, *, verified: bool = False) -> TokenReport:
@@ -177,4 +170,4 @@ async def inspect_token(
     return report_for(updated, verified=True)
 
 
-__all__ = ["REFRESH_MIN_AGE", "TokenReport", "inspect_token", "refreshable_after", "report_for"]
+__all__ = ["TokenReport", "inspect_token", "report_for"]
