@@ -200,15 +200,26 @@ class LoginFlow:
             raise OAuthError("internal: finishing a login needs an HTTP client")
         return MetaApi(self.client, app)
 
-    async def _finish_instagram(self, app: App, flow: PendingFlow, code: Secret, step: StepCallback) -> list[Account]:
-        api = self._api(app)
-        secret = self.store.app_secret(app.name)
+    async def _climb(  # type: ignore[no-untyped-def]
+        self, api, flow: PendingFlow, code: Secret, secret: Secret, step: StepCallback
+    ) -> tuple[TokenGrant, TokenGrant, Secret]:
+        """Code → short-lived → long-lived: the ladder both Meta logins climb first.
+
+        Each rung's token is checked before the next is asked for, so an unusable reply stops
+        the login before anything is saved.
+        """
         short = await api.exchange_code(code=code, redirect_uri=flow.redirect_uri, secret=secret)
         check_token(short, "short-lived token")
         step("exchanged")
         long = await api.long_lived(short=short.access_token, secret=secret)
         token = check_token(long, "long-lived token")
         step("long_lived")
+        return short, long, token
+
+    async def _finish_instagram(self, app: App, flow: PendingFlow, code: Secret, step: StepCallback) -> list[Account]:
+        api = self._api(app)
+        secret = self.store.app_secret(app.name)
+        short, long, token = await self._climb(api, flow, code, secret, step)
         profile = await api.me(token=token)
         step("profile")
         now = self.clock.now()
@@ -230,12 +241,7 @@ class LoginFlow:
     async def _finish_facebook(self, app: App, flow: PendingFlow, code: Secret, step: StepCallback) -> list[Account]:
         api = self._api(app)
         secret = self.store.app_secret(app.name)
-        short = await api.exchange_code(code=code, redirect_uri=flow.redirect_uri, secret=secret)
-        check_token(short, "short-lived token")
-        step("exchanged")
-        long = await api.long_lived(short=short.access_token, secret=secret)
-        token = check_token(long, "long-lived token")
-        step("long_lived")
+        short, long, token = await self._climb(api, flow, code, secret, step)
         info = await api.debug_token(token=token, secret=secret)
         if not info.is_valid:
             raise OAuthError("Meta says the new token is not valid; nothing was saved. Log in again")
