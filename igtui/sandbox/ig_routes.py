@@ -93,8 +93,9 @@ def usable_ig(world: World, token: Token, app: SbApp) -> list[tuple[str, str]] |
     return headers
 
 
-def long_lived(world: World, req: Request) -> Response:
-    """GET graph.instagram.com/access_token?grant_type=ig_exchange_token."""
+def _grant_request(world: World, req: Request, grant_type: str) -> Response | tuple[Token, SbApp, list[tuple[str, str]]]:
+    """What both token endpoints check first, in Meta's order: GET only, a usable Instagram
+    token, the right grant_type. Returns the refusal, or (token, app, rate-limit headers)."""
     if req.method != "GET":
         return graph_error(world, 100, f"Unsupported request - method type: {req.method.lower()}",
                            type_="IGApiException")
@@ -105,9 +106,18 @@ def long_lived(world: World, req: Request) -> Response:
     headers = usable_ig(world, token, app)
     if isinstance(headers, Response):
         return headers
-    if req.param("grant_type") != "ig_exchange_token":
+    if req.param("grant_type") != grant_type:
         return graph_error(world, 100, "Unsupported grant_type", type_="IGApiException",
                            headers=headers)
+    return token, app, headers
+
+
+def long_lived(world: World, req: Request) -> Response:
+    """GET graph.instagram.com/access_token?grant_type=ig_exchange_token."""
+    granted = _grant_request(world, req, "ig_exchange_token")
+    if isinstance(granted, Response):
+        return granted
+    token, app, headers = granted
     if req.param("client_secret") != app.secret:
         return graph_error(world, 100, "Error validating client secret.", headers=headers)
     if token.kind != "ig_short":
@@ -120,19 +130,10 @@ def long_lived(world: World, req: Request) -> Response:
 
 def refresh(world: World, req: Request) -> Response:
     """GET graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token (GET only)."""
-    if req.method != "GET":
-        return graph_error(world, 100, f"Unsupported request - method type: {req.method.lower()}",
-                           type_="IGApiException")
-    found = _ig_token(world, req)
-    if isinstance(found, Response):
-        return found
-    token, app = found
-    headers = usable_ig(world, token, app)
-    if isinstance(headers, Response):
-        return headers
-    if req.param("grant_type") != "ig_refresh_token":
-        return graph_error(world, 100, "Unsupported grant_type", type_="IGApiException",
-                           headers=headers)
+    granted = _grant_request(world, req, "ig_refresh_token")
+    if isinstance(granted, Response):
+        return granted
+    token, app, headers = granted
     now = world.now()
     if token.kind != "ig_long" or now - token.issued_at < REFRESH_MIN_AGE_SECONDS:
         # Meta's (misleading) answer for a token that may not be refreshed yet (§10.17).
