@@ -298,3 +298,43 @@ async def test_a_cancelled_request_is_recorded_as_cancelled() -> None:
             await task
     [exchange] = log
     assert exchange.status is None and exchange.error_message and "cancelled" in exchange.error_message
+
+
+@pytest.mark.parametrize("url", [URL, f"{URL}?fields=id", f"{URL}#frag", "https://graph.instagram.com"])
+async def test_the_query_sent_is_the_one_httpx_params_give(url: str) -> None:
+    """The client parses `url?query` once instead of letting httpx merge params (a second
+    parse); what goes on the wire must be byte-for-byte what httpx's own merge gives."""
+    token = canary("IGAA")
+    cases: list[dict[str, object]] = [
+        {"fields": "id,user_id,username", "access_token": Secret(token)},
+        {"q": "a b+c&d=e%f/g?h#i", "unicode": "zoë ✓", "empty": "", "n": 5, "skip": None},
+        {"redirect_uri": "https://localhost/callback?x=1&y=2", "state": Secret(canary("ST"))},
+        {},
+    ]
+    rec = Recorder([json_response(200, {})])
+    log: list[Exchange] = []
+    async with client(rec, log) as graph:
+        for params in cases:
+            await graph.request("GET", url, params=params)
+    for params, sent, exchange in zip(cases, rec.requests, log, strict=True):
+        plain = {k: v.reveal() if isinstance(v, Secret) else str(v) for k, v in params.items() if v is not None}
+        expected = httpx.Request("GET", url, params=plain).url  # what build_request(params=...) sends
+        assert sent.url == expected
+        assert (str(sent.url), sent.url.raw_path) == (str(expected), expected.raw_path)
+        for value in plain.values():
+            if isinstance(value, str) and len(value) > 20:
+                assert value not in exchange.url
+    assert rec.requests[0].url.params["access_token"] == token
+
+
+async def test_cookies_are_never_stored_or_replayed() -> None:
+    rec = Recorder([
+        json_response(200, {}, {"set-cookie": "sid=SESSION123; Path=/; Domain=graph.instagram.com"}),
+        json_response(200, {}),
+    ])
+    async with client(rec) as graph:
+        await graph.request("GET", URL)
+        await graph.request("GET", URL)
+        await graph.request("POST", URL, data={"a": "1"})
+    assert rec.calls == 3
+    assert all("cookie" not in request.headers for request in rec.requests)
