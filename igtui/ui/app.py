@@ -115,6 +115,25 @@ class IgtuiApp(App[int]):
         self.data_version += 1
 
     # ── errors ─────────────────────────────────────────────────────────────────────────────
+    def _handle_exception(self, error: Exception) -> None:
+        # Kept for _fatal_error below, which Textual calls without the exception.
+        self._crash = error
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        """An unexpected crash: one redacted line instead of Textual's traceback.
+
+        Textual renders `Traceback(show_locals=True)` here (security.md §5.2), so any local that
+        held a token or a secret would be printed on the way out. This private hook is pinned by
+        textual<9 in pyproject.toml and covered by tests/ui/test_crash.py.
+        """
+        from rich.text import Text
+
+        self.bell()
+        error = getattr(self, "_crash", None)
+        self._exit_renderables.append(Text(crash_report(error, debug=self.services.environ.get("IGTUI_DEBUG") == "1")))
+        self._close_messages_no_wait()
+
     def show_error(self, error: BaseException) -> None:
         """The one error policy: a dialog with plain words (never a traceback or a crash)."""
         from igtui.ui.dialogs.error import ErrorDialog
@@ -232,10 +251,32 @@ class IgtuiApp(App[int]):
         yield "Quit", "Leave igtui", self.action_quit
 
 
+def crash_report(error: BaseException | None, *, debug: bool = False) -> str:
+    """What a crash prints: one line, or with `debug` a traceback without locals; always redacted.
+
+    Args:
+        error: The exception that ended the app.
+        debug: IGTUI_DEBUG=1 was set (a bug report wants the stack, never the locals).
+    """
+    import traceback
+
+    from igtui.core.graph.redact import redact_text
+
+    if error is None:
+        return "igtui: unexpected error (set IGTUI_DEBUG=1 for details)"
+    if debug:
+        text = "".join(traceback.format_exception(error))
+    else:
+        text = f"igtui: unexpected error: {type(error).__name__}: {error} (set IGTUI_DEBUG=1 for details)"
+    return redact_text(text)
+
+
 def run_tui(args: Any) -> int:
     """Entry point used by `igtui` with no subcommand (igtui/cli.py imports this lazily)."""
+    from igtui.core.logsafe import install_log_redaction
     from igtui.ui.startup import build_services
 
+    install_log_redaction()
     services, cleanup = build_services(args)
     try:
         result = IgtuiApp(services).run()
