@@ -142,13 +142,130 @@ def test_exchange_recorder_batches(seeded: Store, clock: FrozenClock) -> None:
     row = Exchange(at=clock.now(), method="GET", url="https://x/y", status=200, latency_ms=1.0)
     recorder(row)
     recorder(row)
+    recorder.wait_written()  # whatever was handed to the background writer is in the store now
     assert seeded.list_exchanges() == []
     recorder(row)
+    recorder.wait_written()
     assert len(seeded.list_exchanges()) == 3
     with recorder:
         recorder(row)
     stored = seeded.list_exchanges()
     assert len(stored) == 4 and all(x.pid for x in stored)
+
+
+
+class _BlockingLog:
+    """A store stand-in whose request-log write blocks until released (and can fail)."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        import threading
+
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.rows: list[str] = []
+        self.threads: set[int] = set()
+        self.fail_first = fail_first
+
+    def add_exchanges(self, exchanges: Any) -> None:
+        import threading
+
+        self.threads.add(threading.get_ident())
+        self.entered.set()
+        assert self.release.wait(30), "never released"
+        if self.fail_first:
+            self.fail_first -= 1
+            raise OSError("disk I/O error")
+        self.rows.extend(x.url for x in exchanges)
+
+
+def _rows(clock: FrozenClock, count: int, start: int = 0) -> list[Exchange]:
+    return [Exchange(at=clock.now(), method="GET", url=f"https://x/{n}", status=200, latency_ms=1.0)
+            for n in range(start, start + count)]
+
+
+def test_exchange_recorder_writes_off_the_calling_thread(clock: FrozenClock) -> None:
+    """A full batch is written by the background writer; the event loop's call only appends."""
+    import threading
+
+    log = _BlockingLog()
+    recorder = ExchangeRecorder(log, batch=2, interval=3600)  # type: ignore[arg-type]
+    for row in _rows(clock, 5):
+        recorder(row)  # would hang here (30 s, then fail) if the full batch were written inline
+    assert log.entered.wait(30)
+    assert log.rows == [] and threading.get_ident() not in log.threads
+    log.release.set()
+    recorder.flush()
+    assert log.rows == [f"https://x/{n}" for n in range(5)]
+    assert recorder.written == 5 and recorder.failed_writes == 0
+
+
+def test_exchange_recorder_keeps_order_and_swallows_a_failed_write(seeded: Store, clock: FrozenClock) -> None:
+    log = _BlockingLog(fail_first=1)
+    log.release.set()
+    recorder = ExchangeRecorder(log, batch=3, interval=3600)  # type: ignore[arg-type]
+    for row in _rows(clock, 3):
+        recorder(row)
+    recorder.flush()  # the failed batch is counted and dropped; flush itself does not raise
+    assert recorder.failed_writes == 1 and log.rows == []
+    for row in _rows(clock, 500, start=3):
+        recorder(row)
+    recorder.flush()
+    assert log.rows == [f"https://x/{n}" for n in range(3, 503)] and recorder.written == 500
+
+    real = ExchangeRecorder(seeded, batch=7, interval=3600)
+    for row in _rows(clock, 300):
+        real(row)
+    real.flush()
+    assert [x.url for x in seeded.list_exchanges(limit=1000)] == [f"https://x/{n}" for n in range(300)]
+
+
+def test_exchange_recorder_flush_from_another_thread_while_recording(seeded: Store, clock: FrozenClock) -> None:
+    """The TUI's pattern: the loop records (never flushing itself), a worker thread flushes."""
+    import threading
+
+    recorder = ExchangeRecorder(seeded, batch=1 << 30, interval=float("inf"))
+    done = threading.Event()
+
+    def flusher() -> None:
+        while not done.is_set():
+            recorder.flush()
+
+    worker = threading.Thread(target=flusher)
+    worker.start()
+    try:
+        for row in _rows(clock, 2000):
+            recorder(row)
+    finally:
+        done.set()
+        worker.join(30)
+    recorder.flush()
+    assert [x.url for x in seeded.list_exchanges(limit=5000)] == [f"https://x/{n}" for n in range(2000)]
+    assert recorder.failed_writes == 0
+
+
+def test_exchange_recorder_loses_nothing_when_the_process_exits_without_flushing(
+    seeded: Store, igtui_home: Any
+) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    code = (
+        "from datetime import UTC, datetime\n"
+        "from igtui.core.models import Exchange\n"
+        "from igtui.core.oauth.exchangelog import ExchangeRecorder\n"
+        "from igtui.core.store import Store\n"
+        f"store = Store.open({str(seeded.path)!r})\n"
+        "recorder = ExchangeRecorder(store, batch=10, interval=3600)\n"
+        "for n in range(125):\n"
+        "    recorder(Exchange(at=datetime.now(UTC), method='GET', url=f'https://x/{n}', status=200, latency_ms=1.0))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(repo))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [x.url for x in seeded.list_exchanges(limit=1000)] == [f"https://x/{n}" for n in range(125)]
 
 
 def test_login_start_refuses_a_misspelt_scope(seeded: Store, cli: Any) -> None:

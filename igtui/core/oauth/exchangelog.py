@@ -1,17 +1,27 @@
-"""Batch the HTTP door's Exchange records into the store's request log.
+"""Batch the HTTP door's Exchange records into the store's request log, off the event loop.
 
-GraphClient calls `on_exchange` synchronously for every attempt; writing one SQLite transaction
-per request (synchronous=FULL) would cost more than the request. So records are buffered and
-written in batches: when the buffer fills, when a few seconds have passed, and at the end of the
-command (`flush()`, also run by the context manager). A failing write is swallowed, as the client
-does: a broken request log must not fail a login that Meta already completed.
+GraphClient calls `on_exchange` synchronously, on the event loop, for every attempt. Writing
+to SQLite there (a durable transaction, synchronous=FULL: an fsync) would stall every request
+in flight while the disk works, so `__call__` only appends to a buffer. Full batches (or ones
+whose oldest record is a few seconds old) are handed to one background writer thread, which
+writes whatever is queued in order, one transaction at a time (batches that queued up while it
+was busy are written together). `flush()` hands over what is waiting and returns only once
+all of it is written: the CLI calls it at the end of a command, the TUI from a worker thread.
+An interpreter exit without a flush still writes what is waiting (an atexit hook).
+
+A failing write is counted and swallowed, its rows dropped, as before: a broken request log
+must not fail a login or a refresh that Meta already completed.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
+import weakref
+from collections import deque
+from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -24,10 +34,14 @@ if TYPE_CHECKING:
 class ExchangeRecorder:
     """A callable `on_exchange` sink for GraphClient that persists Exchanges in batches.
 
+    Thread-safe: records may be added on one thread (the event loop) while `flush()` runs on
+    another. Rows reach the store in the order they were recorded.
+
     Args:
         store: Where the request log lives (an opened store; unlocking is not needed to write it).
-        batch: Flush when this many records are waiting.
-        interval: Flush when the oldest waiting record is this many seconds old.
+        batch: Hand the buffer to the writer when this many records are waiting.
+        interval: ... or when the oldest waiting record is this many seconds old.
+            (`batch=1 << 30, interval=inf` buffers until `flush()`, as the TUI does.)
     """
 
     def __init__(self, store: Store, *, batch: int = 50, interval: float = 2.0) -> None:
@@ -35,33 +49,90 @@ class ExchangeRecorder:
         self._batch = batch
         self._interval = interval
         self._lock = threading.Lock()
+        """Guards the buffer, the queue and the writer thread's startup (held only briefly)."""
+        self._wake = threading.Condition(self._lock)
         self._pending: list[Exchange] = []
         self._since = 0.0
+        self._queue: deque[list[Exchange]] = deque()
+        """Batches handed over and not yet taken by a writer, oldest first."""
+        self._write_lock = threading.Lock()
+        """Held by whoever takes batches off the queue until they are written: one writer at a
+        time keeps the order, and a flush that gets it knows no batch is half-done elsewhere."""
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
         self.written = 0
         self.failed_writes = 0
+        _LIVE.add(self)
 
     def __call__(self, exchange: Exchange) -> None:
+        """Record one exchange: an append (and, now and then, a hand-over); never I/O."""
         if exchange.pid is None:
-            exchange = _with_pid(exchange)
+            exchange = replace(exchange, pid=self._pid)
+        now = time.monotonic()
         with self._lock:
-            if not self._pending:
-                self._since = time.monotonic()
-            self._pending.append(exchange)
-            due = len(self._pending) >= self._batch or time.monotonic() - self._since >= self._interval
-        if due:
-            self.flush()
+            pending = self._pending
+            if not pending:
+                self._since = now
+            pending.append(exchange)
+            if len(pending) >= self._batch or now - self._since >= self._interval:
+                self._hand_over()
+                self._ensure_writer()
+                self._wake.notify()
 
     def flush(self) -> None:
-        """Write everything waiting, in one transaction."""
+        """Write everything recorded so far, and return once it is in the store (or failed).
+
+        Blocking (a transaction per queued group of batches): call it off the event loop,
+        or where blocking does not matter (the end of a CLI command).
+        """
         with self._lock:
-            batch, self._pending = self._pending, []
-        if not batch:
-            return
+            self._hand_over()
+        self._drain()
+
+    def wait_written(self) -> None:
+        """Wait until every batch already handed to the writer is written (the buffer not
+        yet due stays buffered). For tests and for callers that read the log back."""
+        self._drain()
+
+    # ── internals ───────────────────────────────────────────────────────────────────────────
+
+    def _hand_over(self) -> None:
+        """Move the buffer onto the writer's queue (caller holds `_lock`)."""
+        if self._pending:
+            self._queue.append(self._pending)
+            self._pending = []
+
+    def _ensure_writer(self) -> None:
+        """Start the writer thread on first need (caller holds `_lock`); one per recorder."""
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=_writer_loop, args=(weakref.ref(self),),
+                                            name="igtui-exchange-log", daemon=True)
+            self._thread.start()
+
+    def _drain(self) -> None:
+        """Write queued batches, oldest first, until the queue is empty."""
+        with self._write_lock:
+            while True:
+                with self._lock:
+                    if not self._queue:
+                        return
+                    rows = [row for batch in self._queue for row in batch]
+                    self._queue.clear()
+                self._write(rows)
+
+    def _write(self, rows: list[Exchange]) -> None:
         try:
-            self._store.add_exchanges(batch)
-            self.written += len(batch)
-        except Exception:
+            self._store.add_exchanges(rows)
+            self.written += len(rows)
+        except Exception:  # noqa: BLE001 — the module docstring: the log must not fail a command
             self.failed_writes += 1
+
+    def _wait_for_work(self, timeout: float) -> bool:
+        """Writer side: block until something is queued (True) or `timeout` passes (False)."""
+        with self._lock:
+            if not self._queue:
+                self._wake.wait(timeout)
+            return bool(self._queue)
 
     def __enter__(self) -> ExchangeRecorder:
         return self
@@ -70,10 +141,30 @@ class ExchangeRecorder:
         self.flush()
 
 
-def _with_pid(exchange: Exchange) -> Exchange:
-    from dataclasses import replace
+def _writer_loop(ref: weakref.ref[ExchangeRecorder]) -> None:
+    """The background writer: drain the queue whenever batches arrive.
 
-    return replace(exchange, pid=os.getpid())
+    It holds its recorder only weakly between waits, so a recorder nobody uses any more can be
+    collected; the thread then ends at its next wake-up.
+    """
+    while True:
+        recorder = ref()
+        if recorder is None:
+            return
+        if recorder._wait_for_work(timeout=1.0):  # noqa: SLF001 — the recorder's own thread
+            recorder._drain()  # noqa: SLF001
+        del recorder
+
+
+_LIVE: weakref.WeakSet[ExchangeRecorder] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """A command that ends without flushing still loses nothing it recorded (the writer
+    thread is a daemon: it is not waited for, so the last batches are written here)."""
+    for recorder in list(_LIVE):
+        recorder.flush()
 
 
 __all__ = ["ExchangeRecorder"]
