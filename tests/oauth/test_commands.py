@@ -199,6 +199,25 @@ def test_exchange_recorder_writes_off_the_calling_thread(clock: FrozenClock) -> 
     assert recorder.written == 5 and recorder.failed_writes == 0
 
 
+
+def test_exchange_recorder_coalesces_batches_between_background_writes(clock: FrozenClock) -> None:
+    """One background transaction per min_gap: batches handed over meanwhile wait, then go
+    together (flush() does not wait for the gap)."""
+    log = _BlockingLog()
+    sizes: list[int] = []
+    write = log.add_exchanges
+    log.add_exchanges = lambda exchanges: (sizes.append(len(exchanges)), write(exchanges))  # type: ignore[method-assign]
+    recorder = ExchangeRecorder(log, batch=2, interval=3600, min_gap=3600)  # type: ignore[arg-type]
+    rows = _rows(clock, 8)
+    recorder(rows[0])
+    recorder(rows[1])
+    assert log.entered.wait(30)  # the first batch goes at once
+    for row in rows[2:]:
+        recorder(row)
+    log.release.set()
+    recorder.flush()
+    assert sizes == [2, 6] and log.rows == [f"https://x/{n}" for n in range(8)]
+
 def test_exchange_recorder_keeps_order_and_swallows_a_failed_write(seeded: Store, clock: FrozenClock) -> None:
     log = _BlockingLog(fail_first=1)
     log.release.set()
