@@ -4,11 +4,12 @@ GraphClient calls `on_exchange` synchronously, on the event loop, for every atte
 to SQLite there (a durable transaction, synchronous=FULL: an fsync) would stall every request
 in flight while the disk works, so `__call__` only appends to a buffer. Full batches (or ones
 whose oldest record is a few seconds old) are handed to one background writer thread, which
-writes whatever is queued in order, one transaction at a time, and at most one transaction per `min_gap` seconds: each
-is durable (an fsync) and holds the store's write lock, which the refresh engine's commits
-need too, so batches that arrive in between are written together. `flush()` hands over what is waiting and returns only once
-all of it is written: the CLI calls it at the end of a command, the TUI from a worker thread.
-An interpreter exit without a flush still writes what is waiting (an atexit hook).
+writes them in order, one transaction at a time and at most one per `min_gap` seconds: each is
+durable (an fsync) and holds the store's write lock, which the refresh engine's commits need
+too, so batches that arrive in between are written together. `flush()` hands over what is
+waiting and returns only once all of it is written: the CLI calls it at the end of a command,
+the TUI from a worker thread. An interpreter exit without a flush still writes what is waiting
+(an atexit hook).
 
 A failing write is counted and swallowed, its rows dropped, as before: a broken request log
 must not fail a login or a refresh that Meta already completed.
