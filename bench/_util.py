@@ -87,5 +87,19 @@ def report(name: str, value: float, baseline: float, target: float) -> float:
     return ratio
 
 
+def argon2_baseline_code(memory_kib: int, iterations: int, lanes: int) -> str:
+    """The `python -c` baseline of the unlock benches: one bare Argon2id derivation, nothing else.
+
+    It is what any unlock must pay at the least, so a command that unlocks the store is judged by
+    how little it adds to this.
+    """
+    return (
+        "import os\n"
+        "from cryptography.hazmat.primitives.kdf.argon2 import Argon2id\n"
+        f"Argon2id(salt=os.urandom(16), length=32, iterations={iterations}, lanes={lanes}, "
+        f"memory_cost={memory_kib}).derive(b'bench passphrase')\n"
+    )
+
+
 def runs_from_env(default: int = 7) -> int:
     return int(os.environ.get("IGTUI_BENCH_RUNS", default))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._util import bench_env, interleaved_medians, report, runs_from_env  # noqa: E402
+from bench._util import argon2_baseline_code, bench_env, interleaved_medians, report, runs_from_env  # noqa: E402
 from igtui.core.crypto import KdfParams  # noqa: E402
 from igtui.core.models import Profile, TokenKind  # noqa: E402
 from igtui.core.secret import Secret  # noqa: E402
@@ -50,12 +50,7 @@ def main() -> None:
     runs = runs_from_env()
     count = int(os.environ.get("IGTUI_BENCH_ACCOUNTS", "10000"))
     params = KdfParams.DEFAULT
-    baseline_code = (
-        "import os\n"
-        "from cryptography.hazmat.primitives.kdf.argon2 import Argon2id\n"
-        f"Argon2id(salt=os.urandom(16), length=32, iterations={params.iterations}, lanes={params.lanes}, "
-        f"memory_cost={params.memory_kib}).derive(b'bench passphrase')\n"
-    )
+    baseline_code = argon2_baseline_code(params.memory_kib, params.iterations, params.lanes)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         home.mkdir(mode=0o700)
