@@ -529,15 +529,9 @@ class RefreshEngine:
                 await api.me(token=token, account=acc.ref)  # type: ignore[attr-defined]
         except ReloginRequired as exc:
             held.clear_intent()
-            reason = UNCERTAIN_REASON
-            if not await self._set_state(acc, status=AccountStatus.TOKEN_UNCERTAIN, status_reason=reason, retry_at=None):
-                return self._changed(acc, trigger)
-            event = self._event(acc, trigger, RefreshResult.FAILED, message=reason, error_code=exc.code,
-                                error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
-                                duration_ms=(time.perf_counter() - started) * 1000)
-            event = await self._write(self.store.add_history, event)
-            await self._notify("token_uncertain", acc, reason, exc)
-            return event
+            return await self._mark_dead(acc, trigger, exc, started, status=AccountStatus.TOKEN_UNCERTAIN,
+                                         result=RefreshResult.FAILED, reason=UNCERTAIN_REASON,
+                                         notice="token_uncertain")
         except (ApiError, IgtuiError) as exc:
             return await self._failed(acc, trigger, exc, started)
         held.clear_intent()
@@ -668,14 +662,34 @@ class RefreshEngine:
         return self._event(acc, trigger, RefreshResult.SKIPPED, message=CHANGED_DURING_REFRESH)
 
     async def _relogin(self, acc: Account, trigger: Trigger, exc: ApiError, started: float) -> RefreshEvent:
-        reason = relogin_reason(exc)
-        if not await self._set_state(acc, status=AccountStatus.NEEDS_RELOGIN, status_reason=reason, retry_at=None):
+        return await self._mark_dead(acc, trigger, exc, started, status=AccountStatus.NEEDS_RELOGIN,
+                                     result=RefreshResult.NEEDS_RELOGIN, reason=relogin_reason(exc),
+                                     notice="needs_relogin")
+
+    async def _mark_dead(
+        self,
+        acc: Account,
+        trigger: Trigger,
+        exc: ApiError,
+        started: float,
+        *,
+        status: AccountStatus,
+        result: RefreshResult,
+        reason: str,
+        notice: NotifyEvent,
+    ) -> RefreshEvent:
+        """The outcome of a token Meta refused: status, history row, notification, in that order.
+
+        The status is written with a generation check first, so a login saved meanwhile keeps
+        its clean state and nothing is recorded against it.
+        """
+        if not await self._set_state(acc, status=status, status_reason=reason, retry_at=None):
             return self._changed(acc, trigger)
-        event = self._event(acc, trigger, RefreshResult.NEEDS_RELOGIN, message=reason, error_code=exc.code,
+        event = self._event(acc, trigger, result, message=reason, error_code=exc.code,
                             error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
                             duration_ms=(time.perf_counter() - started) * 1000)
         event = await self._write(self.store.add_history, event)
-        await self._notify("needs_relogin", acc, reason, exc)
+        await self._notify(notice, acc, reason, exc)
         return event
 
     async def _rate_limited(self, acc: Account, trigger: Trigger, exc: RateLimited, started: float) -> RefreshEvent:
