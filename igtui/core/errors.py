@@ -24,6 +24,7 @@ boundary that sees them (the HTTP door, the store, the vault).
     + PermissionMissing                    10, 200–299
     + BadRequest                           100 and other client errors
     + TransientApiError                    1, 2, 5xx
+    + AppBlocked                  exit 4   Meta acted on the app itself (every token of it fails)
   x NetworkError                  exit 1   timeout, DNS, TLS, connection refused, bad body
   x OAuthError                    exit 1
     + ConsentDenied                        the user pressed "deny"
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import ClassVar
 
 
 class ExitCode(enum.IntEnum):
@@ -187,6 +189,34 @@ class BadRequest(ApiError):
 
 class TransientApiError(ApiError):
     """A temporary failure on Meta's side (1, 2, 5xx); worth retrying later."""
+
+
+class AppBlocked(ApiError):
+    """Meta acted on the app itself: every token of the app fails until the app is fixed in the App Dashboard.
+
+    Kept apart from ReloginRequired because a new login cannot help: calling Meta for the
+    app's other accounts only repeats the same answer, and the fix is one action by the app's
+    owner, not one per account.
+
+    Args:
+        message: Plain-words summary (already sanitised of secrets).
+        kind: One of `AppBlocked.KINDS`: "restricted", "disabled", "data_use_checkup", "inactive",
+            "not_live" or "invalid_app" (deleted, or an id Meta does not know).
+        advice: One line saying what to do in the App Dashboard.
+        **kwargs: ApiError's fields (code, subcode, error_type, fbtrace_id, status, meta_message).
+    """
+
+    exit_code = ExitCode.ATTENTION
+    KINDS: ClassVar[tuple[str, ...]] = ("restricted", "disabled", "data_use_checkup", "inactive", "not_live",
+                                        "invalid_app")
+    """What `kind` may be (reference §13); the refresh engine and the front ends switch on it."""
+
+    def __init__(self, message: str, *, kind: str, advice: str, **kwargs: object) -> None:
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown AppBlocked kind {kind!r}")
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.kind = kind
+        self.advice = advice
 
 
 class NetworkError(IgtuiError):
