@@ -124,6 +124,31 @@ def test_other_fragments_are_refused() -> None:
     _reject(_url(code=CODE, state=STATE) + "#access_token=abc")
 
 
+@pytest.mark.parametrize("fragment", ["#_", "#_=_"])
+def test_meta_fragments_from_both_logins_are_accepted(fragment: str) -> None:
+    """Instagram appends `#_`, Facebook `#_=_`; a URL pasted from the address bar carries it (§12)."""
+    cb = parse_callback(_url(code=CODE, state=STATE) + fragment, pending=ONE, redirect_uris=URIS)
+    assert cb.code.reveal() == CODE and cb.state is not None and cb.state.reveal() == STATE
+    pasted = f"  \x1b[200~{_url(LOOPBACK, code=CODE, state=STATE)}{fragment}\x1b[201~\n"
+    assert parse_callback(pasted, pending=ONE, redirect_uris=URIS).redirect_uri == LOOPBACK
+    bare = parse_callback(CODE + fragment, pending=ONE, redirect_uris=URIS)
+    assert bare.code.reveal() == CODE and bare.state is None
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    ["#_=_x", "#foo", "#_x", "#__", "#=_", "#_=", "#_=_=_", "#_#_", "#_=_#_", "#_=__", "#", "#%5F", "#_=_&a=b",
+     "#code=AQDxxxxxxxxxxxxxxxxxxx"],
+)
+def test_any_other_fragment_is_still_refused(fragment: str) -> None:
+    assert "fragment" in _reject(_url(code=CODE, state=STATE) + fragment)
+
+
+@pytest.mark.parametrize("fragment", ["#foo", "#_=_x", "#"])
+def test_bare_code_with_another_fragment_is_refused(fragment: str) -> None:
+    _reject(CODE + fragment)
+
+
 def test_a9_access_denied_is_consent_denied_without_the_description() -> None:
     raw = _url(error="access_denied", error_reason="user_denied", error_description="<script>alert(1)</script>", state=STATE)
     with pytest.raises(ConsentDenied, match="denied by the user") as info:

@@ -2,7 +2,7 @@
 
 The authorization code is a bearer credential for one hour, so a URL is checked from the outside in
 and refused at the first doubt (security.md §6 A1–A14): size, then normalisation of exactly the
-things a terminal paste or Meta adds (whitespace, bracketed-paste markers, a trailing `#_`), then
+things a terminal paste or Meta adds (whitespace, bracketed-paste markers, a trailing `#_` or `#_=_`), then
 the redirect target against the app's registered URIs, then duplicate parameters, then a redirect
 error, and only then the `state` and the `code`. Matching `state` to a pending flow is the store's
 job (it keeps only a hash); this module only makes sure there is exactly one well-formed value to
@@ -49,6 +49,11 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 PASTE_HINT = "paste the URL your browser was redirected to"
 
+META_FRAGMENTS = ("#_=_", "#_")
+"""What Meta appends to a redirect: Facebook Login adds `#_=_`, Instagram Login `#_` (reference §12).
+They carry nothing, so exactly these are dropped; any other fragment is refused (it could hide an
+implicit-flow token or a crafted URL)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Callback:
@@ -88,7 +93,8 @@ def _target(url: str) -> _Target | None:
 
 
 def normalise(raw: str) -> str:
-    """Strip exactly what a paste or Meta adds: bracketed-paste markers, surrounding whitespace, `#_`.
+    """Strip exactly what a paste or Meta adds: bracketed-paste markers, surrounding whitespace, and
+    one trailing `#_` (Instagram) or `#_=_` (Facebook), so a URL copied from the address bar works.
 
     Raises:
         CallbackRejected: The input is empty or over 4 KiB.
@@ -105,8 +111,10 @@ def normalise(raw: str) -> str:
     if text.endswith(_PASTE_END):
         text = text[: -len(_PASTE_END)]
     text = text.strip()
-    if text.endswith("#_"):
-        text = text[:-2]
+    for fragment in META_FRAGMENTS:
+        if text.endswith(fragment):
+            text = text[: -len(fragment)]
+            break
     if not text:
         raise CallbackRejected(f"nothing was pasted; {PASTE_HINT}")
     return text
@@ -206,7 +214,8 @@ def parse_callback(raw: str, *, pending: Sequence[PendingFlow], redirect_uris: S
         return _bare_code(text, pending)
     redirect_uri = _match_redirect(text, redirect_uris)
     parts = urllib.parse.urlsplit(text)
-    if parts.fragment:
+    if "#" in text:
+        # Also a bare '#' (empty fragment): nothing Meta sends, so not waved through.
         raise CallbackRejected("the URL has an unexpected #fragment; paste the URL exactly as the browser shows it")
     if parts.username is not None or parts.password is not None:
         raise CallbackRejected(f"the URL carries a user name or password; {PASTE_HINT}")
@@ -236,4 +245,4 @@ def _bare_code(text: str, pending: Sequence[PendingFlow]) -> Callback:
     return Callback(code=code, state=None, redirect_uri=pending[0].redirect_uri)
 
 
-__all__ = ["MAX_CODE_LENGTH", "MAX_INPUT_BYTES", "PASTE_HINT", "Callback", "check_code", "normalise", "parse_callback"]
+__all__ = ["MAX_CODE_LENGTH", "MAX_INPUT_BYTES", "META_FRAGMENTS", "PASTE_HINT", "Callback", "check_code", "normalise", "parse_callback"]
