@@ -13,6 +13,7 @@ TUI's `--demo` and tests can share it.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from igtui.core.clock import Clock, SystemClock, from_epoch
+from igtui.core.session import NOTIFY_ENV, Session
 from igtui.core.models import Profile, TokenKind, Trigger
 from igtui.core.secret import Secret
 
@@ -54,9 +56,19 @@ class DemoEnv:
     """The throwaway IGTUI_HOME (removed by `close`)."""
     store: Any
     """The unlocked `igtui.core.store.Store`."""
-    clock: Clock
-    locks_dir: Path
+    session: Session
+    """The wiring every front end on this store uses (its clock is the sandbox's)."""
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the sandbox and igtui share."""
+        return self.session.clock
+
+    @property
+    def locks_dir(self) -> Path:
+        """The demo store's refresh-lock directory."""
+        return self.session.locks_dir
 
     def close(self) -> None:
         """Stop the sandbox and delete the throwaway store."""
@@ -81,8 +93,6 @@ def start_demo(
         The running demo; call `close()` when done.
     """
     from igtui.core.crypto import KdfParams
-    from igtui.core.paths import resolve_paths
-    from igtui.core.refresh.lock import locks_dir_for
     from igtui.core.scopes import preset
     from igtui.core.store import Store
     from igtui.sandbox.admin import SandboxAdmin
@@ -98,10 +108,13 @@ def start_demo(
     sandbox = Sandbox(clock=clock, seed=seed).start()
     cleanups.append(sandbox.stop)
     try:
-        paths = resolve_paths({"IGTUI_HOME": str(root)})
+        # The terminal's variables (TMUX, SSH_CONNECTION) still matter to the TUI; the user's
+        # notify command does not: demo accounts must not page anyone.
+        environ = {k: v for k, v in os.environ.items() if k not in (NOTIFY_ENV, "IGTUI_PASSPHRASE")}
+        session = Session.resolve({**environ, "IGTUI_HOME": str(root)}, clock=clock)
         # The demo store is throwaway and its passphrase public, so it uses the cheapest KDF
         # igtui accepts (the OWASP floor) to start instantly; real stores use the default.
-        store = Store.create(paths.database, Secret(DEMO_PASSPHRASE), kdf=KdfParams.TESTING, clock=clock)
+        store = Store.create(session.paths.database, Secret(DEMO_PASSPHRASE), kdf=KdfParams.TESTING, clock=clock)
         store.unlock(Secret(DEMO_PASSPHRASE))
         for spec, platform in ((DEMO_IG_APP, "instagram"), (DEMO_FB_APP, "facebook")):
             store.add_app(
@@ -110,9 +123,7 @@ def start_demo(
                 secret=Secret(spec["secret"]),
                 base_url=sandbox.url,
             )
-        locks_dir = locks_dir_for(paths.home, paths.locks_dir, paths.database)
-        env = DemoEnv(sandbox=sandbox, home=root, store=store, clock=clock, locks_dir=locks_dir,
-                      _cleanups=cleanups)
+        env = DemoEnv(sandbox=sandbox, home=root, store=store, session=session, _cleanups=cleanups)
         with SandboxAdmin(sandbox.url) as admin:
             _seed_accounts(env, admin, DEMO_IG_APP["app_id"], DEMO_FB_APP["app_id"])
             if exercise:
@@ -153,23 +164,17 @@ def _seed_accounts(env: DemoEnv, admin: Any, ig_app_id: str, fb_app_id: str) -> 
 
 async def _exercise(env: DemoEnv, admin: Any, ig_app_id: str) -> None:
     """Meet Meta's failure modes for real: a revoked token, a throttled account, a refresh."""
-    from igtui.core.graph import GraphClient
-    from igtui.core.oauth.exchangelog import ExchangeRecorder
-    from igtui.core.refresh.engine import RefreshEngine
-
     by_name = {account.username: account for account in env.store.list_accounts()}
     for username, _age, action in _IG_ACCOUNTS:
         if action == "revoke":
             admin.revoke(username, subcode=460)
         elif action == "throttle":
             admin.throttle(ig_app_id, code=80002, minutes=45, username=username)
-    recorder = ExchangeRecorder(env.store)
-    async with GraphClient(clock=env.clock, on_exchange=recorder) as client:
-        engine = RefreshEngine(env.store, client, env.clock, locks_dir=env.locks_dir)
+    async with env.session.graph(env.store) as client:
+        engine = env.session.engine(env.store, client)
         for username, _age, action in _IG_ACCOUNTS:
             if action in ("refresh", "revoke", "throttle"):
                 await engine.refresh_account(by_name[username].id, trigger=Trigger.CLI, force=True)
-    recorder.flush()
 
 
 def tui_services(args: Any) -> tuple[Any, Callable[[], None]]:
@@ -177,12 +182,8 @@ def tui_services(args: Any) -> tuple[Any, Callable[[], None]]:
     from igtui.ui.services import UiServices
 
     env = start_demo()
-    services = UiServices(
-        store=env.store,
-        locks_dir=env.locks_dir,
-        clock=env.clock,
-        store_label=f"demo store (sandbox at {env.sandbox.url})",
-    )
+    services = UiServices(store=env.store, session=env.session,
+                          store_label=f"demo store (sandbox at {env.sandbox.url})")
     return services, env.close
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -19,40 +18,23 @@ from typing import TYPE_CHECKING, Any
 from igtui.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from igtui.core.paths import Paths
-    from igtui.core.secret import Secret
+    from igtui.core.session import Session
     from igtui.core.store import Store
 
 
-def paths_for(args: argparse.Namespace) -> Paths:
-    """The resolved paths for this invocation (`--store` and `IGTUI_HOME` honoured)."""
-    from igtui.core.paths import resolve_paths
+def session(args: argparse.Namespace) -> Session:
+    """This invocation's wiring (`--store`, `--passphrase-file`, `--verbose`, the environment).
 
-    return resolve_paths(os.environ, store=getattr(args, "store", None))
+    Every command builds its store, client, engine and login flow through it (igtui.core.session).
+    """
+    from igtui.core.session import Session
 
-
-def passphrase_for(args: argparse.Namespace, *, confirm: bool = False, prompt: str = "Passphrase: ") -> Secret:
-    """The passphrase from IGTUI_PASSPHRASE, --passphrase-file, IGTUI_PASSPHRASE_COMMAND or a tty prompt."""
-    from igtui.core.unlock import get_passphrase
-
-    return get_passphrase(
-        environ=os.environ, passphrase_file=getattr(args, "passphrase_file", None), confirm=confirm, prompt=prompt
-    )
+    return Session.from_args(args)
 
 
 def open_store(args: argparse.Namespace, *, unlock: bool) -> Store:
-    """Open the store for this invocation; unlock it when the command needs secrets.
-
-    Raises:
-        StoreMissing / StoreDamaged / StoreTooNew / InsecurePermissions: from Store.open.
-        StoreLocked / WrongPassphrase: when `unlock` and no passphrase works.
-    """
-    from igtui.core.store import Store
-
-    store = Store.open(paths_for(args).database)
-    if unlock:
-        store.unlock(passphrase_for(args))
-    return store
+    """`session(args).open_store(unlock=…)`, for commands that need only the store."""
+    return session(args).open_store(unlock=unlock)
 
 
 def _default(value: Any) -> Any:
@@ -121,4 +103,4 @@ def err(message: str) -> None:
 
 Handler = Callable[[argparse.Namespace], int]
 
-__all__ = ["add_group", "confirm", "err", "open_store", "passphrase_for", "paths_for", "print_json", "print_table"]
+__all__ = ["add_group", "confirm", "err", "open_store", "print_json", "print_table", "session"]

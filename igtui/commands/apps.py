@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from igtui.commands._common import add_group, confirm, err, open_store, print_json, print_table
+from igtui.commands._common import add_group, confirm, err, open_store, print_json, print_table, session
 
 if TYPE_CHECKING:
     from igtui.core.models import App
@@ -94,11 +94,10 @@ def cmd_add(args: argparse.Namespace) -> int:
     graph_version = v.validate_graph_version(args.graph_version or DEFAULT_GRAPH_VERSION)
     v.validate_base_url(args.base_url)
     v.validate_refresh_within(args.refresh_within)
-    store = open_store(args, unlock=False)
+    wiring = session(args)
+    store = wiring.open_store(unlock=False)
     secret = _read_secret(args)
-    from igtui.commands._common import passphrase_for
-
-    store.unlock(passphrase_for(args))
+    wiring.unlock(store)
     app = store.add_app(
         name=args.name,
         platform=platform,
@@ -137,7 +136,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     store = open_store(args, unlock=True)
     app = store.get_app(args.name)
-    masked = store.app_secret(app.name).masked()
+    # Decrypting proves the stored secret opens (a damaged one is named); none of it is shown,
+    # not even a prefix (an app secret has no "kind" prefix worth showing), nor its length.
+    masked = "•" * 8 if store.app_secret(app.name) else "(empty)"
     counts = store.account_counts()
     data = _app_dict(app, accounts=counts.get(app.name, 0), secret=masked)
     if args.json:
@@ -178,14 +179,13 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
         raise UsageError("nothing to change (see 'igtui app edit --help')")
     need_secret = bool(args.secret_stdin or args.secret)
-    store = open_store(args, unlock=False)
+    wiring = session(args)
+    store = wiring.open_store(unlock=False)
     store.get_app(args.name)  # NotFound before any prompt
     secret = None
     if need_secret:
         secret = _read_secret(args)
-        from igtui.commands._common import passphrase_for
-
-        store.unlock(passphrase_for(args))
+        wiring.unlock(store)
     app = store.update_app(args.name, secret=secret, **{k: changes.get(k, UNSET) for k in (
         "new_name", "app_id", "redirect_uris", "scopes", "graph_version", "base_url", "refresh_within_days")})
     err(f"igtui: updated app {app.name}")

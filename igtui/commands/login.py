@@ -10,15 +10,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from igtui.core.clock import Clock
-    from igtui.core.graph.client import GraphClient
     from igtui.core.models import Account
-    from igtui.core.store import Store
 
 DESCRIPTION = """\
 Log an Instagram account in and store its long-lived token.
@@ -66,35 +61,6 @@ def step_printer(enabled: bool = True) -> Any:
             _err(f"step {number}/{len(STEPS)}: {STEP_TEXT.get(step, step)}")
 
     return on_step
-
-
-@asynccontextmanager
-async def graph_session(args: argparse.Namespace, store: Store, clock: Clock) -> AsyncIterator[GraphClient]:
-    """A GraphClient whose exchanges land in the store's request log (batched, flushed at the end).
-
-    With --verbose each exchange is also shown on stderr, with its redacted URL.
-    """
-    from igtui.core.graph.client import GraphClient
-    from igtui.core.logsafe import install_log_redaction
-    from igtui.core.models import Exchange
-    from igtui.core.oauth.exchangelog import ExchangeRecorder
-    from igtui.core.safetext import plain
-
-    install_log_redaction()
-    recorder = ExchangeRecorder(store)
-    verbose = bool(getattr(args, "verbose", False))
-
-    def on_exchange(exchange: Exchange) -> None:
-        recorder(exchange)
-        if verbose:
-            status = exchange.status if exchange.status is not None else "no reply"
-            _err(f"{exchange.method} {plain(exchange.url, limit=300)} -> {status} ({exchange.latency_ms:.0f} ms)")
-
-    try:
-        async with GraphClient(clock=clock, on_exchange=on_exchange) as client:
-            yield client
-    finally:
-        recorder.flush()
 
 
 def _scopes(args: argparse.Namespace) -> list[str] | None:
@@ -152,14 +118,13 @@ def _state_matches(url: str, state: Any) -> bool:
 def _interactive(args: argparse.Namespace, app_name: str) -> int:
     import asyncio
 
-    from igtui.commands._common import open_store
-    from igtui.core.clock import SystemClock
+    from igtui.commands._common import session
     from igtui.core.oauth.browser import open_browser, ssh_tunnel_hint
-    from igtui.core.oauth.flow import LoginFlow, choose_redirect_uri
+    from igtui.core.oauth.flow import choose_redirect_uri
     from igtui.core.oauth.listener import LoopbackListener, is_loopback
 
-    store = open_store(args, unlock=True)
-    clock = SystemClock()
+    wiring = session(args)
+    store = wiring.open_store(unlock=True)
     app = store.get_app(app_name)
     uri = choose_redirect_uri(app, args.redirect_uri)
     on_step = step_printer(True)
@@ -172,9 +137,11 @@ def _interactive(args: argparse.Namespace, app_name: str) -> int:
             listener = LoopbackListener(uri, accept=lambda url: _state_matches(url, holder.get("state")),
                                         timeout=args.timeout).start()
         try:
-            async with graph_session(args, store, clock) as client:
-                flow = LoginFlow(store, client, clock)
-                started = flow.start(app.name, _scopes(args), redirect_uri=uri, on_step=on_step)
+            async with wiring.graph(store) as client:
+                flow = wiring.login_flow(store, client)
+                # A store write (the pending flow): off the event loop, like every store call there.
+                started = await asyncio.to_thread(flow.start, app.name, _scopes(args), redirect_uri=uri,
+                                                  on_step=on_step)
                 holder["state"] = started.state
                 _err("open this URL in a browser and allow access:")
                 print(started.authorize_url, file=sys.stderr if args.json else sys.stdout, flush=True)
@@ -200,14 +167,12 @@ def _interactive(args: argparse.Namespace, app_name: str) -> int:
 
 
 def _start(args: argparse.Namespace, app_name: str) -> int:
-    from igtui.commands._common import print_json
-    from igtui.commands._common import open_store
-    from igtui.core.clock import SystemClock, iso
+    from igtui.commands._common import print_json, session
+    from igtui.core.clock import iso
     from igtui.core.oauth.browser import ssh_tunnel_hint
-    from igtui.core.oauth.flow import LoginFlow
 
-    store = open_store(args, unlock=False)
-    flow = LoginFlow(store, None, SystemClock())
+    wiring = session(args)
+    flow = wiring.login_flow(wiring.open_store(unlock=False), None)
     started = flow.start(app_name, _scopes(args), redirect_uri=args.redirect_uri,
                          on_step=step_printer(bool(args.verbose)))
     if args.json:
@@ -230,19 +195,17 @@ def _start(args: argparse.Namespace, app_name: str) -> int:
 def _finish(args: argparse.Namespace, raw: str) -> int:
     import asyncio
 
-    from igtui.commands._common import open_store
-    from igtui.core.clock import SystemClock
-    from igtui.core.oauth.flow import LoginFlow
+    from igtui.commands._common import session
 
     if raw == "-":
         raw = _read_paste("Paste the URL your browser was redirected to: ")
-    store = open_store(args, unlock=True)
-    clock = SystemClock()
+    wiring = session(args)
+    store = wiring.open_store(unlock=True)
     on_step = step_printer(bool(args.verbose))
 
     async def run() -> list[Account]:
-        async with graph_session(args, store, clock) as client:
-            return await LoginFlow(store, client, clock).finish(raw, on_step=on_step)
+        async with wiring.graph(store) as client:
+            return await wiring.login_flow(store, client).finish(raw, on_step=on_step)
 
     accounts = asyncio.run(run())
     _print_accounts(args, accounts)
@@ -254,6 +217,8 @@ def _login(args: argparse.Namespace) -> int:
 
     words: list[str] = args.words
     head = words[0]
+    if not 0 < args.timeout < float("inf"):  # also refuses nan
+        raise UsageError("--timeout must be a positive number of seconds, e.g. --timeout 120")
     if head == "start":
         if len(words) != 2:
             raise UsageError("usage: igtui login start APP [--scopes a,b] [--json]")
@@ -292,4 +257,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(func=_login)
 
 
-__all__ = ["DESCRIPTION", "graph_session", "register", "step_printer"]
+__all__ = ["DESCRIPTION", "register", "step_printer"]

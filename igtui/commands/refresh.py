@@ -9,50 +9,12 @@ refresh): the same codes as every igtui command.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from igtui.core.clock import Clock
-    from igtui.core.graph.client import GraphClient
     from igtui.core.models import RefreshEvent
-    from igtui.core.paths import Paths
-    from igtui.core.store import Store
-
-NOTIFY_ENV = "IGTUI_NOTIFY_COMMAND"
-
-
-def engine_locks_dir(paths: Paths) -> Path:
-    """The refresh lock directory for this store (see `igtui.core.refresh.lock.locks_dir_for`)."""
-    from igtui.core.refresh.lock import locks_dir_for
-
-    return locks_dir_for(paths.home, paths.locks_dir, paths.database)
-
-
-@asynccontextmanager
-async def graph_session(args: argparse.Namespace, store: Store, clock: Clock) -> AsyncIterator[GraphClient]:
-    """A GraphClient whose exchanges are batched into the store's request log."""
-    from igtui.core.graph.client import GraphClient
-    from igtui.core.logsafe import install_log_redaction
-
-    install_log_redaction()
-    recorder: Any = None
-    try:
-        from igtui.core.oauth.exchangelog import ExchangeRecorder
-
-        recorder = ExchangeRecorder(store)
-    except ImportError:  # request log writer not available in this build
-        recorder = None
-    try:
-        async with GraphClient(clock=clock, on_exchange=recorder) as client:
-            yield client
-    finally:
-        if recorder is not None:
-            recorder.flush()
+    from igtui.core.refresh.engine import RefreshEngine
 
 
 def event_json(event: RefreshEvent) -> dict[str, object]:
@@ -78,26 +40,10 @@ def event_json(event: RefreshEvent) -> dict[str, object]:
 
 
 def _line(event: RefreshEvent) -> str:
-    from igtui.core.clock import iso
-    from igtui.core.models import RefreshResult
-    from igtui.core.safetext import plain
+    """One line per outcome; the words are shared with the TUI (igtui.core.refresh.report)."""
+    from igtui.core.refresh.report import event_line
 
-    label = {
-        RefreshResult.REFRESHED: "refreshed",
-        RefreshResult.SKIPPED: "skipped",
-        RefreshResult.TOO_EARLY: "too early",
-        RefreshResult.FAILED: "FAILED",
-        RefreshResult.NEEDS_RELOGIN: "NEEDS RE-LOGIN",
-        RefreshResult.RATE_LIMITED: "rate limited",
-    }[event.result]
-    if event.result is RefreshResult.REFRESHED:
-        detail = f"new expiry {iso(event.new_expires_at) or 'unknown'}"
-    else:
-        detail = event.message or ""
-        if event.error_code is not None:
-            detail += f" (code {event.error_code}" + (f"/{event.error_subcode}" if event.error_subcode else "")
-            detail += f", fbtrace_id {event.fbtrace_id})" if event.fbtrace_id else ")"
-    return plain(f"{label}: {event.account}" + (f" — {detail}" if detail else ""), limit=1000)
+    return event_line(event)
 
 
 def exit_code(events: list[RefreshEvent]) -> int:
@@ -112,11 +58,10 @@ def exit_code(events: list[RefreshEvent]) -> int:
 def _run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from igtui.commands._common import open_store, paths_for, print_json
-    from igtui.core.clock import SystemClock, iso
+    from igtui.commands._common import print_json, session
+    from igtui.core.clock import iso
     from igtui.core.errors import UsageError
     from igtui.core.models import RefreshResult, Trigger
-    from igtui.core.refresh.engine import RefreshEngine
 
     modes = sum(bool(x) for x in (args.account, args.due, args.all))
     if modes != 1:
@@ -131,17 +76,13 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--concurrency takes a number between 1 and 64")
     trigger = Trigger(args.trigger)
 
-    store = open_store(args, unlock=True)
+    wiring = session(args)
+    store = wiring.open_store(unlock=True)
     account = store.get_account(args.account) if args.account else None
-    clock = SystemClock()
-    locks_dir = engine_locks_dir(paths_for(args))
 
     async def go() -> tuple[list[RefreshEvent], RefreshEngine]:
-        async with graph_session(args, store, clock) as client:
-            engine = RefreshEngine(
-                store, client, clock, locks_dir=locks_dir, concurrency=args.concurrency,
-                notify_command=os.environ.get(NOTIFY_ENV) or None,
-            )
+        async with wiring.graph(store) as client:
+            engine = wiring.engine(store, client, concurrency=args.concurrency)
             if account is not None:
                 return [await engine.refresh_account(account.id, trigger=trigger, force=args.force)], engine
             if args.due:
@@ -191,4 +132,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=_run)
 
 
-__all__ = ["engine_locks_dir", "event_json", "exit_code", "graph_session", "register"]
+__all__ = ["event_json", "exit_code", "register"]

@@ -49,20 +49,19 @@ def status_json(account: Account, app: App | None, now: datetime, within: int | 
 
 
 def _run(args: argparse.Namespace) -> int:
-    from igtui.commands._common import open_store, print_json, print_table
-    from igtui.core.clock import SystemClock, humanize_delta
+    from igtui.commands._common import print_json, print_table
+    from igtui.core.clock import humanize_delta
     from igtui.core.errors import ExitCode, UsageError
 
     if args.within is not None and not 0 <= args.within <= 365:
         raise UsageError("--within takes a number of days between 0 and 365")
-    from igtui.commands._common import paths_for
-    from igtui.commands.refresh import engine_locks_dir
-    from igtui.core.refresh.lock import RefreshLocks
+    from igtui.commands._common import session
 
-    store = open_store(args, unlock=False)
-    now = SystemClock().now()
+    wiring = session(args)
+    store = wiring.open_store(unlock=False)
+    now = wiring.clock.now()
     apps = {a.name: a for a in store.list_apps()}
-    interrupted = RefreshLocks(engine_locks_dir(paths_for(args))).stale_intents()
+    interrupted = wiring.refresh_locks().stale_intents()
     rows = []
     for acc in store.list_accounts():
         row = status_json(acc, apps.get(acc.app_name), now, args.within)

@@ -77,14 +77,14 @@ def _print_report(report: TokenReport, now: Any) -> None:
 def _inspect(args: argparse.Namespace) -> int:
     import asyncio
 
-    from igtui.commands._common import open_store
-    from igtui.core.clock import SystemClock
+    from igtui.commands._common import session
     from igtui.core.errors import ExitCode, ReloginRequired
     from igtui.core.oauth.tokeninfo import inspect_token, report_for
 
-    clock = SystemClock()
+    wiring = session(args)
+    clock = wiring.clock
     if not args.verify:
-        store = open_store(args, unlock=False)
+        store = wiring.open_store(unlock=False)
         account = store.get_account(args.account)
         report = report_for(account)
         _emit(args, report, clock.now())
@@ -96,11 +96,10 @@ def _inspect(args: argparse.Namespace) -> int:
             return int(ExitCode.ATTENTION)
         return 0
 
-    store = open_store(args, unlock=True)
-    from igtui.commands.login import graph_session
+    store = wiring.open_store(unlock=True)
 
     async def run() -> TokenReport:
-        async with graph_session(args, store, clock) as client:
+        async with wiring.graph(store) as client:
             return await inspect_token(store, client, args.account, verify=True, clock=clock)
 
     try:

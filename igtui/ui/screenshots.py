@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import suppress
@@ -51,15 +50,6 @@ SCENES: tuple[tuple[str, tuple[int, int], tuple[str, ...]], ...] = (
 )
 
 
-def _seed_function() -> Callable[..., Any]:
-    """The offline test seed (repo checkout), used only when igtui.demo is missing."""
-    root = Path(__file__).resolve().parents[2] / "tests" / "ui"
-    sys.path.insert(0, str(root))
-    from ui_seed import seed_demo_store  # type: ignore[import-not-found]
-
-    return seed_demo_store  # type: ignore[no-any-return]
-
-
 def dump_text(app: Any) -> str:
     """The current screen as plain text (one line per row)."""
     strips = app.screen._compositor.render_strips()  # noqa: SLF001 - pinned textual, review aid only
@@ -70,28 +60,20 @@ def _prepare(name: str, work: Path) -> tuple[Any, Callable[[], None]]:
     """(services, cleanup) for one scene: a fresh demo under the frozen clock (sync: the demo
     runs its own event loop to exercise the engine, so it must happen outside ours)."""
     from igtui.core.clock import FrozenClock
-    from igtui.core.crypto import KdfParams
-    from igtui.core.secret import Secret
     from igtui.core.store import Store
+    from igtui.demo import start_demo
     from igtui.ui.services import UiServices
 
     home = work / name
     home.mkdir(mode=0o700)
     clock = FrozenClock(AT)
-    cleanup: Callable[[], None] = lambda: None  # noqa: E731
-    try:
-        from igtui.demo import start_demo  # the lead's demo: real sandbox, real engine rows
-
-        env = start_demo(clock=clock, seed=7, home=home)
-        store, locks, cleanup = env.store, env.locks_dir, env.close
-    except ImportError:  # pragma: no cover - older checkouts: the test seed, offline
-        store = Store.create(home / "igtui.db", Secret("screenshot-passphrase"), kdf=KdfParams.TESTING, clock=clock)
-        _seed_function()(store, clock.now())
-        locks = home / "locks"
+    # The demo: the real sandbox and the real engine make the rows the screenshots show.
+    env = start_demo(clock=clock, seed=7, home=home)
+    store, cleanup = env.store, env.close
     if name.startswith("unlock"):
         store = Store.open(store.path, clock=clock)
-    services = UiServices(
-        store=store, locks_dir=locks, clock=clock, auto_refresh_seconds=None, countdown_seconds=None,
+    services = UiServices.for_store(
+        store, clock=clock, auto_refresh_seconds=None, countdown_seconds=None,
         environ={}, store_label="~/.local/share/igtui/igtui.db",
     )
     return services, cleanup

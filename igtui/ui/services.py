@@ -1,78 +1,90 @@
-"""What the TUI is built from: the store and factories for the core services.
+"""What the TUI is built from: the store and the session that wires the core around it.
 
-The TUI never talks HTTP or SQL itself. It holds the `Store` (A), builds one `GraphClient` (B)
-lazily inside its own event loop (an httpx client is bound to one loop, style.md §5.8), and
-builds `RefreshEngine` (F) and `LoginFlow` (E) on that client. Factories are injected so tests
-and the demo can pick transports, clocks and lock directories.
+The TUI never talks HTTP or SQL itself, and it never assembles the core either: the GraphClient,
+the RefreshEngine and the LoginFlow come from the same `igtui.core.session.Session` the CLI uses,
+so the TUI and a cron job on the same store share one lock directory and one notify command.
+The GraphClient is built lazily inside the app's event loop (an httpx client is bound to the
+loop that first uses it). Tests and the screenshot script may override the three factories to
+pick transports or fixed login flows; the wiring stays the session's.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from igtui.core.clock import Clock, SystemClock
+from igtui.core.clock import Clock
+from igtui.core.session import Session
 
 if TYPE_CHECKING:
     from igtui.core.graph import GraphClient
     from igtui.core.models import Exchange
-    from igtui.core.oauth.flow import LoginFlow
-    from igtui.core.refresh.engine import RefreshEngine
     from igtui.core.store import Store
 
 ClientFactory = Callable[["Callable[[Exchange], None] | None"], "GraphClient"]
 """Builds a GraphClient given the exchange callback (called inside the app's event loop)."""
 
 
-def default_client_factory(clock: Clock) -> ClientFactory:
-    """A real GraphClient that reports each exchange to the given callback."""
-
-    def build(on_exchange: Callable[[Exchange], None] | None) -> GraphClient:
-        from igtui.core.graph import GraphClient
-
-        return GraphClient(clock=clock, on_exchange=on_exchange)
-
-    return build
-
-
-def default_engine(store: Store, client: GraphClient, clock: Clock, locks_dir: Path) -> RefreshEngine:
-    """F's refresh engine over the shared client."""
-    from igtui.core.refresh.engine import RefreshEngine
-
-    return RefreshEngine(store, client, clock, locks_dir=locks_dir, notify_command=os.environ.get("IGTUI_NOTIFY_COMMAND"))
-
-
-def default_login(store: Store, client: GraphClient, clock: Clock) -> LoginFlow:
-    """E's login flow over the shared client."""
-    from igtui.core.oauth.flow import LoginFlow
-
-    return LoginFlow(store, client, clock)
-
-
 @dataclass
 class UiServices:
-    """Everything IgtuiApp needs, injected (no module-level state, style.md §5.16)."""
+    """Everything IgtuiApp needs, injected (no module-level state)."""
 
     store: Store
-    locks_dir: Path
-    clock: Clock = field(default_factory=SystemClock)
+    session: Session
     client_factory: ClientFactory | None = None
-    engine_factory: Callable[..., Any] = default_engine
-    login_factory: Callable[..., Any] = default_login
+    """Overrides `session.client` (tests: no retries, a mock transport)."""
+    engine_factory: Callable[..., Any] | None = None
+    """Overrides `session.engine`; called as `(store, client, clock, locks_dir)`."""
+    login_factory: Callable[..., Any] | None = None
+    """Overrides `session.login_flow`; called as `(store, client, clock)`."""
     auto_refresh_seconds: float | None = 60.0
     """Period of the background `refresh_due(trigger=auto)`; None turns it off (snapshots)."""
     log_poll_seconds: float = 1.0
     """How often the request log polls the store for rows written by any igtui process."""
     countdown_seconds: float | None = 1.0
     """Tick of the live countdowns; None freezes them (snapshots use a FrozenClock anyway)."""
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    """Read for SSH_CONNECTION (tunnel hint) and TMUX (OSC 52 passthrough)."""
     store_label: str = ""
     """Shown in the unlock dialog and the header (the store path)."""
 
+    @classmethod
+    def for_store(
+        cls, store: Store, *, clock: Clock | None = None, environ: Mapping[str, str] | None = None, **options: Any
+    ) -> UiServices:
+        """Services over an already opened store, wired by `Session.for_store` (demo, tests)."""
+        return cls(store=store, session=Session.for_store(Path(store.path), clock=clock, environ=environ),
+                   **options)
+
+    @property
+    def clock(self) -> Clock:
+        """Every time the screens show or decide on."""
+        return self.session.clock
+
+    @property
+    def locks_dir(self) -> Path:
+        """The store's refresh-lock directory (the same one the CLI and cron use)."""
+        return self.session.locks_dir
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """Read for SSH_CONNECTION (tunnel hint), TMUX (clipboard) and IGTUI_DEBUG."""
+        return self.session.environ
+
     def make_client(self, on_exchange: Callable[[Exchange], None] | None) -> GraphClient:
-        factory = self.client_factory or default_client_factory(self.clock)
-        return factory(on_exchange)
+        """The app's one GraphClient (built inside its event loop)."""
+        if self.client_factory is not None:
+            return self.client_factory(on_exchange)
+        return self.session.client(on_exchange)
+
+    def make_engine(self, client: GraphClient) -> Any:
+        """The RefreshEngine on the app's client."""
+        if self.engine_factory is not None:
+            return self.engine_factory(self.store, client, self.clock, self.locks_dir)
+        return self.session.engine(self.store, client)
+
+    def make_login(self, client: GraphClient) -> Any:
+        """The LoginFlow on the app's client."""
+        if self.login_factory is not None:
+            return self.login_factory(self.store, client, self.clock)
+        return self.session.login_flow(self.store, client)

@@ -42,10 +42,10 @@ def make_app(store: Any, clock: FrozenClock, igtui_home: Path) -> Callable[..., 
 
     def build(**overrides: Any) -> IgtuiApp:
         options: dict[str, Any] = dict(
-            store=store, locks_dir=igtui_home / "locks", clock=clock, auto_refresh_seconds=None,
-            countdown_seconds=None, environ={}, store_label="/tmp/demo/igtui.db",
+            clock=clock, auto_refresh_seconds=None, countdown_seconds=None, environ={},
+            store_label="/tmp/demo/igtui.db",
         )
         options.update(overrides)
-        return IgtuiApp(UiServices(**options))
+        return IgtuiApp(UiServices.for_store(options.pop("store", store), **options))
 
     return build

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import fcntl
-import hashlib
 import json
 import os
 from collections.abc import AsyncIterator
@@ -111,19 +110,6 @@ class HeldLock:
     def clear_intent(self) -> None:
         """The attempt's outcome is stored: nothing to recover."""
         os.ftruncate(self._fd, 0)
-
-
-def locks_dir_for(home: Path, locks_dir: Path, database: Path) -> Path:
-    """The refresh lock directory for one store (CLI, cron and TUI must agree on it).
-
-    The default store (`home/igtui.db`) uses `locks_dir`; a store elsewhere (`--store`) gets its
-    own subdirectory, so two stores under one home never share account-id-named lock or intent
-    files. Pass `Paths.home`, `Paths.locks_dir`, `Paths.database`.
-    """
-    if Path(database) == Path(home) / "igtui.db":
-        return Path(locks_dir)
-    digest = hashlib.sha256(str(database).encode()).hexdigest()[:16]
-    return Path(locks_dir) / f"store-{digest}"
 
 
 def lock_path(locks_dir: Path, account_id: int) -> Path:
@@ -241,4 +227,4 @@ class RefreshLocks:
         return found
 
 
-__all__ = ["DEFAULT_WAIT_SECONDS", "HeldLock", "Intent", "RefreshBusy", "RefreshLocks", "lock_path", "locks_dir_for"]
+__all__ = ["DEFAULT_WAIT_SECONDS", "HeldLock", "Intent", "RefreshBusy", "RefreshLocks", "lock_path"]

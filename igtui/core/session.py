@@ -1,0 +1,245 @@
+"""One wiring for every front end: the CLI's commands, the TUI and the demo build the core here.
+
+The CLI and the TUI used to assemble the store, the lock directory, the HTTP door, the refresh
+engine and the login flow each on their own, and the two drifted: one process naming a store
+with `--store` and another naming the same file through `IGTUI_HOME` took different refresh
+locks, so both called Meta for one refresh. A `Session` is resolved once from the environment
+and the global options, and it is the only place that decides:
+
+* which store file this is (resolved: relative paths and symlinks followed), and therefore
+  which lock directory guards its refreshes: the lock directory follows the file itself, not
+  the way it was named (`locks_dir_for_store`);
+* which notify command, verbosity and clock every service gets;
+* how the store is opened and unlocked;
+* how the GraphClient is built, with the request-log recorder (and, with `--verbose`, a line per
+  exchange on stderr), and how the RefreshEngine and the LoginFlow are built on it.
+
+This module imports no Textual and nothing heavy at import time: each piece is imported where it
+is built, so `igtui status` never pays for httpx.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from igtui.core.clock import Clock, SystemClock
+from igtui.core.paths import DB_NAME, Paths, resolve_paths
+
+if TYPE_CHECKING:
+    from igtui.core.graph.client import GraphClient
+    from igtui.core.models import Exchange
+    from igtui.core.oauth.exchangelog import ExchangeRecorder
+    from igtui.core.oauth.flow import LoginFlow
+    from igtui.core.refresh.engine import RefreshEngine
+    from igtui.core.refresh.lock import RefreshLocks
+    from igtui.core.secret import Secret
+    from igtui.core.store import Store
+
+NOTIFY_ENV = "IGTUI_NOTIFY_COMMAND"
+"""The shell command that receives a JSON notice on stdin (see igtui.core.refresh.notify)."""
+
+LOCKS_DIR_NAME = "locks"
+
+
+def canonical_store_file(database: Path) -> Path:
+    """The store file as the kernel sees it: absolute, `..` folded, every symlink followed.
+
+    Works for a file that does not exist yet (`igtui init`): the existing part of the path is
+    resolved and the rest appended.
+    """
+    return Path(os.path.realpath(Path(database).expanduser()))
+
+
+def locks_dir_for_store(database: Path) -> Path:
+    """The refresh-lock directory of one store file, whatever name reached it.
+
+    It lives beside the file, in the store's own private directory: `DIR/locks` for the usual
+    `DIR/igtui.db` (where every release has kept it), `DIR/locks/store-<digest>` for a store file
+    with another name, so that two stores in one directory never share account-id-named lock or
+    intent files. The digest is of the canonical path, so `--store rel/igtui.db`,
+    `--store /abs/igtui.db`, a symlinked parent and `IGTUI_HOME` all meet on the same locks.
+    """
+    real = canonical_store_file(database)
+    base = real.parent / LOCKS_DIR_NAME
+    if real.name == DB_NAME:
+        return base
+    digest = hashlib.sha256(str(real).encode()).hexdigest()[:16]
+    return base / f"store-{digest}"
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class Session:
+    """What one invocation of igtui is wired to, resolved once.
+
+    Build it with `Session.resolve` (the CLI and the TUI) or `Session.for_store` (the demo and
+    tests, which name a store file directly). Every front end asks it for the store, the
+    GraphClient, the RefreshEngine and the LoginFlow instead of building them.
+    """
+
+    paths: Paths
+    """Home and the store file as named (kept for messages: users recognise their own spelling)."""
+    store_file: Path
+    """The canonical store file (see `canonical_store_file`)."""
+    locks_dir: Path
+    """Where the refresh locks, intents and notification records of this store live."""
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    passphrase_file: Path | None = None
+    verbose: bool = False
+    clock: Clock = field(default_factory=SystemClock)
+    say: Callable[[str], None] = _stderr
+    """Where `--verbose` lines go (stderr in the CLI; the TUI never sets verbose)."""
+
+    # ── construction ─────────────────────────────────────────────────────────────────────
+    @classmethod
+    def resolve(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        store: Path | str | None = None,
+        passphrase_file: Path | str | None = None,
+        verbose: bool = False,
+        clock: Clock | None = None,
+    ) -> Session:
+        """The session for `--store`, `IGTUI_HOME` or the platform default, in that order."""
+        env = dict(os.environ if environ is None else environ)
+        paths = resolve_paths(env, store=store)
+        return cls(
+            paths=paths,
+            store_file=canonical_store_file(paths.database),
+            locks_dir=locks_dir_for_store(paths.database),
+            environ=env,
+            passphrase_file=Path(passphrase_file) if passphrase_file else None,
+            verbose=verbose,
+            clock=clock or SystemClock(),
+        )
+
+    @classmethod
+    def from_args(cls, args: Any, environ: Mapping[str, str] | None = None) -> Session:
+        """The session for parsed CLI arguments (`--store`, `--passphrase-file`, `--verbose`)."""
+        return cls.resolve(
+            environ,
+            store=getattr(args, "store", None),
+            passphrase_file=getattr(args, "passphrase_file", None),
+            verbose=bool(getattr(args, "verbose", False)),
+        )
+
+    @classmethod
+    def for_store(
+        cls, database: Path, *, clock: Clock | None = None, environ: Mapping[str, str] | None = None,
+    ) -> Session:
+        """The session for a store file named directly (the demo, the screenshot script, tests)."""
+        return cls.resolve(environ if environ is not None else {}, store=database, clock=clock)
+
+    # ── the store ────────────────────────────────────────────────────────────────────────
+    @property
+    def notify_command(self) -> str | None:
+        """`IGTUI_NOTIFY_COMMAND`, or None when unset or blank."""
+        return (self.environ.get(NOTIFY_ENV) or "").strip() or None
+
+    def passphrase(self, *, confirm: bool = False, prompt: str = "Passphrase: ",
+                   isatty: Callable[[], bool] | None = None) -> Secret:
+        """The passphrase from this session's sources (see igtui.core.unlock for the order)."""
+        from igtui.core.unlock import get_passphrase
+
+        return get_passphrase(environ=self.environ, passphrase_file=self.passphrase_file, confirm=confirm,
+                              prompt=prompt, isatty=isatty)
+
+    def open_store(self, *, unlock: bool) -> Store:
+        """Open the store; unlock it when the command needs secrets.
+
+        At a terminal prompt a wrong passphrase may be typed again, up to three tries; a
+        passphrase from the environment, a file or a command is tried once (retrying it would
+        only fail the same way).
+
+        Raises:
+            StoreMissing / StoreDamaged / StoreTooNew / InsecurePermissions: from Store.open.
+            StoreLocked / WrongPassphrase: when `unlock` and no passphrase works.
+        """
+        from igtui.core.store import Store
+
+        store = Store.open(self.paths.database, clock=self.clock)
+        if unlock:
+            self.unlock(store)
+        return store
+
+    def unlock(self, store: Store) -> None:
+        """Unlock `store` from this session's passphrase sources (three tries at a prompt)."""
+        from igtui.core import unlock as unlocking
+
+        retrying = getattr(unlocking, "unlock_with_retries", None)
+        if retrying is not None:
+            retrying(store, environ=self.environ, passphrase_file=self.passphrase_file)
+        else:
+            store.unlock(self.passphrase())
+
+    def refresh_locks(self) -> RefreshLocks:
+        """The single-flight locks of this store (read-only uses: stale intents for `status`)."""
+        from igtui.core.refresh.lock import RefreshLocks
+
+        return RefreshLocks(self.locks_dir)
+
+    # ── the HTTP door and the services on it ─────────────────────────────────────────────
+    def recorder(self, store: Store, **options: Any) -> ExchangeRecorder:
+        """The request-log writer for `store` (options: see ExchangeRecorder)."""
+        from igtui.core.oauth.exchangelog import ExchangeRecorder
+
+        return ExchangeRecorder(store, **options)
+
+    def exchange_sink(self, recorder: Callable[[Exchange], None] | None) -> Callable[[Exchange], None] | None:
+        """The GraphClient's `on_exchange`: the recorder, plus a stderr line each with `--verbose`."""
+        if not self.verbose:
+            return recorder
+        from igtui.core.safetext import plain
+
+        def on_exchange(exchange: Exchange) -> None:
+            if recorder is not None:
+                recorder(exchange)
+            status = exchange.status if exchange.status is not None else "no reply"
+            self.say(f"{exchange.method} {plain(exchange.url, limit=300)} -> {status} ({exchange.latency_ms:.0f} ms)")
+
+        return on_exchange
+
+    def client(self, on_exchange: Callable[[Exchange], None] | None) -> GraphClient:
+        """A GraphClient on this session's clock (enter it with `async with`)."""
+        from igtui.core.graph.client import GraphClient
+        from igtui.core.logsafe import install_log_redaction
+
+        install_log_redaction()
+        return GraphClient(clock=self.clock, on_exchange=self.exchange_sink(on_exchange))
+
+    @asynccontextmanager
+    async def graph(self, store: Store) -> AsyncIterator[GraphClient]:
+        """A GraphClient whose exchanges land in `store`'s request log, flushed on the way out."""
+        recorder = self.recorder(store)
+        try:
+            async with self.client(recorder) as client:
+                yield client
+        finally:
+            recorder.flush()
+
+    def engine(self, store: Store, client: GraphClient, **options: Any) -> RefreshEngine:
+        """The refresh engine for `store`, on this session's locks and notify command."""
+        from igtui.core.refresh.engine import RefreshEngine
+
+        options.setdefault("notify_command", self.notify_command)
+        return RefreshEngine(store, client, self.clock, locks_dir=self.locks_dir, **options)
+
+    def login_flow(self, store: Store, client: GraphClient | None) -> LoginFlow:
+        """The login flow for `store` (a None client serves `login start`, which sends nothing)."""
+        from igtui.core.oauth.flow import LoginFlow
+
+        return LoginFlow(store, client, self.clock)  # type: ignore[arg-type]
+
+
+__all__ = ["NOTIFY_ENV", "Session", "canonical_store_file", "locks_dir_for_store"]
