@@ -3,8 +3,12 @@
 1. `IGTUI_PASSPHRASE` (convenient for scripts; the environment is visible to the same user only).
 2. `--passphrase-file F` — a regular file of yours that nobody else can read.
 3. `IGTUI_PASSPHRASE_COMMAND` — a shell command whose first stdout line is the passphrase
-   (rclone's `--password-command`: `pass show igtui`, `secret-tool lookup …`).
-4. An interactive prompt, only when stdin is a terminal.
+   (rclone's `--password-command`: `pass show igtui`, `secret-tool lookup …`). It gets
+   `IGTUI_PASSPHRASE_COMMAND_TIMEOUT` seconds (default 30), then it and every process it started
+   are killed: a cron job waiting on a stuck pinentry must fail loudly, not hang forever.
+4. An interactive prompt, only when stdin is a terminal. Only there is a wrong passphrase asked
+   for again (three tries, as ssh and gh give): a person can mistype, while a passphrase from the
+   environment, a file or a command would only fail the same way again.
 
 With none of these there is a clear error, never a plaintext fallback. A passphrase is never a
 command-line argument (it would show in `ps` and shell history).
@@ -12,21 +16,65 @@ command-line argument (it would show in `ps` and shell history).
 
 from __future__ import annotations
 
+import enum
 import os
+import signal
 import stat
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from igtui.core.errors import StoreLocked, ValidationError
+from igtui.core.errors import StoreLocked, ValidationError, WrongPassphrase
 from igtui.core.paths import refuse_foreign_or_loose, shell_quote
 from igtui.core.secret import Secret
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from igtui.core.store import Store
 
 ENV_PASSPHRASE = "IGTUI_PASSPHRASE"
 ENV_COMMAND = "IGTUI_PASSPHRASE_COMMAND"
 ENV_COMMAND_TIMEOUT = "IGTUI_PASSPHRASE_COMMAND_TIMEOUT"
-DEFAULT_COMMAND_TIMEOUT = 60.0
+DEFAULT_COMMAND_TIMEOUT = 30.0
+"""Long enough to type a passphrase into a pinentry, short enough that a stuck one is noticed."""
 NO_SOURCE = "no passphrase: set IGTUI_PASSPHRASE_COMMAND, pass --passphrase-file, or run in a terminal"
+
+PROMPT_TRIES = 3
+"""Tries at the terminal prompt before a wrong passphrase ends the command (ssh and gh give 3)."""
+
+MIN_PASSPHRASE_LENGTH = 8
+"""Shorter new passphrases are refused: the store file is the only barrier once it is copied."""
+
+STRONG_PASSPHRASE_LENGTH = 16
+"""New passphrases shorter than this get a hint (length is what slows an offline guesser most)."""
+
+_COMMON = frozenset({
+    "password", "passphrase", "12345678", "123456789", "1234567890", "qwertyui", "qwertyuiop",
+    "iloveyou", "instagram", "igtui-passphrase", "letmein1", "abcdefgh", "11111111", "00000000",
+    "password1", "passw0rd", "changeme", "trustno1", "sunshine", "football", "baseball",
+})
+"""A handful of the most-guessed passwords; an honest list, not a dictionary check."""
+
+
+class PassphraseSource(enum.Enum):
+    """Which source a passphrase came from (only the prompt is worth asking again)."""
+
+    ENV = "IGTUI_PASSPHRASE"
+    FILE = "--passphrase-file"
+    COMMAND = "IGTUI_PASSPHRASE_COMMAND"
+    PROMPT = "prompt"
+
+
+@dataclass(frozen=True, slots=True)
+class FoundPassphrase:
+    """A passphrase and where it came from."""
+
+    secret: Secret
+    source: PassphraseSource
 
 
 def _strip_one_newline(text: str) -> str:
@@ -63,23 +111,119 @@ def read_passphrase_file(path: Path) -> Secret:
     return Secret(_strip_one_newline(text))
 
 
+# ── the passphrase command ───────────────────────────────────────────────────────────────────
+
+
+def command_timeout(environ: Mapping[str, str]) -> float:
+    """`IGTUI_PASSPHRASE_COMMAND_TIMEOUT` in seconds, or the default when unset, unparsable or not positive."""
+    try:
+        value = float(environ.get(ENV_COMMAND_TIMEOUT, DEFAULT_COMMAND_TIMEOUT))
+    except ValueError:
+        return DEFAULT_COMMAND_TIMEOUT
+    return value if 0 < value < float("inf") else DEFAULT_COMMAND_TIMEOUT
+
+
+def _set_foreground(fd: int, pgid: int) -> None:
+    """Make `pgid` the terminal's foreground group.
+
+    SIGTTOU is blocked around the call: taking the terminal back happens while this process is
+    in the background, and a background tcsetpgrp would otherwise stop the whole process.
+    """
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})
+    try:
+        os.tcsetpgrp(fd, pgid)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+@contextmanager
+def _terminal_lent_to(pgid: int) -> Iterator[None]:
+    """While the command runs in its own process group, let that group own the terminal.
+
+    The command runs in a process group of its own so that a timeout can kill it and everything
+    it started. A background group that reads the terminal is stopped by SIGTTIN, so a command
+    that asks on /dev/tty (`read -s </dev/tty`, pinentry-tty) would hang; shells solve this by
+    handing the terminal to the job, and so does this. Without a terminal (cron) nothing happens.
+    """
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        yield
+        return
+    lent = False
+    try:
+        try:
+            if os.tcgetpgrp(fd) == os.getpgrp():
+                _set_foreground(fd, pgid)
+                lent = True
+                # It may have touched the terminal before it was handed over, and been stopped.
+                os.killpg(pgid, signal.SIGCONT)
+        except OSError:
+            pass
+        yield
+    finally:
+        if lent:
+            try:
+                _set_foreground(fd, os.getpgrp())
+            except OSError:
+                pass
+        os.close(fd)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the command's process group (the shell and all it started), then reap the shell.
+
+    The pipe is closed rather than drained: a process that escaped the group (setsid) could keep
+    it open forever, which is exactly the hang this exists to end.
+    """
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=5)
+    except Exception:  # noqa: BLE001 — a shell that will not die must not turn into a traceback
+        pass
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
 def run_passphrase_command(command: str, *, timeout: float = DEFAULT_COMMAND_TIMEOUT) -> Secret:
     """Run `command` through the shell; its first stdout line is the passphrase.
 
     stderr is left attached to the terminal so a command that asks (gpg's pinentry) can talk.
+    After `timeout` seconds the command's whole process group is killed.
+
+    Raises:
+        StoreLocked: the command could not run, failed, timed out, or printed no passphrase.
     """
     import subprocess  # lazy: most runs take the passphrase from elsewhere
 
     try:
-        done = subprocess.run(command, shell=True, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise StoreLocked(f"IGTUI_PASSPHRASE_COMMAND did not finish within {timeout:g} s") from None
+        proc = subprocess.Popen(command, shell=True, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                process_group=0)
     except OSError as exc:
         raise StoreLocked(f"IGTUI_PASSPHRASE_COMMAND could not run: {exc.strerror}") from None
-    if done.returncode != 0:
-        raise StoreLocked(f"IGTUI_PASSPHRASE_COMMAND failed (exit status {done.returncode})")
+    timed_out = False
     try:
-        text = done.stdout.decode("utf-8")
+        with _terminal_lent_to(proc.pid):
+            try:
+                out, _ = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill_group(proc)
+    except BaseException:  # Ctrl-C, or anything else: leave nothing running behind us
+        _kill_group(proc)
+        raise
+    if timed_out:
+        raise StoreLocked(
+            f"IGTUI_PASSPHRASE_COMMAND did not finish within {timeout:g} s and was stopped "
+            f"(is it waiting for input?); set {ENV_COMMAND_TIMEOUT} to allow longer"
+        )
+    if proc.returncode != 0:
+        raise StoreLocked(f"IGTUI_PASSPHRASE_COMMAND failed (exit status {proc.returncode})")
+    try:
+        text = out.decode("utf-8")
     except UnicodeDecodeError:
         raise StoreLocked("IGTUI_PASSPHRASE_COMMAND printed something that is not UTF-8") from None
     first = text.split("\n", 1)[0]
@@ -87,6 +231,9 @@ def run_passphrase_command(command: str, *, timeout: float = DEFAULT_COMMAND_TIM
     if not first:
         raise StoreLocked("IGTUI_PASSPHRASE_COMMAND printed an empty passphrase")
     return Secret(first)
+
+
+# ── sources in order ─────────────────────────────────────────────────────────────────────────
 
 
 def _prompt(prompt: str) -> str:
@@ -98,6 +245,51 @@ def _prompt(prompt: str) -> str:
         raise StoreLocked("no passphrase was entered") from None
 
 
+def find_passphrase(
+    *,
+    environ: Mapping[str, str] = os.environ,
+    passphrase_file: Path | str | None = None,
+    confirm: bool = False,
+    prompt: str = "Passphrase: ",
+    isatty: Callable[[], bool] | None = None,
+    ask: Callable[[str], str] = _prompt,
+    check: Callable[[Secret], object] | None = None,
+) -> FoundPassphrase:
+    """The passphrase from the first available source, and which source it was.
+
+    Args:
+        confirm: For `init`/`passwd` at a terminal: ask twice and insist they match.
+        isatty, ask: injected by tests; default to `sys.stdin.isatty` and `getpass`.
+        check: Called on a prompted passphrase before it is asked again for `confirm`, so a
+            refused one (too short) is refused before the user types it a second time.
+
+    Raises:
+        StoreLocked: no source, or a source that failed.
+        InsecurePermissions: a passphrase file others can read.
+        ValidationError: the two prompted entries differ (or `check` refused it).
+    """
+    value = environ.get(ENV_PASSPHRASE)
+    if value:
+        return FoundPassphrase(Secret(value), PassphraseSource.ENV)
+    if passphrase_file:
+        return FoundPassphrase(read_passphrase_file(Path(passphrase_file)), PassphraseSource.FILE)
+    command = environ.get(ENV_COMMAND)
+    if command:
+        secret = run_passphrase_command(command, timeout=command_timeout(environ))
+        return FoundPassphrase(secret, PassphraseSource.COMMAND)
+    tty = isatty() if isatty is not None else sys.stdin is not None and sys.stdin.isatty()
+    if not tty:
+        raise StoreLocked(NO_SOURCE)
+    first = Secret(ask(prompt))
+    if check is not None:
+        check(first)
+    if confirm:
+        second = ask("Repeat: ")
+        if first.reveal() != second:
+            raise ValidationError("the two passphrases differ")
+    return FoundPassphrase(first, PassphraseSource.PROMPT)
+
+
 def get_passphrase(
     *,
     environ: Mapping[str, str] = os.environ,
@@ -106,39 +298,106 @@ def get_passphrase(
     prompt: str = "Passphrase: ",
     isatty: Callable[[], bool] | None = None,
     ask: Callable[[str], str] = _prompt,
+    check: Callable[[Secret], object] | None = None,
 ) -> Secret:
-    """The passphrase from the first available source (see the module docstring).
+    """The passphrase from the first available source (see `find_passphrase`)."""
+    return find_passphrase(environ=environ, passphrase_file=passphrase_file, confirm=confirm, prompt=prompt,
+                           isatty=isatty, ask=ask, check=check).secret
+
+
+def _say(line: str) -> None:
+    print(f"igtui: {line}", file=sys.stderr, flush=True)
+
+
+def unlock_with_retries(
+    store: Store,
+    *,
+    environ: Mapping[str, str] = os.environ,
+    passphrase_file: Path | str | None = None,
+    tries: int = PROMPT_TRIES,
+    prompt: str = "Passphrase: ",
+    isatty: Callable[[], bool] | None = None,
+    ask: Callable[[str], str] = _prompt,
+    say: Callable[[str], None] = _say,
+) -> PassphraseSource:
+    """Unlock `store` from the first passphrase source; at the terminal prompt, allow `tries` tries.
+
+    A wrong passphrase typed at the prompt is asked for again (with a line through `say`); one
+    from `IGTUI_PASSPHRASE`, `--passphrase-file` or `IGTUI_PASSPHRASE_COMMAND` fails at once.
 
     Args:
-        confirm: For `init`/`passwd` at a terminal: ask twice and insist they match.
-        isatty, ask: injected by tests; default to `sys.stdin.isatty` and `getpass`.
+        store: An opened store (`Store.open`).
+        environ, passphrase_file: The sources, as for `find_passphrase`.
+        tries: Prompted attempts in all (at least 1).
+        isatty, ask, say: Injected by tests; default to the real terminal and stderr.
+
+    Returns:
+        Where the passphrase that worked came from.
 
     Raises:
-        StoreLocked: no source, or a source that failed.
-        InsecurePermissions: a passphrase file others can read.
-        ValidationError: the two prompted entries differ.
+        WrongPassphrase: the passphrase did not open the store (after `tries` tries at a prompt).
+        StoreLocked, InsecurePermissions: no source, or a source that failed (never retried).
+        StoreDamaged: from `Store.unlock`.
     """
-    value = environ.get(ENV_PASSPHRASE)
-    if value:
-        return Secret(value)
-    if passphrase_file:
-        return read_passphrase_file(Path(passphrase_file))
-    command = environ.get(ENV_COMMAND)
-    if command:
+    tries = max(1, tries)
+    attempt = 0
+    while True:
+        attempt += 1
+        found = find_passphrase(environ=environ, passphrase_file=passphrase_file, prompt=prompt,
+                                isatty=isatty, ask=ask)
         try:
-            timeout = float(environ.get(ENV_COMMAND_TIMEOUT, DEFAULT_COMMAND_TIMEOUT))
-        except ValueError:
-            timeout = DEFAULT_COMMAND_TIMEOUT
-        return run_passphrase_command(command, timeout=timeout)
-    tty = isatty() if isatty is not None else sys.stdin is not None and sys.stdin.isatty()
-    if not tty:
-        raise StoreLocked(NO_SOURCE)
-    first = ask(prompt)
-    if confirm:
-        second = ask("Repeat: ")
-        if first != second:
-            raise ValidationError("the two passphrases differ")
-    return Secret(first)
+            store.unlock(found.secret)
+        except WrongPassphrase:
+            if found.source is not PassphraseSource.PROMPT:
+                raise
+            if attempt >= tries:
+                raise WrongPassphrase(f"wrong passphrase ({tries} tries)" if tries > 1 else "wrong passphrase") from None
+            left = tries - attempt
+            say(f"wrong passphrase; try again ({left} {'try' if left == 1 else 'tries'} left)")
+            continue
+        return found.source
 
 
-__all__ = ["NO_SOURCE", "get_passphrase", "read_passphrase_file", "run_passphrase_command"]
+# ── new passphrases ──────────────────────────────────────────────────────────────────────────
+
+
+def check_new_passphrase(passphrase: Secret) -> str | None:
+    """Refuse a new passphrase that is too short; return a one-line hint for a weak one, else None.
+
+    Anyone who copies the store file can guess offline for as long as they like; Argon2id makes
+    each guess slow, not impossible. So length matters most, and the hint says so plainly. This
+    is a rough rule (length, repetition, a few famous passwords), not a strength meter.
+
+    Raises:
+        ValidationError: shorter than MIN_PASSPHRASE_LENGTH characters.
+    """
+    value = passphrase.reveal()
+    if len(value) < MIN_PASSPHRASE_LENGTH:
+        raise ValidationError(
+            f"the passphrase is too short ({len(value)} character{'s' if len(value) != 1 else ''}); "
+            f"use at least {MIN_PASSPHRASE_LENGTH}, e.g. four random words"
+        )
+    lowered = value.lower()
+    if lowered in _COMMON or len(set(lowered)) < 4:
+        return "hint: this passphrase is among the first anyone would guess; choose another (four random words)"
+    if len(value) < STRONG_PASSPHRASE_LENGTH:
+        return (f"hint: a passphrase of {len(value)} characters is accepted but guessable offline by anyone "
+                f"who copies the store; {STRONG_PASSPHRASE_LENGTH}+ characters (four random words) are far stronger")
+    return None
+
+
+__all__ = [
+    "DEFAULT_COMMAND_TIMEOUT",
+    "MIN_PASSPHRASE_LENGTH",
+    "NO_SOURCE",
+    "PROMPT_TRIES",
+    "FoundPassphrase",
+    "PassphraseSource",
+    "check_new_passphrase",
+    "command_timeout",
+    "find_passphrase",
+    "get_passphrase",
+    "read_passphrase_file",
+    "run_passphrase_command",
+    "unlock_with_retries",
+]
