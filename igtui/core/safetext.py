@@ -53,3 +53,42 @@ def plain(text: object, *, limit: int | None = None) -> str:
 def is_clean(text: str) -> bool:
     """True when `plain(text)` would leave `text` unchanged."""
     return plain(text) == text
+
+
+ECHO_LIMIT = 80
+"""How much of a user's input an error message repeats back: enough to recognise it."""
+
+
+def echo(value: object, *, limit: int = ECHO_LIMIT, quote: bool = True) -> str:
+    """User input, as an error message may repeat it: made plain, quoted, and cut when long.
+
+    An error that repeats a 5,000-character argument whole buries the one line that says what
+    went wrong (and can carry escapes into the terminal). This keeps at most `limit` visible
+    characters, in `plain()`'s visible form, and says how long the original was:
+    `'aaaa…' (5,000 characters)`.
+
+    Args:
+        value: Anything; converted with `str()` first. None becomes ''.
+        limit: Visible characters kept (escapes such as `\\x1b` count at their shown length).
+        quote: Wrap in single quotes, as `!r` did in the messages this replaces.
+    """
+    raw = "" if value is None else str(value)
+    limit = max(1, limit)
+    shown: list[str] = []
+    used = 0
+    cut = False
+    for ch in raw:
+        piece = ch if ch.isprintable() and ord(ch) < 0x80 else _visible(ch)
+        if used + len(piece) > limit:
+            cut = True
+            break
+        shown.append(piece)
+        used += len(piece)
+    text = "".join(shown)
+    if cut:
+        # Room for the ellipsis: drop pieces until it fits within `limit`.
+        while shown and used + 1 > limit:
+            used -= len(shown.pop())
+        text = "".join(shown) + "…"
+    body = f"'{text}'" if quote else text
+    return f"{body} ({len(raw):,} characters)" if cut else body

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from igtui.core.errors import ValidationError
 from igtui.core.models import PLATFORMS, Platform
+from igtui.core.safetext import echo
 
 BASIC_DISPLAY_GONE = "Basic Display was shut down on 4 Dec 2024; use instagram_business_basic"
 
@@ -118,7 +119,7 @@ def preset(platform: Platform, name: str) -> tuple[str, ...]:
     try:
         return PRESETS[platform][name]
     except KeyError:
-        raise ValidationError(f"no preset {name!r} for {platform}; choose from: {', '.join(PRESETS.get(platform, {}))}") from None
+        raise ValidationError(f"no preset {echo(name)} for {platform}; choose from: {', '.join(PRESETS.get(platform, {}))}") from None
 
 
 def _check_one(platform: Platform, name: str) -> str:
@@ -131,22 +132,22 @@ def _check_one(platform: Platform, name: str) -> str:
             scope = other_scope
     if scope is not None:  # retired
         if scope.note == BASIC_DISPLAY_GONE:
-            raise ValidationError(f"scope {name!r}: {BASIC_DISPLAY_GONE}")
+            raise ValidationError(f"scope {echo(name)}: {BASIC_DISPLAY_GONE}")
         extra = f" ({scope.note})" if scope.note else ""
-        raise ValidationError(f"scope {name!r} was retired; use {scope.replacement}{extra}")
+        raise ValidationError(f"scope {echo(name)} was retired; use {scope.replacement}{extra}")
     if name in ("user_profile", "user_media"):
-        raise ValidationError(f"scope {name!r}: {BASIC_DISPLAY_GONE}")
+        raise ValidationError(f"scope {echo(name)}: {BASIC_DISPLAY_GONE}")
     other: Platform = "facebook" if platform == "instagram" else "instagram"
     elsewhere = get_scope(other, name)
     if elsewhere is not None and not elsewhere.retired:
         hint = "instagram_basic" if platform == "facebook" else "instagram_business_basic"
         login = "Facebook Login" if other == "facebook" else "Instagram Login"
-        raise ValidationError(f"scope {name!r} belongs to {login}, not this {platform} app (e.g. use {hint} here)")
+        raise ValidationError(f"scope {echo(name)} belongs to {login}, not this {platform} app (e.g. use {hint} here)")
     current = [s.name for s in scopes_for(platform)]
     close = difflib.get_close_matches(name, current, n=1, cutoff=0.5)
     if close:
-        raise ValidationError(f"unknown scope {name!r}; did you mean {close[0]}?")
-    raise ValidationError(f"unknown scope {name!r} for {platform}; valid: {', '.join(current)}")
+        raise ValidationError(f"unknown scope {echo(name)}; did you mean {close[0]}?")
+    raise ValidationError(f"unknown scope {echo(name)} for {platform}; valid: {', '.join(current)}")
 
 
 def parse_scope_list(text: str) -> list[str]:
@@ -165,7 +166,7 @@ def validate_scopes(platform: Platform, names: Iterable[str], *, require: bool =
             replacement), a Basic Display scope, another platform's scope, or a missing required one.
     """
     if platform not in PLATFORMS:
-        raise ValidationError(f"platform {platform!r} is not one of: {', '.join(PLATFORMS)}")
+        raise ValidationError(f"platform {echo(platform)} is not one of: {', '.join(PLATFORMS)}")
     out: list[str] = []
     for raw in names:
         name = raw.strip()

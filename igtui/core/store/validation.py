@@ -1,7 +1,8 @@
 """Validation of app-registry fields, shared by the CLI and the TUI (so neither grows its own).
 
-Every failure is a `ValidationError` with one plain line; user input is quoted with `!r` so a
-control character shows as an escape, and the CLI passes messages through `safetext.plain`.
+Every failure is a `ValidationError` with one plain line; user input is quoted with
+`safetext.echo`, so a control character shows as an escape and a 5,000-character argument is cut
+to a recognisable start (the CLI also passes messages through `safetext.plain`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import urllib.parse
 
 from igtui.core.errors import ValidationError
 from igtui.core.models import PLATFORMS, Platform
+from igtui.core.safetext import echo
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _APP_ID = re.compile(r"^[0-9]{1,32}$")
@@ -21,14 +23,14 @@ def validate_name(name: str) -> str:
     """App names: 1–64 of letters, digits, '.', '_' or '-', starting with a letter or digit (no '/')."""
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValidationError(
-            f"app name {name!r} is not allowed: use 1–64 letters, digits, '.', '_' or '-' (no '/' or spaces)"
+            f"app name {echo(name)} is not allowed: use 1–64 letters, digits, '.', '_' or '-' (no '/' or spaces)"
         )
     return name
 
 
 def validate_platform(platform: str) -> Platform:
     if platform not in PLATFORMS:
-        raise ValidationError(f"platform {platform!r} is not one of: {', '.join(PLATFORMS)}")
+        raise ValidationError(f"platform {echo(platform)} is not one of: {', '.join(PLATFORMS)}")
     return platform  # type: ignore[return-value]
 
 
@@ -36,22 +38,23 @@ def validate_app_id(app_id: str) -> str:
     """Meta app ids are numeric strings (kept as str: they exceed JavaScript's safe integers)."""
     value = (app_id or "").strip()
     if not _APP_ID.match(value):
-        raise ValidationError(f"app id {app_id!r} must be a numeric string such as 123456789012345")
+        raise ValidationError(f"app id {echo(app_id)} must be a numeric string such as 123456789012345")
     return value
 
 
 def _http_url(value: str, what: str) -> urllib.parse.SplitResult:
     if not isinstance(value, str) or not value or value != value.strip() or any(ord(c) < 0x21 for c in value):
-        raise ValidationError(f"{what} {value!r} must be an absolute http(s) URL without spaces")
+        raise ValidationError(f"{what} {echo(value)} must be an absolute http(s) URL without spaces")
     parts = urllib.parse.urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(f"{what} {value!r} must be an absolute http:// or https:// URL")
+        raise ValidationError(f"{what} {echo(value)} must be an absolute http:// or https:// URL")
     try:
         parts.port
     except ValueError:
-        raise ValidationError(f"{what} {value!r} has an invalid port") from None
+        raise ValidationError(f"{what} {echo(value)} has an invalid port") from None
     if parts.username or parts.password:
-        raise ValidationError(f"{what} {value!r} must not contain a user name or password")
+        # Not echoed: the URL's password is the one thing this message must not repeat.
+        raise ValidationError(f"{what} must not contain a user name or password")
     return parts
 
 
@@ -59,7 +62,7 @@ def validate_redirect_uri(uri: str) -> str:
     """Absolute http(s) URL, no fragment (Meta matches redirect URIs exactly)."""
     parts = _http_url(uri, "redirect URI")
     if parts.fragment:
-        raise ValidationError(f"redirect URI {uri!r} must not have a #fragment")
+        raise ValidationError(f"redirect URI {echo(uri)} must not have a #fragment")
     return uri
 
 
@@ -80,13 +83,13 @@ def validate_base_url(url: str | None) -> str | None:
         return None
     parts = _http_url(url, "base URL")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValidationError(f"base URL {url!r} must be an origin such as http://127.0.0.1:8000 (no path)")
+        raise ValidationError(f"base URL {echo(url)} must be an origin such as http://127.0.0.1:8000 (no path)")
     return f"{parts.scheme}://{parts.netloc}"
 
 
 def validate_graph_version(version: str) -> str:
     if not isinstance(version, str) or not _GRAPH_VERSION.match(version):
-        raise ValidationError(f"graph version {version!r} must look like v25.0")
+        raise ValidationError(f"graph version {echo(version)} must look like v25.0")
     return version
 
 
@@ -94,7 +97,7 @@ def validate_refresh_within(days: int | None) -> int | None:
     if days is None:
         return None
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 59:
-        raise ValidationError(f"refresh window {days!r} must be a whole number of days from 1 to 59")
+        raise ValidationError(f"refresh window {echo(days)} must be a whole number of days from 1 to 59")
     return days
 
 
