@@ -141,6 +141,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed
 
 
+def wait_text(seconds: float) -> str:
+    """A wait as people say it: '3 s', '90 s', '10 min', '1 h 30 min' (never '1 min' for 3 s)."""
+    whole = max(0, round(seconds))
+    if whole < 120:
+        return f"{seconds:.1f} s" if 0 < seconds < 1 else f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min" + (f" {secs} s" if secs else "")
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h" + (f" {minutes} min" if minutes else "")
+
+
 class LoopbackListener:
     """Receive one redirect on 127.0.0.1 for a loopback redirect URI, then close.
 
@@ -251,9 +263,8 @@ class LoopbackListener:
     def _finish(self, limit: float) -> str:
         self.close()
         if self._url is None:
-            minutes = max(1, round(limit / 60))
             raise OAuthError(
-                f"no redirect reached 127.0.0.1:{self.port} within {minutes} min; the listener is closed. "
+                f"no redirect reached 127.0.0.1:{self.port} within {wait_text(limit)}; the listener is closed. "
                 "Start again, or use --no-browser --paste and paste the URL your browser was redirected to"
             )
         return self._url
