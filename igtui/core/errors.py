@@ -222,6 +222,11 @@ class AppBlocked(ApiError):
 class NetworkError(IgtuiError):
     """The request did not complete: timeout, DNS, TLS, refused connection, or an unusable body."""
 
+    request_sent: bool | None = None
+    """False when the request certainly never left this machine (DNS, refused, connect timeout,
+    TLS handshake): a single-use code in it is still unused and the login may be retried. None
+    when it may have reached the server (a read timeout after sending, a broken reply)."""
+
 
 class OAuthError(IgtuiError):
     """The login flow could not complete."""

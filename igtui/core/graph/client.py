@@ -71,6 +71,8 @@ class _TooLarge(Exception):
 
 
 _NETWORK_ERRORS = (httpx.HTTPError, httpx.InvalidURL, TimeoutError, ValueError, OSError)
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol, httpx.InvalidURL)
+"""Failures before a byte of the request was written: no connection (DNS, refused, TLS handshake)."""
 
 
 def _reveal(values: Mapping[str, Any] | None) -> dict[str, str] | None:
@@ -315,6 +317,8 @@ class GraphClient:
             except _NETWORK_ERRORS as exc:
                 where = _where(url)
                 failure = _network_error(exc, where)
+                if isinstance(exc, _NEVER_SENT) and isinstance(failure[0], NetworkError):
+                    failure[0].request_sent = False  # the login flow keeps an unused code pending
             if failure is not None:
                 return failure
             assert status is not None and headers is not None

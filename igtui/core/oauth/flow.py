@@ -10,11 +10,20 @@ Two platforms, one shape (reference §1–§5):
   each holding the long-lived *user* token (`FB_USER`), which is what IG endpoints take.
 
 The pending flow is consumed *before* the code is used, so a replayed URL can never reach Meta
-twice, and a failure after that point ends the flow: the user starts again, with a new state.
+twice. Once the code exchange may have reached Meta (any reply, or a failure after the request
+was sent: a read timeout, a broken connection), the code may be spent and the flow stays used:
+the user starts again, with a new state. A failure that certainly happened before the request
+left this machine (DNS, a refused connection, a connect timeout, a TLS handshake) gives the flow
+back, so the same redirect URL can be finished again once the network is back.
+
+Every store call in the async paths runs in a worker thread (`asyncio.to_thread`): a store write
+waits for SQLite's write lock, which another process may hold for seconds, and the TUI's event
+loop must keep drawing meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from igtui.core.clock import Clock
-from igtui.core.errors import CallbackRejected, ConsentDenied, OAuthError
+from igtui.core.errors import CallbackRejected, ConsentDenied, IgtuiError, NetworkError, OAuthError
 from igtui.core.models import Account, App, DebugTokenInfo, PendingFlow, Profile, TokenGrant, TokenKind
 from igtui.core.oauth.callback import Callback, parse_callback
 from igtui.core.safetext import plain
@@ -178,20 +187,55 @@ class LoginFlow:
         """
         step = on_step or _noop
         try:
-            callback = self.validate(url_or_code)
+            callback = await asyncio.to_thread(self.validate, url_or_code)
         except (ConsentDenied, CallbackRejected) as exc:
             refused: Exception = exc
         else:
             refused = None  # type: ignore[assignment]
         if refused is not None:
-            self._end_denied(refused)  # a replayed denial is refused here as an unknown state
+            # A replayed denial is refused here as an unknown state.
+            await asyncio.to_thread(self._end_denied, refused)
             raise refused
-        flow = self._consume(callback)
+        flow = await asyncio.to_thread(self._consume, callback)
         step("code_received")
-        app = self.store.get_app(flow.app_name)
+        try:
+            app, secret = await asyncio.to_thread(self._app_and_secret, flow.app_name)
+        except Exception:
+            # Nothing was sent yet (a damaged secret, say): the code is unused, the login pending.
+            await asyncio.to_thread(self.give_back, flow, callback.state)
+            raise
         if app.platform == "facebook":
-            return await self._finish_facebook(app, flow, callback.code, step)
-        return await self._finish_instagram(app, flow, callback.code, step)
+            return await self._finish_facebook(app, flow, callback, secret, step)
+        return await self._finish_instagram(app, flow, callback, secret, step)
+
+    def _app_and_secret(self, app_name: str) -> tuple[App, Secret]:
+        app = self.store.get_app(app_name)
+        return app, self.store.app_secret(app.name)
+
+    def give_back(self, flow: PendingFlow, state: Secret | None) -> bool:
+        """Make a consumed flow pending again, because its code never reached Meta.
+
+        The flow keeps its expiry. With the state (a pasted URL) the same URL finishes it; a bare
+        code carried none, so the flow gets a fresh state that nobody knows and the same bare
+        code finishes it (it is accepted while exactly one login is pending).
+
+        Returns:
+            Whether the flow is pending again (not when it expired meanwhile, or the store failed).
+        """
+        left = flow.expires_at - self.clock.now()
+        if left <= timedelta(0):
+            return False
+        try:
+            self.store.add_pending_flow(
+                app_name=flow.app_name,
+                state=state if state is not None else Secret(secrets.token_urlsafe(STATE_BYTES)),
+                redirect_uri=flow.redirect_uri,
+                scopes=flow.scopes,
+                ttl=left,
+            )
+        except IgtuiError:
+            return False
+        return True
 
     def _api(self, app: App):  # type: ignore[no-untyped-def]
         from igtui.core.graph.api import MetaApi
@@ -201,14 +245,29 @@ class LoginFlow:
         return MetaApi(self.client, app)
 
     async def _climb(  # type: ignore[no-untyped-def]
-        self, api, flow: PendingFlow, code: Secret, secret: Secret, step: StepCallback
+        self, api, flow: PendingFlow, callback: Callback, secret: Secret, step: StepCallback
     ) -> tuple[TokenGrant, TokenGrant, Secret]:
         """Code → short-lived → long-lived: the ladder both Meta logins climb first.
 
         Each rung's token is checked before the next is asked for, so an unusable reply stops
-        the login before anything is saved.
+        the login before anything is saved. A code exchange that never left this machine gives
+        the flow back (see the module docstring); anything else leaves it used.
         """
-        short = await api.exchange_code(code=code, redirect_uri=flow.redirect_uri, secret=secret)
+        try:
+            short = await api.exchange_code(code=callback.code, redirect_uri=flow.redirect_uri, secret=secret)
+        except NetworkError as exc:
+            if exc.request_sent is not False:
+                raise  # it may have reached Meta, which may have spent the code
+            pending = await asyncio.to_thread(self.give_back, flow, callback.state)
+            if not pending:
+                raise
+            again = "URL" if callback.state is not None else "code"
+            kept = NetworkError(
+                f"{exc.message}; Meta never saw the code, so the login is still pending: finish it again "
+                f"with the same {again} once the connection works (before {flow.expires_at:%H:%M} UTC)"
+            )
+            kept.request_sent = False
+            raise kept from None
         check_token(short, "short-lived token")
         step("exchanged")
         long = await api.long_lived(short=short.access_token, secret=secret)
@@ -216,15 +275,17 @@ class LoginFlow:
         step("long_lived")
         return short, long, token
 
-    async def _finish_instagram(self, app: App, flow: PendingFlow, code: Secret, step: StepCallback) -> list[Account]:
+    async def _finish_instagram(
+        self, app: App, flow: PendingFlow, callback: Callback, secret: Secret, step: StepCallback
+    ) -> list[Account]:
         api = self._api(app)
-        secret = self.store.app_secret(app.name)
-        short, long, token = await self._climb(api, flow, code, secret, step)
+        short, long, token = await self._climb(api, flow, callback, secret, step)
         profile = await api.me(token=token)
         step("profile")
         now = self.clock.now()
         expires_at = now + timedelta(seconds=long.expires_in) if long.expires_in else None
-        account = self.store.save_login(
+        account = await asyncio.to_thread(
+            self.store.save_login,
             app.name,
             profile,
             kind=TokenKind.IG_LONG,
@@ -238,10 +299,11 @@ class LoginFlow:
         step("saved")
         return [account]
 
-    async def _finish_facebook(self, app: App, flow: PendingFlow, code: Secret, step: StepCallback) -> list[Account]:
+    async def _finish_facebook(
+        self, app: App, flow: PendingFlow, callback: Callback, secret: Secret, step: StepCallback
+    ) -> list[Account]:
         api = self._api(app)
-        secret = self.store.app_secret(app.name)
-        short, long, token = await self._climb(api, flow, code, secret, step)
+        short, long, token = await self._climb(api, flow, callback, secret, step)
         info = await api.debug_token(token=token, secret=secret)
         if not info.is_valid:
             raise OAuthError("Meta says the new token is not valid; nothing was saved. Log in again")
@@ -255,33 +317,38 @@ class LoginFlow:
         step("profile")
         now = self.clock.now()
         expires_at, expires_known = _facebook_expiry(now, long, info)
-        accounts: list[Account] = []
-        for page in linked:
-            assert page.ig_user_id is not None
-            # id = the IG business account id, no separate app-scoped id on this path.
-            profile = Profile(
-                id=page.ig_user_id,
-                user_id=None,
-                username=page.ig_username or page.ig_user_id,
-                account_type="BUSINESS",
-                name=page.page_name,
-            )
-            accounts.append(
-                self.store.save_login(
-                    app.name,
-                    profile,
-                    kind=TokenKind.FB_USER,
-                    token=token,
-                    issued_at=now,
-                    expires_at=expires_at,
-                    expires_known=expires_known,
-                    scopes=tuple(info.scopes) or tuple(short.permissions) or tuple(flow.scopes),
-                    requested_scopes=tuple(flow.scopes),
-                    granular_scopes=tuple(info.granular_scopes),
-                    data_access_expires_at=info.data_access_expires_at,
-                    page_id=page.page_id,
+
+        def save_all() -> list[Account]:
+            accounts: list[Account] = []
+            for page in linked:
+                assert page.ig_user_id is not None
+                # id = the IG business account id, no separate app-scoped id on this path.
+                profile = Profile(
+                    id=page.ig_user_id,
+                    user_id=None,
+                    username=page.ig_username or page.ig_user_id,
+                    account_type="BUSINESS",
+                    name=page.page_name,
                 )
-            )
+                accounts.append(
+                    self.store.save_login(
+                        app.name,
+                        profile,
+                        kind=TokenKind.FB_USER,
+                        token=token,
+                        issued_at=now,
+                        expires_at=expires_at,
+                        expires_known=expires_known,
+                        scopes=tuple(info.scopes) or tuple(short.permissions) or tuple(flow.scopes),
+                        requested_scopes=tuple(flow.scopes),
+                        granular_scopes=tuple(info.granular_scopes),
+                        data_access_expires_at=info.data_access_expires_at,
+                        page_id=page.page_id,
+                    )
+                )
+            return accounts
+
+        accounts = await asyncio.to_thread(save_all)
         step("saved")
         return accounts
 

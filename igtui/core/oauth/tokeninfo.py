@@ -5,21 +5,26 @@ built from the account row. With `verify` the token is decrypted and asked about
 has no introspection endpoint (reference §5.2), so a cheap `/me` probe stands in; Facebook Login
 tokens go through `debug_token` (§5.1). A dead token is written down (status NEEDS_RELOGIN, the
 reason in words) so that `status`, the TUI and the refresh engine agree with what was just learned.
+
+Every store call runs in a worker thread (`asyncio.to_thread`): recording the answer waits for
+SQLite's write lock, which another process may hold, and the TUI's event loop must not freeze.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from igtui.core.clock import Clock, SystemClock, iso
 from igtui.core.errors import ReloginRequired
-from igtui.core.models import Account, AccountStatus, TokenKind
+from igtui.core.models import Account, AccountStatus, App, TokenKind
 from igtui.core.refresh.policy import refreshable_after
 
 if TYPE_CHECKING:
     from igtui.core.graph.client import GraphClient
+    from igtui.core.secret import Secret
     from igtui.core.store import Store
 
 """Instagram refuses to refresh a long-lived token younger than this (reference §4A)."""
@@ -124,7 +129,7 @@ async def inspect_token(
             the updated report as `.report`.
         RateLimited, NetworkError, ApiError: (verify) Meta could not be asked; nothing is recorded.
     """
-    account = store.get_account(account_ref)
+    account = await asyncio.to_thread(store.get_account, account_ref)
     if not verify:
         return report_for(account)
     if client is None:
@@ -132,21 +137,27 @@ async def inspect_token(
     from igtui.core.graph.api import MetaApi
 
     now = (clock or SystemClock()).now()
-    app = store.get_app(account.app_name)
+
+    def credentials() -> tuple[App, Secret, Secret | None]:
+        app = store.get_app(account.app_name)
+        secret = store.app_secret(app.name) if account.platform == "facebook" else None
+        return app, store.account_token(account.id), secret
+
+    app, token, secret = await asyncio.to_thread(credentials)
     api = MetaApi(client, app)
-    token = store.account_token(account.id)
     try:
         if account.platform == "facebook":
             from igtui.core.graph.errors import build_error
 
-            info = await api.debug_token(token=token, secret=store.app_secret(app.name), account=account.ref)
+            info = await api.debug_token(token=token, secret=secret, account=account.ref)
             if not info.is_valid:
                 error = build_error(status=None, code=info.error_code or 190, subcode=info.error_subcode,
                                     meta_message=info.error_message)
                 if not isinstance(error, ReloginRequired):
                     error = ReloginRequired(f"Meta says the token is not valid ({error}): log in again")
                 raise error
-            updated = store.update_account_state(
+            updated = await asyncio.to_thread(
+                store.update_account_state,
                 account.id, last_verified_at=now, last_verify_ok=True, last_verify_message="valid (debug_token)",
                 expires_at=None if info.never_expires else (info.expires_at or account.expires_at),
                 expires_known=bool(info.never_expires or info.expires_at or account.expires_known),
@@ -156,12 +167,14 @@ async def inspect_token(
             )
         else:
             await api.me(token=token, account=account.ref)
-            updated = store.update_account_state(
+            updated = await asyncio.to_thread(
+                store.update_account_state,
                 account.id, last_verified_at=now, last_verify_ok=True, last_verify_message="valid (/me answered)"
             )
     except ReloginRequired as exc:
         reason = exc.message
-        updated = store.update_account_state(
+        updated = await asyncio.to_thread(
+            store.update_account_state,
             account.id, status=AccountStatus.NEEDS_RELOGIN, status_reason=reason,
             last_verified_at=now, last_verify_ok=False, last_verify_message=reason,
         )
