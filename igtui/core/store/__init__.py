@@ -71,6 +71,7 @@ from igtui.core.paths import (
     precreate_file,
     shell_quote,
 )
+from igtui.core.safetext import echo
 from igtui.core.secret import Secret
 from igtui.core.store import records as rec
 from igtui.core.store.pool import ConnectionPool
@@ -260,7 +261,11 @@ class Store:
             raise StoreMissing(f"no store at {shell_quote(path)}; run `igtui init` to create one")
         check_private_dir(path.parent)
         check_private_file(path)
-        if os.path.getsize(path) == 0:
+        try:
+            size = os.path.getsize(path)
+        except OSError as exc:  # a directory we may not search, say: the OS's words, not a traceback
+            raise StoreError(f"cannot open the store {shell_quote(path)}: {exc.strerror or exc}") from None
+        if size == 0:
             raise StoreDamaged(f"{shell_quote(path)} is empty, not an igtui store; igtui will not overwrite it")
         store_uuid, pending = _inspect_readonly(path)
         if pending:
@@ -432,7 +437,7 @@ class Store:
     def _app_row(conn: sqlite3.Connection, name: str) -> tuple:
         row = conn.execute(f"SELECT {rec.APP_COLUMNS} FROM apps WHERE name = ?", (name,)).fetchone()
         if row is None:
-            raise NotFound(f"no app named {name!r} (see `igtui app list`)")
+            raise NotFound(f"no app named {echo(name)} (see `igtui app list`)")
         return row
 
     # ── apps ────────────────────────────────────────────────────────────────────────────────
@@ -573,7 +578,7 @@ class Store:
         with self._read() as conn:
             row = conn.execute("SELECT id, secret FROM apps WHERE name = ?", (name,)).fetchone()
         if row is None:
-            raise NotFound(f"no app named {name!r} (see `igtui app list`)")
+            raise NotFound(f"no app named {echo(name)} (see `igtui app list`)")
         secret = vault.decrypt_field(row[1], table="apps", row_id=row[0], column="secret")
         if secret is None:
             raise RecordDamaged(
@@ -736,13 +741,13 @@ class Store:
                     f"{rec.ACCOUNT_SELECT} WHERE a.username = ? COLLATE NOCASE OR a.ig_user_id = ?", (ref, ref)
                 ).fetchall()
         if not rows:
-            raise NotFound(f"no account {ref!r} (see `igtui account list`)")
+            raise NotFound(f"no account {echo(ref)} (see `igtui account list`)")
         if len(rows) > 1:
             exact = [r for r in rows if r[3] == ref or r[4] == ref or f"{r[1]}/{r[3]}" == ref]
             if len(exact) == 1:
                 return rec.account_from_row(exact[0])
             names = ", ".join(sorted(f"{r[1]}/{r[3]}" for r in rows))
-            raise UsageError(f"{ref!r} is ambiguous: it matches {names}; use APP/username")
+            raise UsageError(f"{echo(ref)} is ambiguous: it matches {names}; use APP/username")
         return rec.account_from_row(rows[0])
 
     def get_account_by_id(self, account_id: int) -> Account:
@@ -1198,7 +1203,42 @@ def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def _os_reason(path: Path) -> tuple[str, str] | None:
+    """What the OS says about opening the store for writing: (its words, what was tried), or None.
+
+    SQLite's "unable to open database file" and "attempt to write a readonly database" never
+    say why; the fix depends on it (a read-only mount, an immutable file, a directory SQLite may
+    not create its -wal/-shm files in). So ask the OS the same question SQLite asked: open each
+    file read-write (nothing is written), and for a missing -wal/-shm whether it could be made.
+    """
+    for target in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if os.path.lexists(target):
+            try:
+                fd = os.open(target, os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0))
+            except OSError as exc:
+                return str(exc.strerror or exc), f"opening {target.name} for writing"
+            os.close(fd)
+            continue
+        try:
+            if os.statvfs(target.parent).f_flag & getattr(os, "ST_RDONLY", 1):
+                return "Read-only file system", f"SQLite must create {target.name} beside the store"
+        except OSError as exc:
+            return str(exc.strerror or exc), f"checking {shell_quote(target.parent)}"
+        if not os.access(target.parent, os.W_OK | os.X_OK):
+            return "Permission denied", f"SQLite must create {target.name} beside the store"
+    return None
+
+
+def _with_reason(what: str, path: Path, text: str) -> StoreError:
+    reason = _os_reason(path)
+    if reason is None:
+        return StoreError(f"{what} {shell_quote(path)}: {text}")
+    said, context = reason
+    return StoreError(f"{what} {shell_quote(path)}: {said} ({context}; SQLite said: {text})")
+
+
 def _map_error(exc: sqlite3.Error, path: Path) -> StoreError:
+    """One plain line for a SQLite failure, with the OS's reason when SQLite gives none."""
     text = str(exc)
     if isinstance(exc, sqlite3.OperationalError):
         if _is_busy(exc):
@@ -1206,7 +1246,9 @@ def _map_error(exc: sqlite3.Error, path: Path) -> StoreError:
         if "no such table" in text or "no such column" in text:
             return StoreDamaged(f"{shell_quote(path)} is not a complete igtui store ({text}); igtui will not overwrite it")
         if "unable to open" in text:
-            return StoreError(f"cannot open the store {shell_quote(path)}")
+            return _with_reason("cannot open the store", path, text)
+        if "readonly" in text or "read-only" in text:
+            return _with_reason("cannot write the store", path, text)
         return StoreError(f"the store {shell_quote(path)} failed: {text}")
     return StoreDamaged(
         f"the store {shell_quote(path)} is damaged ({text}); restore a backup — igtui will not overwrite it"
