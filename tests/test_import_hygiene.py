@@ -91,7 +91,7 @@ def test_cli_parser_with_all_commands_stays_lean() -> None:
 def test_app_show_path_does_not_import_textual_or_httpx(tmp_path: Path) -> None:
     """Run `igtui app show` for real (in-process in a child) and inspect sys.modules afterwards."""
     home = tmp_path / "home"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "IGTUI_HOME": str(home), "IGTUI_PASSPHRASE": "pw"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "IGTUI_HOME": str(home), "IGTUI_PASSPHRASE": "pw-for-tests"}
     kdf = ["--kdf-memory", "19456", "--kdf-iterations", "2", "--kdf-lanes", "1"]
     run = lambda *a, **k: subprocess.run([sys.executable, "-m", "igtui", *a], env=env, capture_output=True, text=True, **k)  # noqa: E731
     assert run("init", *kdf).returncode == 0

@@ -95,7 +95,7 @@ def test_symlinked_dir_is_refused(tmp_path: Path) -> None:
 
 
 def test_cli_refuses_loose_store_dir(cli, igtui_home: Path, fast_kdf_args: list[str]) -> None:
-    env = {"IGTUI_PASSPHRASE": "pw"}
+    env = {"IGTUI_PASSPHRASE": "pw-for-tests"}
     assert cli("init", *fast_kdf_args, env=env).exit_code == 0
     os.chmod(igtui_home, 0o777)
     result = cli("app", "list", env=env)
@@ -107,7 +107,7 @@ def test_cli_refuses_loose_store_dir(cli, igtui_home: Path, fast_kdf_args: list[
 
 
 def test_cli_refuses_world_readable_db(cli, igtui_home: Path, fast_kdf_args: list[str]) -> None:
-    env = {"IGTUI_PASSPHRASE": "pw"}
+    env = {"IGTUI_PASSPHRASE": "pw-for-tests"}
     assert cli("init", *fast_kdf_args, env=env).exit_code == 0
     os.chmod(igtui_home / "igtui.db", 0o644)
     result = cli("info", env=env)
@@ -119,7 +119,7 @@ def test_init_in_a_loose_existing_dir_is_refused(cli, tmp_path: Path, fast_kdf_a
     loose = tmp_path / "loose"
     loose.mkdir()
     os.chmod(loose, 0o777)
-    result = cli("init", "--store", str(loose / "x.db"), *fast_kdf_args, env={"IGTUI_PASSPHRASE": "pw"})
+    result = cli("init", "--store", str(loose / "x.db"), *fast_kdf_args, env={"IGTUI_PASSPHRASE": "pw-for-tests"})
     assert result.exit_code == 3
     assert "chmod 700" in result.stderr
     assert not (loose / "x.db").exists()
@@ -130,7 +130,7 @@ def test_cli_init_under_umask_000_in_a_subprocess(igtui_home: Path, fast_kdf_arg
     import sys
 
     repo = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(repo), "IGTUI_PASSPHRASE": "pw"}
+    env = {**os.environ, "PYTHONPATH": str(repo), "IGTUI_PASSPHRASE": "pw-for-tests"}
     script = (
         f"umask 000 && {sys.executable} -m igtui init {' '.join(fast_kdf_args)} && "
         f"printf 'umask-secret-1\\n' | {sys.executable} -m igtui app add demo --platform instagram --app-id 1 "
@@ -144,7 +144,7 @@ def test_cli_init_under_umask_000_in_a_subprocess(igtui_home: Path, fast_kdf_arg
 
 
 def test_symlinked_db_file_is_refused(cli, igtui_home: Path, tmp_path: Path, fast_kdf_args: list[str]) -> None:
-    env = {"IGTUI_PASSPHRASE": "pw"}
+    env = {"IGTUI_PASSPHRASE": "pw-for-tests"}
     real_dir = tmp_path / "real"
     real_dir.mkdir(mode=0o700)
     assert cli("--store", str(real_dir / "igtui.db"), "init", *fast_kdf_args, env=env).exit_code == 0
