@@ -57,6 +57,13 @@ class IgtuiParser(argparse.ArgumentParser):
         _add_global_options(self, root=_root)
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse repeats the offending argument whole ("invalid choice: 'aaaa…'"); any run of
+        # more than 80 non-blank characters is cut the way safetext.echo cuts user input.
+        import re
+
+        from igtui.core.safetext import ECHO_LIMIT, echo
+
+        message = re.sub(r"\S{%d,}" % (ECHO_LIMIT + 1), lambda m: echo(m.group(0), quote=False), message)
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
 

@@ -350,6 +350,8 @@ def test_echo_cuts_and_counts() -> None:
      "https://localhost/cb", "--secret-stdin"),
     ("app", "add", "ok", "--platform", "instagram", "--app-id", "1", "--redirect-uri",
      "https://localhost/" + "p" * 5000 + "#frag", "--secret-stdin"),
+    ("app", "add", "x", "--platform", "a" * 5000),  # argparse's own "invalid choice"
+    ("status", "a" * 5000),  # argparse's "unrecognized arguments"
 ])
 def test_errors_do_not_echo_5000_characters(run_igtui, with_app, argv: tuple[str, ...]) -> None:
     done = run_igtui(*argv, env=ENV, input=APP_SECRET + "\n")
