@@ -71,6 +71,10 @@ def _app_dict(app: App, *, accounts: int | None = None, secret: str | None = Non
         "refresh_within_days": app.refresh_within_days,
         "created_at": app.created_at,
         "updated_at": app.updated_at,
+        "state": "blocked" if app.blocked_kind is not None else "ok",
+        "blocked_kind": app.blocked_kind,
+        "blocked_reason": app.blocked_reason,
+        "blocked_at": app.blocked_at,
     }
     if accounts is not None:
         data["accounts"] = accounts
@@ -124,12 +128,18 @@ def cmd_list(args: argparse.Namespace) -> int:
         err("igtui: no apps yet (add one with `igtui app add`)")
         return 0
     print_table(
-        ["NAME", "PLATFORM", "APP ID", "ACCOUNTS", "SCOPES", "BASE URL"],
+        ["NAME", "PLATFORM", "APP ID", "STATE", "ACCOUNTS", "SCOPES", "BASE URL"],
         [
-            [a.name, a.platform, a.app_id, counts.get(a.name, 0), ",".join(a.scopes), a.base_url or ""]
+            [a.name, a.platform, a.app_id, "BLOCKED" if a.blocked_kind else "ok", counts.get(a.name, 0),
+             ",".join(a.scopes), a.base_url or ""]
             for a in apps
         ],
     )
+    for a in apps:
+        if a.blocked_kind is not None:
+            from igtui.core.safetext import plain
+
+            err(plain(f"igtui: app {a.name} is blocked by Meta: {a.blocked_reason or a.blocked_kind}", limit=1000))
     return 0
 
 

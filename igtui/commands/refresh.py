@@ -1,9 +1,10 @@
 """`igtui refresh ACCOUNT [--force]`, `igtui refresh --due [--within DAYS]`, `igtui refresh --all`.
 
 All three run the same `RefreshEngine` as the TUI's timer. `--due` prints nothing when nothing is
-due, so a cron line or systemd timer stays silent until there is news. Exit codes: 0 all fine
-(or nothing due), 1 some refresh failed, 4 some account needs a new login (or may have lost a
-refresh): the same codes as every igtui command.
+due and every account is fine, so a cron line or systemd timer stays silent until there is news;
+an account no refresh can save (expired, needs re-login, data access expired, token uncertain,
+app blocked by Meta) is named on every run while it lasts. Exit codes: 0 all fine (or nothing
+due), 1 some refresh failed, 4 some account needs a human: the same codes as every igtui command.
 """
 
 from __future__ import annotations
@@ -46,12 +47,13 @@ def _line(event: RefreshEvent) -> str:
     return event_line(event)
 
 
-def exit_code(events: list[RefreshEvent]) -> int:
-    """4 when an account needs a human, else 1 when something failed, else 0."""
+def exit_code(events: list[RefreshEvent], *, lost: int = 0) -> int:
+    """4 when an account needs a human (in this run, or `lost` ones no refresh can save), else 1
+    when something failed, else 0."""
     from igtui.core.errors import ExitCode
     from igtui.core.refresh.engine import outcome
 
-    result = outcome(events)
+    result = "attention" if lost else outcome(events)
     return int({"attention": ExitCode.ATTENTION, "failed": ExitCode.FAILED, "ok": ExitCode.OK}[result])
 
 
@@ -90,6 +92,7 @@ def _run(args: argparse.Namespace) -> int:
             return await engine.refresh_all(trigger=trigger), engine
 
     events, engine = asyncio.run(go())
+    lost = engine.last_run.lost if account is None else []
     if args.due:
         # "not due" rows are the engine's own second look inside the lock; they are noise here.
         events = [e for e in events if not (e.result is RefreshResult.SKIPPED and e.message == "not due")]
@@ -102,14 +105,24 @@ def _run(args: argparse.Namespace) -> int:
             "results": [event_json(e) for e in events],
             "summary": counts,
             "paused_apps": {k: iso(v) for k, v in engine.last_run.paused_apps.items()},
-            "notified": [{"event": n.event, "account": n.account.ref} for n in engine.last_run.notices],
+            "blocked_apps": engine.last_run.blocked_apps,
+            "attention": [{"account": acc.ref, "account_id": acc.id, "health": a.health.value, "reason": a.reason}
+                          for acc, a in lost],
+            "notified": [{"event": n.event, "account": n.account.ref if n.account else None, "app": n.app}
+                         for n in engine.last_run.notices],
         })
-    elif events:
+    else:
+        from igtui.core.refresh.report import lost_line
+
         for e in events:
             print(_line(e))
+        # Every run while the state lasts: cron mails only what is printed, and a silent run is
+        # exactly how a dead token goes unnoticed for weeks.
+        for acc, a in lost:
+            print(lost_line(acc, a))
         if len(events) > 1:
             print(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(counts.items())), file=sys.stderr)
-    return exit_code(events)
+    return exit_code(events, lost=len(lost))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -22,7 +22,7 @@ def status_json(account: Account, app: App | None, now: datetime, within: int | 
     from igtui.core.refresh import policy
 
     days = policy.window_days(account, app, within)
-    a = policy.assess(account, now, within_days=days)
+    a = policy.assess(account, now, within_days=days, app=app)
     return {
         "account": account.ref,
         "app": account.app_name,
@@ -48,6 +48,31 @@ def status_json(account: Account, app: App | None, now: datetime, within: int | 
     }
 
 
+def app_json(app: App) -> dict[str, object]:
+    """One app's own state as JSON: a block by Meta ends every token of the app at once."""
+    from igtui.core.clock import iso
+
+    return {
+        "app": app.name,
+        "platform": app.platform,
+        "state": "blocked" if app.blocked_kind is not None else "ok",
+        "blocked_kind": app.blocked_kind,
+        "reason": app.blocked_reason,
+        "blocked_at": iso(app.blocked_at),
+        "attention": app.blocked_kind is not None,
+    }
+
+
+def _print_blocked(blocked: list[App]) -> None:
+    """The apps Meta blocked, above the accounts (each one ends all of the app's tokens)."""
+    from igtui.core.clock import iso
+    from igtui.core.safetext import plain
+
+    for app in blocked:
+        since = f" since {iso(app.blocked_at)}" if app.blocked_at else ""
+        print(plain(f"APP BLOCKED: {app.name}{since} — {app.blocked_reason or app.blocked_kind}", limit=1000))
+
+
 def _run(args: argparse.Namespace) -> int:
     from igtui.commands._common import print_json, print_table
     from igtui.core.clock import humanize_delta
@@ -70,11 +95,15 @@ def _run(args: argparse.Namespace) -> int:
             row["reason"] = f"{row['reason']}; a refresh was interrupted, the next `igtui refresh` checks the token"
         rows.append(row)
     attention = sum(1 for r in rows if r["attention"])
+    blocked = [app for app in apps.values() if app.blocked_kind is not None]
     if args.json:
         from igtui.core.clock import iso
 
-        print_json({"now": iso(now), "accounts": rows, "attention": attention})
-    elif not rows:
+        print_json({"now": iso(now), "apps": [app_json(app) for app in apps.values()], "accounts": rows,
+                    "attention": attention, "apps_blocked": len(blocked)})
+        return int(ExitCode.ATTENTION if attention or blocked else ExitCode.OK)
+    _print_blocked(blocked)
+    if not rows:
         print("igtui: no accounts yet (log in with `igtui login APP`)", file=sys.stderr)
     else:
         accounts = {a.ref: a for a in store.list_accounts()}
@@ -92,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         if attention:
             print(f"igtui: {attention} account(s) need attention", file=sys.stderr)
-    return int(ExitCode.ATTENTION if attention else ExitCode.OK)
+    return int(ExitCode.ATTENTION if attention or blocked else ExitCode.OK)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -100,8 +129,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "status",
         help="health of every account (exit 4 when any needs attention)",
         description="Show each account's health: healthy, refresh_due, expiring, expired, needs_relogin, "
-        "rate_limited, refresh_failed or token_uncertain. Needs no passphrase. Exits 4 when any account "
-        "needs attention.",
+        "rate_limited, refresh_failed, token_uncertain or app_blocked, with each app Meta blocked listed "
+        "above the accounts. Needs no passphrase. Exits 4 when any account or app needs attention.",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--within", type=int, metavar="DAYS",

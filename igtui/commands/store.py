@@ -123,6 +123,22 @@ def _store_problem(exc: StoreError) -> str:
     return "cannot be opened"
 
 
+def _executable() -> str | None:
+    """The absolute path of the `igtui` command this is, for cron lines and systemd units.
+
+    cron runs with PATH=/usr/bin:/bin and no virtualenv, so a bare `igtui` there is "not found";
+    the README tells users to paste this path instead.
+    """
+    import shutil
+    from pathlib import Path
+
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "igtui" and argv0.exists():
+        return str(argv0.resolve())
+    found = shutil.which("igtui")
+    return str(Path(found).resolve()) if found else None
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     """Version, paths and the store's facts; a store that cannot be read still gets the first two.
 
@@ -138,7 +154,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     data: dict[str, object] = {
         "version": __version__,
         "python": sys.version.split()[0],
-        "paths": {"home": str(paths.home), "database": str(paths.database), "locks_dir": str(wiring.locks_dir)},
+        "paths": {"home": str(paths.home), "database": str(paths.database), "store_file": str(wiring.store_file),
+                  "locks_dir": str(wiring.locks_dir)},
+        "executable": _executable(),
+        "notify_command_set": wiring.notify_command is not None,
     }
     problem: StoreError | None = None
     try:
@@ -161,6 +180,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"igtui {data['version']} (Python {data['python']})")
     print(f"home:      {paths.home}")
     print(f"database:  {paths.database}")
+    print(f"locks:     {wiring.locks_dir}")
+    print(f"command:   {data['executable'] or 'igtui (not found on PATH)'}")
     if problem is not None:
         print(f"store:     {_store_problem(problem)} (see the message below)")
         sys.stdout.flush()

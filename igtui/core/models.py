@@ -60,6 +60,8 @@ class Health(enum.StrEnum):
     RATE_LIMITED = "rate_limited"
     REFRESH_FAILED = "refresh_failed"
     TOKEN_UNCERTAIN = "token_uncertain"
+    APP_BLOCKED = "app_blocked"
+    """Meta blocked the account's app itself; no login or refresh helps until the app is fixed."""
 
 
 class Trigger(enum.StrEnum):
@@ -82,6 +84,8 @@ class RefreshResult(enum.StrEnum):
     FAILED = "failed"
     NEEDS_RELOGIN = "needs_relogin"
     RATE_LIMITED = "rate_limited"
+    APP_BLOCKED = "app_blocked"
+    """Meta answered that the app itself is blocked, or the app was known blocked this run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,13 @@ class App:
     """App-wide override of the refresh window; None means the default."""
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    blocked_kind: str | None = None
+    """What Meta did to the app itself (`AppBlocked.kind`: restricted, data_use_checkup, …); None
+    while the app works. Every token of a blocked app fails until the app is fixed."""
+    blocked_reason: str | None = None
+    """Plain words: what Meta said and what to do in the App Dashboard."""
+    blocked_at: datetime | None = None
+    """When igtui first saw the block."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -231,10 +231,15 @@ def test_mixed_fleet_of_100(tmp_path: Path, sandbox: Any, admin: Any) -> None:
     assert {h.trigger for h in hist} == {Trigger.CRON}
     assert sum(1 for h in hist if h.result is RefreshResult.REFRESHED) == 75
 
-    # A second cron run right after: nothing due, nothing printed, exit 0, no new notices.
+    # A second cron run right after: nothing is due, but the ten accounts no refresh can save are
+    # named again, one line each with what to do, and the run exits 4 (cron mails what is
+    # printed). Meta is not called and nobody is notified twice.
     before = refresh_calls(admin)
     r = subprocess.run(igtui_cmd("refresh", "--due", "--trigger", "cron"), env=env, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0 and r.stdout == "" and r.stderr == ""
+    assert r.returncode == 4 and r.stderr == ""
+    lines = r.stdout.splitlines()
+    assert sorted(line.split(" — ")[0] for line in lines) == sorted(f"NEEDS RE-LOGIN: demo-ig/{u}" for u in revoked + expired)
+    assert all(line.endswith("to fix: igtui login demo-ig") for line in lines)
     assert refresh_calls(admin) == before
     assert len(_notes(out)) == len(notes)
 
@@ -244,8 +249,11 @@ def test_mixed_fleet_of_100(tmp_path: Path, sandbox: Any, admin: Any) -> None:
         acc = store.get_account(x["account"])
         store.update_account_state(acc.id, retry_at=None)
     r = subprocess.run(igtui_cmd("refresh", "--due", "--json"), env=env, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0
-    assert sorted(x["result"] for x in json.loads(r.stdout)["results"]) == ["refreshed"] * 10
+    assert r.returncode == 4  # the ten dead accounts still need a login
+    doc = json.loads(r.stdout)
+    assert sorted(x["result"] for x in doc["results"]) == ["refreshed"] * 10
+    assert sorted(x["account"] for x in doc["attention"]) == sorted(f"demo-ig/{u}" for u in revoked + expired)
+    assert {x["health"] for x in doc["attention"]} == {"needs_relogin"}
 
     st = subprocess.run(igtui_cmd("status", "--json"), env=env, capture_output=True, text=True, timeout=60)
     assert st.returncode == 4

@@ -49,14 +49,43 @@ def test_payload_shape_and_once_per_situation(tmp_path: Path) -> None:
     assert [x["event"] for x in _lines(out)] == ["refresh_failed", "refresh_failed", "needs_relogin"]
 
 
-def test_forget_allows_a_relapse_to_be_announced(tmp_path: Path) -> None:
+def test_recovery_is_announced_once_and_allows_a_relapse_to_be_announced(tmp_path: Path) -> None:
     out = tmp_path / "n.jsonl"
     n = Notifier(_cmd(out), tmp_path)
-    notice = Notice("expiring", fb(TokenKind.FB_USER, timedelta(days=3), timedelta(days=80)), NOW, "expires soon")
+    acc = fb(TokenKind.FB_USER, timedelta(days=3), timedelta(days=80))
+    notice = Notice("expiring", acc, NOW, "expires soon")
+    healed = Notice("recovered", acc, NOW, "healthy again")
+    assert not n.recover(healed)  # nothing announced yet: nothing to recover from
     assert n.notify(notice) and not n.notify(notice)
-    n.forget(notice.account.id)
+    assert n.pending_recovery() == {str(acc.id)}
+    assert n.recover(healed) and not n.recover(healed)
+    assert n.pending_recovery() == set()
     assert n.notify(notice)
+    assert [x["event"] for x in _lines(out)] == ["expiring", "recovered", "expiring"]
     assert _lines(out)[0]["data_access_expires_at"] == "2026-05-20T12:00:00Z"
+
+
+def test_a_failed_recovery_notice_is_retried(tmp_path: Path) -> None:
+    out = tmp_path / "n.jsonl"
+    acc = fb(TokenKind.FB_USER, timedelta(days=3), timedelta(days=80))
+    assert Notifier(_cmd(out), tmp_path).notify(Notice("expired", acc, NOW, "expired"))
+    failing = Notifier("exit 3", tmp_path, warn=lambda _line: None)
+    assert not failing.recover(Notice("recovered", acc, NOW, "healthy again"))
+    assert Notifier(_cmd(out), tmp_path).recover(Notice("recovered", acc, NOW, "healthy again"))
+
+
+def test_app_notices_name_the_app_and_are_kept_apart_from_accounts(tmp_path: Path) -> None:
+    out = tmp_path / "n.jsonl"
+    n = Notifier(_cmd(out), tmp_path)
+    blocked = Notice("app_blocked", None, NOW, "Data Use Checkup overdue", app="shop",
+                     advice="complete Data Use Checkup in the App Dashboard", error_code=200)
+    assert n.notify(blocked) and not n.notify(blocked)
+    assert n.pending_recovery() == {"app:shop"}
+    p = _lines(out)[0]
+    assert p["event"] == "app_blocked" and p["app"] == "shop" and p["account"] is None
+    assert p["advice"] == "complete Data Use Checkup in the App Dashboard" and p["error_code"] == 200
+    assert n.recover(Notice("recovered", None, NOW, "a call for app shop succeeded", app="shop"))
+    assert _lines(out)[1]["event"] == "recovered" and _lines(out)[1]["app"] == "shop"
 
 
 def test_secret_never_reaches_the_command(tmp_path: Path) -> None:

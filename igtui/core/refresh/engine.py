@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 from igtui.core.clock import Clock, humanize_delta, iso, to_epoch
 from igtui.core.errors import (
     ApiError,
+    AppBlocked,
     BadRequest,
     IgtuiError,
     NetworkError,
@@ -127,10 +128,19 @@ def relogin_reason(exc: ApiError) -> str:
 
 @dataclass
 class _AppGate:
-    """Per-app pause for one bulk run: set when Meta throttles the app or usage passes 90 %."""
+    """Per-app state for one run: a pause (throttled, usage over 90 %) or a block by Meta.
+
+    An app already recorded as blocked when the run starts is probed by one account at a time
+    (`probe`) until one answer says whether the block holds; the app's other accounts then go
+    ahead or are answered without Meta.
+    """
 
     paused_until: datetime | None = None
     reason: str = ""
+    blocked: AppBlocked | None = None
+    """Meta said in this run that the app itself is blocked: its other accounts are not sent."""
+    probe: asyncio.Lock = field(default_factory=asyncio.Lock)
+    probed: bool = False
 
 
 class _BulkIO:
@@ -177,6 +187,11 @@ class RunSummary:
     events: list[RefreshEvent] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     paused_apps: dict[str, datetime] = field(default_factory=dict)
+    blocked_apps: dict[str, str] = field(default_factory=dict)
+    """Apps Meta blocked, by name, with the plain-words reason (recorded on the app too)."""
+    lost: list[tuple[Account, policy.Assessment]] = field(default_factory=list)
+    """Accounts no refresh can save (`policy.LOST`) that this run did not already report in an
+    event: the CLI names each on every cron run while the state lasts."""
 
 
 class RefreshEngine:
@@ -214,7 +229,7 @@ class RefreshEngine:
         self.concurrency = max(1, concurrency)
         self.notifier = notifier or Notifier(notify_command, Path(locks_dir))
         self._api_factory = api_factory
-        self._apis: dict[str, object] = {}
+        self._apis: dict[str, tuple[App, object]] = {}
         self._apps: dict[str, App] = {}
         self._gates: dict[str, _AppGate] = {}
         self._store_id = str(getattr(store, "path", ""))
@@ -250,6 +265,12 @@ class RefreshEngine:
             another process did it) are not recorded.
         """
         account = await asyncio.to_thread(self.store.get_account_by_id, account_id)
+        # An explicit request reads its app afresh: the app may have been edited (base URL, Graph
+        # version, secret) in the editor or by another process since this engine last used it.
+        self._apps.pop(account.app_name, None)
+        gate = self._gates.get(account.app_name)
+        if gate is not None:  # a block seen earlier is asked about again; a throttle pause still holds
+            gate.blocked, gate.probed = None, False
         return await self._guarded(account, trigger=trigger, force=force, mode="single")
 
     async def refresh_due(self, *, trigger: Trigger, within_days: int | None = None) -> list[RefreshEvent]:
@@ -279,7 +300,7 @@ class RefreshEngine:
             ):
                 chosen.append(acc)
         events = await self._bulk(chosen, trigger=trigger, mode="due")
-        await self._announce_expiring(accounts, apps, within_days, skip={e.account_id for e in events})
+        await self._after_run(accounts, events, within_days)
         return events
 
     async def refresh_all(self, *, trigger: Trigger) -> list[RefreshEvent]:
@@ -288,9 +309,9 @@ class RefreshEngine:
         Facebook Login and short-lived accounts are reported as skipped (no refresh endpoint);
         tokens under 24 hours old as too early; accounts needing a login as such.
         """
-        accounts, apps = await self._load_all()
+        accounts, _apps = await self._load_all()
         events = await self._bulk(accounts, trigger=trigger, mode="all")
-        await self._announce_expiring(accounts, apps, None, skip={e.account_id for e in events})
+        await self._after_run(accounts, events, None)
         return events
 
     async def check_notices(self, *, within_days: int | None = None) -> list[Notice]:
@@ -301,10 +322,34 @@ class RefreshEngine:
     # ------------------------------------------------------------------ bulk
 
     async def _load_all(self) -> tuple[list[Account], dict[str, App]]:
+        """Every account and app, read afresh: each run sees apps as they are now (edits, blocks)."""
         apps = {a.name: a for a in await asyncio.to_thread(self.store.list_apps)}
-        self._apps.update(apps)
+        self._apps = dict(apps)
+        self._gates = {}
         accounts = await asyncio.to_thread(self.store.list_accounts)
         return accounts, apps
+
+    async def _after_run(self, accounts: list[Account], events: list[RefreshEvent], within_days: int | None) -> None:
+        """Name the accounts no refresh can save, then notify (trouble, and recoveries)."""
+        reported = {e.account_id for e in events if e.result in _REPORTED_LOST}
+        fresh = await self._reload(accounts, {e.account_id for e in events if e.result is not RefreshResult.SKIPPED})
+        now = self.clock.now()
+        for acc in fresh:
+            if acc.id in reported:
+                continue
+            days = policy.window_days(acc, self._apps.get(acc.app_name), within_days)
+            a = policy.assess(acc, now, within_days=days, app=self._apps.get(acc.app_name))
+            if a.health in policy.LOST:
+                self.last_run.lost.append((acc, a))
+        await self._announce_expiring(fresh, self._apps, within_days, skip={e.account_id for e in events})
+
+    async def _reload(self, accounts: list[Account], changed: set[int | None]) -> list[Account]:
+        """`accounts` with the ones this run touched read again, and apps as they are now."""
+        self._apps = {a.name: a for a in await asyncio.to_thread(self.store.list_apps)}
+        if not changed:
+            return accounts
+        again = await asyncio.to_thread(self.store.get_accounts, [i for i in changed if i is not None])
+        return [again.get(acc.id, acc) for acc in accounts]
 
     async def _bulk(self, accounts: Iterable[Account], *, trigger: Trigger, mode: str) -> list[RefreshEvent]:
         self.last_run = RunSummary()
@@ -323,6 +368,9 @@ class RefreshEngine:
         self.last_run.paused_apps = {
             name: gate.paused_until for name, gate in self._gates.items() if gate.paused_until is not None
         }
+        self.last_run.blocked_apps = {
+            name: gate.reason for name, gate in self._gates.items() if gate.blocked is not None
+        }
         return events
 
     async def _announce_expiring(
@@ -333,19 +381,20 @@ class RefreshEngine:
             return []
         now = self.clock.now()
         sent: list[Notice] = []
+        pending = await asyncio.to_thread(self.notifier.pending_recovery)
         for acc in accounts:
-            if acc.id in skip:
+            app = apps.get(acc.app_name)
+            days = policy.window_days(acc, app, within_days)
+            a = policy.assess(acc, now, within_days=days, app=app)
+            if a.health in policy.HEALED:
+                # Healthy again (a new login, or a refresh elsewhere): close what was announced.
+                if str(acc.id) in pending:
+                    notice = Notice("recovered", acc, now, f"healthy again: {a.reason}")
+                    if await asyncio.to_thread(self.notifier.recover, notice):
+                        sent.append(notice)
                 continue
-            days = policy.window_days(acc, apps.get(acc.app_name), within_days)
-            a = policy.assess(acc, now, within_days=days)
-            event: NotifyEvent | None = None
-            if a.health in (Health.EXPIRING, Health.EXPIRED):
-                event = "expiring"
-            elif a.health is Health.NEEDS_RELOGIN:
-                event = "needs_relogin"
-            elif a.health is Health.TOKEN_UNCERTAIN:
-                event = "token_uncertain"
-            if event is None:
+            event = _NOTICE_FOR.get(a.health)
+            if event is None or acc.id in skip:
                 continue
             notice = Notice(event, acc, now, a.reason)
             if await asyncio.to_thread(self.notifier.notify, notice):
@@ -463,8 +512,15 @@ class RefreshEngine:
             return await self._attempt(acc, held, trigger=trigger, io=io, token=token)
 
     async def _gate_for(self, acc: Account, trigger: Trigger) -> RefreshEvent | None:
-        """Defer the account when its app is paused in this run (throttled or usage ≥ 90 %)."""
+        """Answer without Meta when the app is blocked, or paused in this run (throttled, usage ≥ 90 %)."""
         gate = self._gates.get(acc.app_name)
+        if gate is not None and gate.blocked is not None:
+            exc = gate.blocked
+            # Not a Meta attempt: no history row, and the account's own state is left alone
+            # (nothing is wrong with its token); the app carries the block.
+            return self._event(acc, trigger, RefreshResult.APP_BLOCKED,
+                               message=f"not sent: app {acc.app_name} is blocked by Meta ({gate.reason})",
+                               error_code=exc.code, error_subcode=exc.subcode)
         now = self.clock.now()
         if gate is None or gate.paused_until is None or gate.paused_until <= now:
             return None
@@ -490,18 +546,22 @@ class RefreshEngine:
                         f"app {app_name} usage at {pct:.0f}%")
 
     def _api(self, app: App) -> object:
-        api = self._apis.get(app.name)
-        if api is None:
-            if self._api_factory is not None:
-                api = self._api_factory(self.client, app)
-            else:
-                from igtui.core.graph.api import MetaApi
+        """The Meta API handle for the app as read now: rebuilt when any of its fields changed
+        (an edited base URL, Graph version or redirect URI must reach the next request)."""
+        cached = self._apis.get(app.name)
+        if cached is not None and cached[0] == app:
+            return cached[1]
+        if self._api_factory is not None:
+            api = self._api_factory(self.client, app)
+        else:
+            from igtui.core.graph.api import MetaApi
 
-                api = MetaApi(self.client, app)
-            self._apis[app.name] = api
+            api = MetaApi(self.client, app)
+        self._apis[app.name] = (app, api)
         return api
 
     async def _app(self, name: str) -> App:
+        """The app as this run read it (`_load_all`), or as it is now for a single refresh."""
         app = self._apps.get(name)
         if app is None:
             app = await asyncio.to_thread(self.store.get_app, name)
@@ -532,6 +592,9 @@ class RefreshEngine:
             return await self._mark_dead(acc, trigger, exc, started, status=AccountStatus.TOKEN_UNCERTAIN,
                                          result=RefreshResult.FAILED, reason=UNCERTAIN_REASON,
                                          notice="token_uncertain")
+        except AppBlocked as exc:
+            # The token's fate stays unknown (the intent is kept) until the app works again.
+            return await self._app_blocked(acc, trigger, exc, started)
         except (ApiError, IgtuiError) as exc:
             return await self._failed(acc, trigger, exc, started)
         held.clear_intent()
@@ -547,6 +610,25 @@ class RefreshEngine:
             raise token  # the prefetched token did not decrypt (RecordDamaged names the account)
         if token is None:
             token = await asyncio.to_thread(self.store.account_token, acc.id)
+        gate = self._gates.setdefault(app.name, _AppGate())
+        if app.blocked_kind is not None and not gate.probed:
+            # Known blocked: one account asks Meta whether the block still holds; the others
+            # wait for that answer instead of all repeating the same refused call.
+            async with gate.probe:
+                if not gate.probed:
+                    try:
+                        return await self._go(acc, held, api, token, trigger=trigger, io=io)
+                    finally:
+                        gate.probed = True
+            blocked = await self._gate_for(acc, trigger)
+            if blocked is not None:
+                return blocked
+        return await self._go(acc, held, api, token, trigger=trigger, io=io)
+
+    async def _go(
+        self, acc: Account, held: HeldLock, api: object, token: Secret, *, trigger: Trigger, io: _BulkIO | None
+    ) -> RefreshEvent:
+        """The attempt once it may go: at once for a single refresh, within the bounds in bulk."""
         if io is None:
             return await self._in_flight(acc, held, api, token, trigger=trigger, io=None)
         # `concurrency` accounts at most are in flight — from the intent to the stored outcome —
@@ -612,9 +694,25 @@ class RefreshEngine:
             held.clear_intent()
             return self._event(acc, trigger, RefreshResult.SKIPPED, message=CHANGED_DURING_REFRESH)
         held.clear_intent()
+        await self._app_works(acc.app_name)
         if self.notifier.enabled:
-            await asyncio.to_thread(self.notifier.forget, acc.id)
+            notice = Notice("recovered", acc, now, "refreshed")
+            if await asyncio.to_thread(self.notifier.recover, notice):
+                self.last_run.notices.append(notice)
         return event
+
+    async def _app_works(self, app_name: str) -> None:
+        """A call for the app succeeded: a recorded block is over (store, run gate, notice)."""
+        app = self._apps.get(app_name)
+        if app is None or app.blocked_kind is None:
+            return
+        if await self._write(self.store.clear_app_blocked, app_name):
+            self._apps[app_name] = replace(app, blocked_kind=None, blocked_reason=None, blocked_at=None)
+            if self.notifier.enabled:
+                notice = Notice("recovered", None, self.clock.now(), f"a call for app {app_name} succeeded again",
+                                app=app_name)
+                if await asyncio.to_thread(self.notifier.recover, notice):
+                    self.last_run.notices.append(notice)
 
     # ------------------------------------------------------------------ outcomes
 
@@ -623,6 +721,9 @@ class RefreshEngine:
         *, too_early: bool,
     ) -> RefreshEvent:
         """Meta did not give us a new token: record why, and keep the intent only if it may have."""
+        if isinstance(exc, AppBlocked):
+            held.clear_intent()
+            return await self._app_blocked(acc, trigger, exc, started)
         if isinstance(exc, RateLimited):
             held.clear_intent()
             return await self._rate_limited(acc, trigger, exc, started)
@@ -692,6 +793,25 @@ class RefreshEngine:
         await self._notify(notice, acc, reason, exc)
         return event
 
+    async def _app_blocked(self, acc: Account, trigger: Trigger, exc: AppBlocked, started: float) -> RefreshEvent:
+        """Meta refused because of the app itself: record it on the app, stop the app's other
+        accounts for this run, notify once. The account's own token state is left as it was."""
+        reason = f"{exc.message}; {exc.advice}"
+        app = await self._write(self.store.set_app_blocked, acc.app_name, kind=exc.kind, reason=reason)
+        self._apps[acc.app_name] = app
+        gate = self._gates.setdefault(acc.app_name, _AppGate())
+        gate.blocked, gate.reason, gate.probed = exc, reason, True
+        event = self._event(acc, trigger, RefreshResult.APP_BLOCKED, message=f"app {acc.app_name} blocked by Meta: {reason}",
+                            error_code=exc.code, error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id,
+                            duration_ms=(time.perf_counter() - started) * 1000)
+        event = await self._write(self.store.add_history, event)
+        if self.notifier.enabled:
+            notice = Notice("app_blocked", None, self.clock.now(), exc.message, error_code=exc.code,
+                            error_subcode=exc.subcode, fbtrace_id=exc.fbtrace_id, app=acc.app_name, advice=exc.advice)
+            if await asyncio.to_thread(self.notifier.notify, notice):
+                self.last_run.notices.append(notice)
+        return event
+
     async def _rate_limited(self, acc: Account, trigger: Trigger, exc: RateLimited, started: float) -> RefreshEvent:
         now = self.clock.now()
         retry_at = exc.retry_at if exc.retry_at is not None and exc.retry_at > now else now + DEFAULT_RATE_LIMIT_PAUSE
@@ -731,6 +851,18 @@ class RefreshEngine:
             self.last_run.notices.append(notice)
 
 
+_REPORTED_LOST = frozenset({RefreshResult.NEEDS_RELOGIN, RefreshResult.APP_BLOCKED})
+"""Results whose event line already tells the user the account needs them."""
+
+_NOTICE_FOR: dict[Health, NotifyEvent] = {
+    Health.EXPIRING: "expiring",
+    Health.EXPIRED: "expired",
+    Health.NEEDS_RELOGIN: "needs_relogin",
+    Health.TOKEN_UNCERTAIN: "token_uncertain",
+}
+"""The notice each troubled health gets (APP_BLOCKED accounts: the app's one notice covers them)."""
+
+
 def validate_grant(grant: TokenGrant) -> str | None:
     """Why a refreshed token must not be stored (None: it looks right).
 
@@ -753,7 +885,7 @@ def outcome(events: Iterable[RefreshEvent]) -> Outcome:
     """Summarise a run for exit codes: attention (needs login, or a refresh may be lost) > failed > ok."""
     events = list(events)
     results = {e.result for e in events}
-    if RefreshResult.NEEDS_RELOGIN in results or any(e.message == UNCERTAIN_REASON for e in events):
+    if results & _REPORTED_LOST or any(e.message == UNCERTAIN_REASON for e in events):
         return "attention"
     if RefreshResult.FAILED in results:
         return "failed"

@@ -32,8 +32,14 @@ from igtui.core.clock import iso
 from igtui.core.models import Account
 from igtui.core.secret import known_secrets
 
-NotifyEvent = Literal["refresh_failed", "needs_relogin", "expiring", "token_uncertain"]
-EVENTS: tuple[NotifyEvent, ...] = ("refresh_failed", "needs_relogin", "expiring", "token_uncertain")
+NotifyEvent = Literal[
+    "refresh_failed", "needs_relogin", "expiring", "expired", "token_uncertain", "app_blocked", "recovered"
+]
+EVENTS: tuple[NotifyEvent, ...] = (
+    "refresh_failed", "needs_relogin", "expiring", "expired", "token_uncertain", "app_blocked", "recovered"
+)
+TROUBLE: tuple[NotifyEvent, ...] = EVENTS[:-1]
+"""Every event but `recovered`: what a `recovered` notice closes."""
 DEFAULT_TIMEOUT = 10.0
 
 
@@ -56,29 +62,48 @@ def _version() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """One thing worth telling a human about one account."""
+    """One thing worth telling a human about one account, or about one app (`account` None).
+
+    App notices (`app_blocked`, and the `recovered` that ends one) name the app only: Meta acted
+    on the app, so one notice stands for all of its accounts.
+    """
 
     event: NotifyEvent
-    account: Account
+    account: Account | None
     at: datetime
     reason: str
     error_code: int | None = None
     error_subcode: int | None = None
     fbtrace_id: str | None = None
+    app: str | None = None
+    """The app's name; taken from the account when there is one."""
+    advice: str | None = None
+    """What to do (app notices: the App Dashboard step)."""
+
+    @property
+    def subject(self) -> str:
+        """Whom the notice is about: `APP/username`, or `app APP`."""
+        return self.account.ref if self.account is not None else f"app {self.app}"
+
+    @property
+    def key(self) -> str:
+        """The notice's record in `notified.json`: the account id, or `app:NAME`."""
+        return str(self.account.id) if self.account is not None else f"app:{self.app}"
 
     def payload(self) -> dict[str, object]:
         """The JSON object written to the command's stdin (schema in the README)."""
         a = self.account
         return {
             "event": self.event,
-            "account": a.ref,
-            "app": a.app_name,
-            "username": a.username,
-            "ig_user_id": a.ig_user_id,
-            "platform": a.platform,
-            "token_kind": str(a.token_kind),
-            "expires_at": iso(a.expires_at),
-            "data_access_expires_at": iso(a.data_access_expires_at),
+            "account": a.ref if a else None,
+            "app": a.app_name if a else self.app,
+            "username": a.username if a else None,
+            "ig_user_id": a.ig_user_id if a else None,
+            "platform": a.platform if a else None,
+            "token_kind": str(a.token_kind) if a else None,
+            "expires_at": iso(a.expires_at) if a else None,
+            "data_access_expires_at": iso(a.data_access_expires_at) if a else None,
+            "advice": self.advice,
             "reason": redact(self.reason),
             "error_code": self.error_code,
             "error_subcode": self.error_subcode,
@@ -90,8 +115,10 @@ class Notice:
     def fingerprint(self) -> str:
         """Identifies the situation: same fingerprint → already announced."""
         a = self.account
+        if a is None:
+            return f"{self.event}:{self.reason}"
         parts = [self.event, str(a.generation)]
-        if self.event == "expiring":
+        if self.event in ("expiring", "expired"):
             parts += [str(iso(a.expires_at)), str(iso(a.data_access_expires_at))]
         return ":".join(parts)
 
@@ -131,26 +158,39 @@ class Notifier:
         """
         if self.command is None:
             return False
-        key = str(notice.account.id)
         with self._state() as state:
-            if state.get(key, {}).get(notice.event) == notice.fingerprint():
+            if state.get(notice.key, {}).get(notice.event) == notice.fingerprint():
                 return False
             ok = self._run(notice)
             if ok:
-                state.setdefault(key, {})[notice.event] = notice.fingerprint()
+                state.setdefault(notice.key, {})[notice.event] = notice.fingerprint()
             return ok
 
-    def forget(self, account_id: int, events: tuple[NotifyEvent, ...] = EVENTS) -> None:
-        """Drop records (after a successful refresh), so a later relapse is announced again."""
+    def recover(self, notice: Notice) -> bool:
+        """Announce `recovered` once, for an account or app whose trouble was announced before.
+
+        The trouble records are dropped only once the command succeeded, so a failing command
+        is retried on the next run, and a later relapse is announced again.
+
+        Returns:
+            True when the command ran and succeeded now (False: nothing was pending, or it failed).
+        """
         if self.command is None or not self.state_path.exists():
-            return
+            return False
         with self._state() as state:
-            entry = state.get(str(account_id))
-            if entry:
-                for event in events:
-                    entry.pop(event, None)
-                if not entry:
-                    state.pop(str(account_id), None)
+            if not state.get(notice.key):
+                return False
+            ok = self._run(notice)
+            if ok:
+                state.pop(notice.key, None)
+            return ok
+
+    def pending_recovery(self) -> set[str]:
+        """The record keys with trouble announced and not yet recovered (cheap: one small file)."""
+        if self.command is None or not self.state_path.exists():
+            return set()
+        with self._state() as state:
+            return {key for key, entry in state.items() if entry}
 
     def _run(self, notice: Notice) -> bool:
         data = json.dumps(notice.payload()).encode()
@@ -165,7 +205,7 @@ class Notifier:
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            self._warn(f"notify command timed out after {self.timeout:g}s ({notice.event} {notice.account.ref})")
+            self._warn(f"notify command timed out after {self.timeout:g}s ({notice.event} {notice.subject})")
             return False
         except OSError as exc:
             self._warn(f"notify command could not start: {exc.strerror}")
@@ -173,7 +213,7 @@ class Notifier:
         if proc.returncode != 0:
             tail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] if proc.stderr else []
             detail = f": {redact(tail[0])[:200]}" if tail else ""
-            self._warn(f"notify command exited {proc.returncode} ({notice.event} {notice.account.ref}){detail}")
+            self._warn(f"notify command exited {proc.returncode} ({notice.event} {notice.subject}){detail}")
             return False
         return True
 
@@ -213,4 +253,4 @@ class _StateFile:
             os.close(self._fd)
 
 
-__all__ = ["EVENTS", "Notice", "Notifier", "NotifyEvent"]
+__all__ = ["EVENTS", "TROUBLE", "Notice", "Notifier", "NotifyEvent"]

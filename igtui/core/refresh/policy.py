@@ -44,9 +44,18 @@ ATTENTION = frozenset(
         Health.NEEDS_RELOGIN,
         Health.REFRESH_FAILED,
         Health.TOKEN_UNCERTAIN,
+        Health.APP_BLOCKED,
     }
 )
 """Health values that need a human (`igtui status` exits 4 when any account has one)."""
+
+LOST = frozenset({Health.EXPIRED, Health.NEEDS_RELOGIN, Health.TOKEN_UNCERTAIN, Health.APP_BLOCKED})
+"""Health values that no refresh can save: the token expired (or its data access did), Meta
+refused it, a refresh may have been lost, or Meta blocked the app. Cron runs name these on every
+run while they last, because cron mails only what is printed."""
+
+HEALED = frozenset({Health.HEALTHY, Health.REFRESH_DUE})
+"""Health values of an account that is fine again (a `recovered` notice follows past trouble)."""
 
 
 def window_days(account: Account, app: App | None = None, default: int | None = None) -> int:
@@ -138,18 +147,23 @@ def _ends_at(account: Account) -> datetime | None:
     return min(ends) if ends else None
 
 
-def assess(account: Account, now: datetime, *, within_days: int | None = None) -> Assessment:
+def assess(account: Account, now: datetime, *, within_days: int | None = None, app: App | None = None) -> Assessment:
     """The account's health at `now`, why, and when it will next be refreshed.
 
     Args:
         account: The account as stored (status, times, kind).
         now: The current time.
         within_days: Warning / refresh window; None means the account override or 15 days.
+        app: The account's app, when the caller has it: a block Meta put on the app outranks
+            every state of the token, since nothing works until the app is fixed.
     """
     days = window_days(account) if within_days is None else within_days
     window = timedelta(days=days)
     ends = _ends_at(account)
     reason = account.status_reason
+    if app is not None and app.blocked_kind is not None:
+        return Assessment(Health.APP_BLOCKED, f"app {app.name} blocked by Meta: {app.blocked_reason or app.blocked_kind}",
+                          ends)
 
     if account.status is AccountStatus.NEEDS_RELOGIN:
         return Assessment(Health.NEEDS_RELOGIN, reason or "needs a new login", ends)
@@ -268,6 +282,8 @@ def backoff(failures: int, *, rng: random.Random | None = None) -> timedelta:
 
 __all__ = [
     "ATTENTION",
+    "HEALED",
+    "LOST",
     "MIN_REFRESH_AGE",
     "Assessment",
     "assess",

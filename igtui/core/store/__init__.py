@@ -564,6 +564,32 @@ class Store:
         with self._read() as conn:
             return [rec.app_from_row(r) for r in conn.execute(f"SELECT {rec.APP_COLUMNS} FROM apps ORDER BY name")]
 
+    def set_app_blocked(self, name: str, *, kind: str, reason: str) -> App:
+        """Record that Meta blocked the app itself (metadata only: no passphrase needed).
+
+        The first sighting's time is kept while the block lasts, so "blocked since" stays true
+        across runs.
+        """
+        with self._write() as conn:
+            row_id = self._app_row(conn, name)[0]
+            conn.execute(
+                "UPDATE apps SET blocked_kind = ?, blocked_reason = ?, blocked_at = COALESCE(blocked_at, ?) "
+                "WHERE id = ?",
+                (kind, reason, rec.epoch(self._clock.now()), row_id),
+            )
+            return rec.app_from_row(conn.execute(f"SELECT {rec.APP_COLUMNS} FROM apps WHERE id = ?", (row_id,)).fetchone())
+
+    def clear_app_blocked(self, name: str) -> bool:
+        """Forget an app's block once a call for it succeeded again; True when one was recorded."""
+        with self._write() as conn:
+            row_id = self._app_row(conn, name)[0]
+            cur = conn.execute(
+                "UPDATE apps SET blocked_kind = NULL, blocked_reason = NULL, blocked_at = NULL "
+                "WHERE id = ? AND blocked_kind IS NOT NULL",
+                (row_id,),
+            )
+            return cur.rowcount > 0
+
     def account_counts(self) -> dict[str, int]:
         """Accounts per app name (one GROUP BY; listing apps never maps account rows)."""
         with self._read() as conn:

@@ -130,7 +130,16 @@ def m001_initial(db: Database) -> None:
             db.execute(statement)
 
 
-KNOWN_MIGRATIONS: tuple[str, ...] = ("m001_initial",)
+def m002_app_state(db: Database) -> None:
+    """An app's own state: Meta can block an app (restricted, Data Use Checkup overdue, deactivated
+    for inactivity, not live), which ends every token of that app at once, whatever each token's
+    state. `blocked_kind` is NULL while the app works."""
+    db.execute("ALTER TABLE apps ADD COLUMN blocked_kind TEXT")
+    db.execute("ALTER TABLE apps ADD COLUMN blocked_reason TEXT")
+    db.execute("ALTER TABLE apps ADD COLUMN blocked_at INTEGER")
+
+
+KNOWN_MIGRATIONS: tuple[str, ...] = ("m001_initial", "m002_app_state")
 SCHEMA_VERSION = len(KNOWN_MIGRATIONS)
 """Also written to `PRAGMA user_version`."""
 
@@ -141,4 +150,5 @@ def build() -> Migrations:
 
     migrations = Migrations(MIGRATION_SET)
     migrations(name="m001_initial")(m001_initial)
+    migrations(name="m002_app_state")(m002_app_state)
     return migrations

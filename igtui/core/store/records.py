@@ -65,7 +65,7 @@ def load_granular(text: str | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 APP_COLUMNS = (
     "id, name, platform, app_id, redirect_uris, scopes, graph_version, base_url, refresh_within_days, "
-    "created_at, updated_at"
+    "created_at, updated_at, blocked_kind, blocked_reason, blocked_at"
 )
 
 
@@ -82,6 +82,9 @@ def app_from_row(r: Sequence) -> App:
         refresh_within_days=r[8],
         created_at=dt(r[9]),
         updated_at=dt(r[10]),
+        blocked_kind=r[11],
+        blocked_reason=r[12],
+        blocked_at=dt(r[13]),
     )
 
 
