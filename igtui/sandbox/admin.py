@@ -191,11 +191,40 @@ class SandboxAdmin:
                                                  "budget": budget}))
 
     def fail_next(self, status: int = 500, count: int = 1, path: str | None = None,
-                  body: str | dict[str, Any] = "html", *, delay: float = 0.0) -> dict[str, Any]:
-        """Fail the next `count` requests (under `path`): html | truncated | graph | empty | pass | JSON."""
+                  body: str | dict[str, Any] = "html", *, delay: float = 0.0,
+                  kind: str | None = None) -> dict[str, Any]:
+        """Fail the next `count` requests (under `path`): html | truncated | graph | empty | pass | JSON.
+
+        `kind` instead sends one of the 5xx answers Meta itself gives (reference §12), with its
+        own status (so `status` and `body` are ignored): "500_code1" (code 1, served as
+        text/javascript), "500_code1_sub99" (code 1, subcode 99, no type, no fbtrace_id),
+        "500_code2_transient" (code 2, `is_transient: true`) or "502_html" (Meta's "Sorry,
+        something went wrong." page).
+        """
+        if kind is not None:
+            return dict(self._call("POST", "fail_next", {"kind": kind, "count": count, "path": path,
+                                                         "delay": delay or None}))
         return dict(self._call("POST", "fail_next", {"status": status, "count": count,
                                                      "path": path, "body": body,
                                                      "delay": delay or None}))
+
+    def block_app(self, app_id: str, kind: str = "data_use_checkup") -> dict[str, Any]:
+        """Meta acts on the app: every Graph call with any token of it (refresh, /me, debug_token,
+        the exchanges) fails with Meta's error for `kind` until `unblock_app`.
+
+        Kinds: data_use_checkup, restricted, disabled, inactive, not_live, invalid_app (deleted).
+        Returns the app's admin view (`blocked` names the kind).
+        """
+        return dict(self._call("POST", "block_app", {"app_id": app_id, "kind": kind}))
+
+    def unblock_app(self, app_id: str) -> dict[str, Any]:
+        """Undo `block_app`: the app's tokens work again (those still valid on their own)."""
+        return dict(self._call("POST", "unblock_app", {"app_id": app_id}))
+
+    def trace_ids(self, style: str) -> dict[str, Any]:
+        """fbtrace_id style: "legacy" (11-char base64 with + or /, JSON-escaped `\\/`),
+        "modern" (URL-safe, up to 26 chars) or "mixed" (the default; one in three legacy, by seed)."""
+        return dict(self._call("POST", "trace_ids", {"style": style}))
 
     def calls(self) -> dict[str, int]:
         """Requests seen per endpoint (e.g. `calls()["refresh_access_token"]`), errors included."""

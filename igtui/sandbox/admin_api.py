@@ -23,6 +23,12 @@ failed by `fail_next`. The caller (router) holds `World.lock`.
     POST /__sandbox/usage                 {app_id, calls?, budget?}
     POST /__sandbox/fail_next             {status?, count?, path?, body?: html|truncated|graph|
                                            empty|pass|<JSON object>, delay?}
+                                          or {kind: 500_code1|500_code1_sub99|500_code2_transient|
+                                           502_html, count?, path?, delay?} (Meta's own 5xx)
+    POST /__sandbox/block_app             {app_id, kind?: data_use_checkup|restricted|disabled|
+                                           inactive|not_live|invalid_app}
+    POST /__sandbox/unblock_app           {app_id}
+    POST /__sandbox/trace_ids             {style: mixed|legacy|modern}
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from typing import Any
 from igtui.sandbox.demo import create_accounts
 from igtui.sandbox.wire import Request, Response
 from igtui.sandbox.world import (
+    FAIL_KINDS,
     REVOKE_SUBCODES,
     FailRule,
     Throttle,
@@ -87,6 +94,7 @@ def state(world: World, _body: Body) -> object:
         "tokens": len(world.tokens),
         "codes": len(world.codes),
         "calls": dict(world.calls),
+        "trace_ids": world.trace_style,
         "fail_next": [{"status": r.status, "count": r.count, "path": r.path,
                        "body": r.body, "delay": r.delay} for r in world.fail_rules],
     }
@@ -286,20 +294,38 @@ def usage(world: World, body: Body) -> object:
 
 
 def fail_next(world: World, body: Body) -> object:
-    status = int(body.get("status", 500))
+    kind = body.get("kind")
+    if kind is not None and kind not in FAIL_KINDS:
+        raise WorldError(f"kind must be one of {', '.join(FAIL_KINDS)}")
+    status = FAIL_KINDS[kind] if kind is not None else int(body.get("status", 500))
     count = int(body.get("count", 1))
-    payload = body.get("body", "html")
+    payload = kind if kind is not None else body.get("body", "html")
     if not 100 <= status <= 599 or count < 1:
         raise WorldError("status must be 100–599 and count ≥ 1")
     if not (isinstance(payload, dict | list)
-            or payload in ("html", "truncated", "graph", "empty", "pass")):
-        raise WorldError("body must be html, truncated, graph, empty, pass or a JSON value")
+            or payload in ("html", "truncated", "graph", "empty", "pass", *FAIL_KINDS)):
+        raise WorldError("body must be html, truncated, graph, empty, pass, a fail kind or a JSON value")
     delay = float(body.get("delay", 0.0))
     if not 0.0 <= delay <= 60.0:
         raise WorldError("delay must be between 0 and 60 seconds")
     rule = FailRule(status=status, count=count, path=body.get("path"), body=payload, delay=delay)
     world.fail_rules.append(rule)
     return {"queued": len(world.fail_rules)}
+
+
+def block_app(world: World, body: Body) -> object:
+    """Meta acts on the app (reference §13): every call with its tokens fails until unblocked."""
+    app = world.app(body["app_id"])
+    return world.block_app(app, str(body.get("kind", "data_use_checkup"))).public()
+
+
+def unblock_app(world: World, body: Body) -> object:
+    return world.unblock_app(world.app(body["app_id"])).public()
+
+
+def trace_ids(world: World, body: Body) -> object:
+    world.set_trace_style(str(body["style"]))
+    return {"style": world.trace_style}
 
 
 def reset(world: World, _body: Body) -> object:
@@ -326,4 +352,7 @@ _ROUTES: dict[tuple[str, str], Callable[[World, Body], object]] = {
     ("POST", "/__sandbox/unthrottle"): unthrottle,
     ("POST", "/__sandbox/usage"): usage,
     ("POST", "/__sandbox/fail_next"): fail_next,
+    ("POST", "/__sandbox/block_app"): block_app,
+    ("POST", "/__sandbox/unblock_app"): unblock_app,
+    ("POST", "/__sandbox/trace_ids"): trace_ids,
 }

@@ -13,6 +13,7 @@ from igtui.sandbox.wire import (
     CANNOT_PARSE,
     Request,
     Response,
+    app_blocked,
     bad_token,
     fb_usage_headers,
     graph_error,
@@ -55,6 +56,9 @@ def oauth_access_token(world: World, req: Request) -> Response:
     if req.param("client_secret") != app.secret:
         # Meta sends code 1 here; 100 keeps a wrong secret from looking transient to clients.
         return graph_error(world, 100, "Error validating client secret.", headers=headers)
+    blocked = app_blocked(world, app)
+    if blocked is not None:
+        return blocked
     grant = req.param("grant_type")
     if grant == "client_credentials":
         body = {"access_token": f"{app.app_id}|{app.secret}", "token_type": "bearer"}
@@ -114,6 +118,9 @@ def _fb_token(world: World, req: Request) -> tuple[Token, SbApp, list[tuple[str,
         return bad_token(world, None, CANNOT_PARSE)
     app = world.apps[token.app_id]
     world.note_call(app, None)
+    blocked = app_blocked(world, app)
+    if blocked is not None:
+        return blocked
     limited = throttled(world, app, token.username, _ig_id_of(world, token), instagram=False)
     if limited is not None:
         return limited
@@ -266,6 +273,9 @@ def debug_token(world: World, req: Request) -> Response:
     if app is None or app.platform != "facebook":
         return graph_error(world, 190, "Invalid OAuth access token signature.")
     world.note_call(app, None)
+    blocked = app_blocked(world, app)
+    if blocked is not None:
+        return blocked
     limited = throttled(world, app, None, None, instagram=False)
     if limited is not None:
         return limited

@@ -11,6 +11,7 @@ from igtui.sandbox.wire import (
     CANNOT_PARSE,
     Request,
     Response,
+    app_blocked,
     bad_token,
     graph_error,
     ig_oauth_error,
@@ -46,6 +47,9 @@ def code_exchange(world: World, req: Request) -> Response:
         return ig_oauth_error(world, "Invalid platform app")
     if req.form["client_secret"] != app.secret:
         return ig_oauth_error(world, "Error validating client secret.")
+    blocked = app_blocked(world, app, ig_oauth=True)
+    if blocked is not None:
+        return blocked
     if req.form["grant_type"] != "authorization_code":
         return ig_oauth_error(world, "Invalid grant_type")
     code = world.codes.get(req.form["code"])
@@ -80,9 +84,12 @@ def _ig_token(world: World, req: Request) -> tuple[Token, SbApp] | Response:
 
 
 def usable_ig(world: World, token: Token, app: SbApp) -> list[tuple[str, str]] | Response:
-    """Count the call, then apply throttles and revocation/expiry; headers on success."""
+    """Count the call, then apply an app-level block, throttles and revocation/expiry; headers on success."""
     user = world.ig_users[token.username]
     world.note_call(app, user.user_id)
+    blocked = app_blocked(world, app)
+    if blocked is not None:
+        return blocked
     limited = throttled(world, app, user.username, user.user_id, instagram=True)
     if limited is not None:
         return limited

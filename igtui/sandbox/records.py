@@ -46,6 +46,34 @@ REFRESH_MODES = ("new_keep_old", "same", "new_invalidate_old")
 TOKEN_KINDS = ("ig_short", "ig_long", "fb_short", "fb_user", "fb_page")
 REVOKE_SUBCODES = (458, 459, 460, 463, 464, 467, 492)
 
+APP_BLOCKS: dict[str, tuple[int, str]] = {
+    "data_use_checkup": (200, "(#200) API access disrupted. Go to the App Dashboard and complete Data Use Checkup."),
+    "restricted": (190, "Error validating application. Application has been restricted."),
+    "disabled": (190, "Error validating application. Application has been disabled."),
+    "inactive": (10, "(#10) Graph API Access Deactivated Due to Inactivity. Go to the App Dashboard to "
+                     "reactivate API access."),
+    "not_live": (10, "(#10) App not live: this feature requires the app to be Live. Switch the app to Live "
+                     "mode in the App Dashboard."),
+    "invalid_app": (190, "Error validating application. Application has been deleted."),
+}
+"""`block_app` kinds → (Graph code, message) for an app Meta acted on (reference §13).
+
+The messages carry the words the reference records ("API access disrupted…", "Graph API Access
+Deactivated Due to Inactivity"); the reference records no codes for these, so the codes are a
+spread of the ones Meta uses for app trouble (190 "Error validating application…", 10, 200),
+which also exercises that a client tells them from a dead token or a missing permission."""
+
+FAIL_KINDS: dict[str, int] = {
+    "500_code1": 500,
+    "500_code1_sub99": 500,
+    "500_code2_transient": 500,
+    "502_html": 502,
+}
+"""`fail_next(kind=…)` → HTTP status: the 5xx answers Meta itself sends (reference §12)."""
+
+TRACE_STYLES = ("mixed", "legacy", "modern")
+"""fbtrace_id styles: old 11-character base64 ids with `+`/`/`, new URL-safe ones, or both."""
+
 
 class WorldError(Exception):
     """An admin request the world cannot honour (unknown app, bad knob value…)."""
@@ -81,6 +109,8 @@ class SbApp:
     window_start: int = 0
     window_calls: int = 0
     throttle: Throttle | None = None
+    blocked: str | None = None
+    """An APP_BLOCKS kind while Meta "acts on the app": every call with its tokens fails."""
 
     def public(self) -> dict[str, object]:
         """The admin view (the sandbox's own secrets are fake, so they are shown)."""
@@ -95,6 +125,7 @@ class SbApp:
             "omit_expires_in": self.omit_expires_in,
             "budget": self.budget,
             "window_calls": self.window_calls,
+            "blocked": self.blocked,
             "throttle": None
             if self.throttle is None
             else {

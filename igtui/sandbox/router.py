@@ -12,8 +12,15 @@ import time
 from collections.abc import Callable
 
 from igtui.sandbox import admin_api, consent, fb_routes, ig_routes
-from igtui.sandbox.wire import Request, Response, graph_error, json_response
-from igtui.sandbox.world import FailRule, World
+from igtui.sandbox.wire import (
+    Request,
+    Response,
+    graph_error,
+    graph_json,
+    json_response,
+    www_authenticate,
+)
+from igtui.sandbox.world import FAIL_KINDS, FailRule, World
 
 _V = r"(?:/v\d+(?:\.\d+)?)?"
 Handler = Callable[..., Response]
@@ -90,8 +97,44 @@ def _not_found(world: World, req: Request) -> Response:
     return graph_error(world, 2500, f"Unknown path components: {req.path[:200]}")
 
 
+META_ERROR_PAGE = (
+    '<!DOCTYPE html>\n<html lang="en" id="facebook"><head><meta charset="utf-8"><title>Error</title>'
+    '</head><body><div id="content"><h1>Sorry, something went wrong.</h1><p>We&#039;re working on '
+    "getting this fixed as soon as we can.</p><p><a href=\"https://www.facebook.com/\">Go Back</a></p>"
+    "</div></body></html>"
+)
+"""The page Meta itself serves with some 502s (reference §12: HTML bodies are not only from proxies)."""
+
+_UNKNOWN = "An unknown error has occurred."
+_RETRY = "An unexpected error has occurred. Please retry your request later."
+
+
+def _meta_5xx(world: World, kind: str, status: int) -> Response:
+    """The 5xx answers Meta sends itself (reference §12), one per `fail_next` kind."""
+    if kind == "502_html":
+        return Response(status, META_ERROR_PAGE.encode(), [("Content-Type", "text/html; charset=utf-8"),
+                                                           ("Cache-Control", "no-store")])
+    if kind == "500_code1":
+        # Served as text/javascript, as Graph sometimes does: clients must parse by content.
+        err: dict[str, object] = {"message": _UNKNOWN, "type": "OAuthException", "code": 1,
+                                  "fbtrace_id": world.fbtrace_id()}
+        return json_response(world, {"error": err}, status, [www_authenticate("unknown_error", _UNKNOWN)],
+                             content_type="text/javascript; charset=UTF-8")
+    if kind == "500_code1_sub99":
+        # Recorded on v25.0: no `type` and no `fbtrace_id` at all.
+        body = graph_json({"error": {"message": "An unknown error occurred", "code": 1, "error_subcode": 99}})
+        return Response(status, body, [("Content-Type", "application/json; charset=UTF-8"),
+                                       ("x-fb-trace-id", world.fbtrace_id()[:11]),
+                                       www_authenticate("unknown_error", "An unknown error occurred")])
+    return graph_error(world, 2, _RETRY, status=status, is_transient=True)
+
+
 def _failure(world: World, rule: FailRule) -> Response:
-    """A `fail_next` response: a proxy's HTML page, truncated JSON, a Graph error or given JSON."""
+    """A `fail_next` response: one of Meta's own 5xx kinds, a proxy's HTML page, truncated
+    JSON, a Graph error or given JSON."""
+    if isinstance(rule.body, str) and rule.body in FAIL_KINDS:
+        with world.lock:
+            return _meta_5xx(world, rule.body, rule.status)
     if rule.body == "html":
         page = (f"<html><head><title>{rule.status} Bad Gateway</title></head><body>"
                 f"<h1>{rule.status} Bad Gateway</h1><p>The upstream server failed.</p></body>"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from igtui.sandbox.world import SbApp, World
+from igtui.sandbox.world import APP_BLOCKS, SbApp, World
 
 JSON_TYPE = "application/json; charset=UTF-8"
 NO_STORE = "private, no-cache, no-store, must-revalidate"
@@ -52,13 +52,51 @@ class Response:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
 
+def graph_json(obj: object) -> bytes:
+    """JSON as Graph writes it: compact, and every `/` escaped as `\\/` (a trace id `BupUdrV\\/3Pj`,
+    a URL `https:\\/\\/…`), which any JSON parser reads back as `/` (reference §12)."""
+    return json.dumps(obj, separators=(",", ":")).replace("/", "\\/").encode()
+
+
 def json_response(world: World, obj: object, status: int = 200,
-                  headers: list[tuple[str, str]] | None = None) -> Response:
+                  headers: list[tuple[str, str]] | None = None,
+                  content_type: str = JSON_TYPE) -> Response:
     """A Graph-style JSON response with Meta's cache and trace headers."""
-    hdrs = [("Content-Type", JSON_TYPE), ("Cache-Control", NO_STORE), ("Pragma", "no-cache"),
+    hdrs = [("Content-Type", content_type), ("Cache-Control", NO_STORE), ("Pragma", "no-cache"),
             ("x-fb-trace-id", world.fbtrace_id()[:11])]
     hdrs.extend(headers or [])
-    return Response(status, json.dumps(obj, separators=(",", ":")).encode(), hdrs)
+    return Response(status, graph_json(obj), hdrs)
+
+
+_HEADER_MESSAGE_LIMIT = 300
+
+
+def www_authenticate(word: str, message: str) -> tuple[str, str]:
+    """Meta's `WWW-Authenticate: OAuth "Facebook Platform" "<word>" "<message>"` header.
+
+    The message is a quoted-string: `\\` and `"` are escaped, anything outside printable
+    ASCII becomes `?` (a header is Latin-1 on the wire and must not break lines), and it is
+    cut at 300 characters.
+    """
+    safe = "".join(ch if " " <= ch <= "~" else "?" for ch in message[:_HEADER_MESSAGE_LIMIT])
+    quoted = safe.replace("\\", "\\\\").replace('"', '\\"')
+    return ("WWW-Authenticate", f'OAuth "Facebook Platform" "{word}" "{quoted}"')
+
+
+def auth_word(code: int, message: str) -> str:
+    """The error word Meta puts in WWW-Authenticate for a Graph code (reference §12)."""
+    if code in (102, 190):
+        return "invalid_token"
+    if code in (1, 2):
+        return "unknown_error"
+    lowered = message.lower()
+    if code == 100 and ("verification code" in lowered or "authorization code" in lowered):
+        return "invalid_code"
+    return "invalid_request"
+
+
+def _has_header(headers: list[tuple[str, str]] | None, name: str) -> bool:
+    return any(key.lower() == name for key, _value in headers or [])
 
 
 def graph_error(
@@ -72,14 +110,18 @@ def graph_error(
     headers: list[tuple[str, str]] | None = None,
     is_transient: bool | None = None,
 ) -> Response:
-    """Shape 1: the Graph envelope `{"error": {message, type, code, error_subcode?, fbtrace_id}}`."""
+    """Shape 1: the Graph envelope `{"error": {message, type, code, error_subcode?, fbtrace_id}}`,
+    with Meta's WWW-Authenticate header (unless the caller set its own)."""
     err: dict[str, object] = {"message": message, "type": type_, "code": code}
     if subcode is not None:
         err["error_subcode"] = subcode
     if is_transient is not None:
         err["is_transient"] = is_transient
     err["fbtrace_id"] = world.fbtrace_id()
-    return json_response(world, {"error": err}, status, headers)
+    hdrs = list(headers or [])
+    if not _has_header(hdrs, "www-authenticate"):
+        hdrs.append(www_authenticate(auth_word(code, message), message))
+    return json_response(world, {"error": err}, status, hdrs)
 
 
 def ig_oauth_error(world: World, message: str, status: int = 400) -> Response:
@@ -95,6 +137,21 @@ def bad_token(world: World, subcode: int | None, message: str,
 
 
 CANNOT_PARSE = "Invalid OAuth access token - Cannot parse access token"
+
+
+def app_blocked(world: World, app: SbApp, *, ig_oauth: bool = False) -> Response | None:
+    """The error for any call with a blocked app's tokens or credentials, or None (reference §13).
+
+    HTTP 400 with the Graph envelope, or with api.instagram.com's own shape for its code
+    exchange (`ig_oauth`), checked before the token's own state: Meta's action on the app
+    ends every token of it, valid or not.
+    """
+    if app.blocked is None:
+        return None
+    code, message = APP_BLOCKS[app.blocked]
+    if ig_oauth:
+        return ig_oauth_error(world, message)
+    return graph_error(world, code, message)
 
 
 def ig_usage_headers(world: World, app: SbApp, ig_user_id: str | None) -> list[tuple[str, str]]:

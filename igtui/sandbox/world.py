@@ -19,11 +19,13 @@ from collections.abc import Callable
 
 from igtui.sandbox.clock import SandboxClock
 from igtui.sandbox.records import (
+    APP_BLOCKS,
     BUC_WINDOW_SECONDS,
     CODE_SECONDS,
     DATA_ACCESS_SECONDS,
     DEFAULT_BUC_BUDGET,
     DEFAULT_BUDGET,
+    FAIL_KINDS,
     FB_SCOPES,
     FB_SHORT_SECONDS,
     IG_SCOPES,
@@ -34,6 +36,7 @@ from igtui.sandbox.records import (
     REVOKE_SUBCODES,
     SHAPES,
     TOKEN_KINDS,
+    TRACE_STYLES,
     USAGE_WINDOW_SECONDS,
     Code,
     FailRule,
@@ -67,6 +70,10 @@ class World:
 
     def _clear(self) -> None:
         self._rng = random.Random(self.seed) if self.seed is not None else None
+        # Trace ids draw from their own stream, so how many responses were sent does not
+        # change which tokens and codes a seed gives.
+        self._trace_rng = random.Random(f"trace-{self.seed}") if self.seed is not None else None
+        self.trace_style = "mixed"
         self.apps: dict[str, SbApp] = {}
         self.ig_users: dict[str, IgUser] = {}
         self.fb_users: dict[str, FbUser] = {}
@@ -100,8 +107,33 @@ class World:
         raw = base64.b64encode(self._random_bytes(n_bytes)).decode("ascii")
         return raw.replace("+", "a").replace("/", "b").rstrip("=")
 
+    def _trace_bytes(self, n: int) -> bytes:
+        return self._trace_rng.randbytes(n) if self._trace_rng is not None else os.urandom(n)
+
     def fbtrace_id(self) -> str:
-        return "A" + self.random_string(16)[:22]
+        """A trace id as Meta makes them (reference §12), in the world's `trace_style`.
+
+        "legacy": 11 characters of standard base64, always with a `+` or `/` in it (`GNV+FOvDX3z`);
+        "modern": URL-safe, 23–26 characters, starting with "A" (`Ax-_gPAuFEee6GdsfwecVmrjtu`);
+        "mixed" (the default): one in three legacy, chosen by the seed's stream.
+        """
+        raw = self._trace_bytes(20)
+        style = self.trace_style
+        if style == "mixed":
+            style = "legacy" if raw[0] % 3 == 0 else "modern"
+        if style == "legacy":
+            text = base64.b64encode(raw[1:10]).decode("ascii")[:11]
+            if "+" not in text and "/" not in text:
+                at = raw[10] % 11
+                text = text[:at] + "+/"[raw[11] & 1] + text[at + 1:]
+            return text
+        length = 22 + raw[1] % 4
+        return "A" + base64.urlsafe_b64encode(raw[2:]).decode("ascii")[:length]
+
+    def set_trace_style(self, style: str) -> None:
+        if style not in TRACE_STYLES:
+            raise WorldError(f"trace style must be one of {', '.join(TRACE_STYLES)}")
+        self.trace_style = style
 
     def now(self) -> int:
         return int(self.clock.now().timestamp())
@@ -345,6 +377,19 @@ class World:
     def regain_minutes(self, throttle: Throttle) -> int:
         return max(1, -(-(throttle.until - self.now()) // 60))
 
+    # ── app-level blocks ─────────────────────────────────────────────────────────
+
+    def block_app(self, app: SbApp, kind: str) -> SbApp:
+        """Meta acts on the app: every call made with the app's tokens or credentials fails."""
+        if kind not in APP_BLOCKS:
+            raise WorldError(f"kind must be one of {', '.join(APP_BLOCKS)}")
+        app.blocked = kind
+        return app
+
+    def unblock_app(self, app: SbApp) -> SbApp:
+        app.blocked = None
+        return app
+
     # ── fail_next ────────────────────────────────────────────────────────────────
 
     def take_failure(self, path: str) -> FailRule | None:
@@ -359,9 +404,9 @@ class World:
 
 
 __all__ = [
-    "BUC_WINDOW_SECONDS", "CODE_SECONDS", "DATA_ACCESS_SECONDS", "DEFAULT_BUC_BUDGET",
-    "DEFAULT_BUDGET", "FB_SCOPES", "FB_SHORT_SECONDS", "IG_SCOPES", "IG_SHORT_SECONDS",
+    "APP_BLOCKS", "BUC_WINDOW_SECONDS", "CODE_SECONDS", "DATA_ACCESS_SECONDS", "DEFAULT_BUC_BUDGET",
+    "DEFAULT_BUDGET", "FAIL_KINDS", "FB_SCOPES", "FB_SHORT_SECONDS", "IG_SCOPES", "IG_SHORT_SECONDS",
     "LONG_LIVED_SECONDS", "REFRESH_MIN_AGE_SECONDS", "REFRESH_MODES", "REVOKE_SUBCODES", "SHAPES",
-    "TOKEN_KINDS", "USAGE_WINDOW_SECONDS", "Code", "FailRule", "FbUser", "IgUser", "Page", "SbApp",
+    "TOKEN_KINDS", "TRACE_STYLES", "USAGE_WINDOW_SECONDS", "Code", "FailRule", "FbUser", "IgUser", "Page", "SbApp",
     "Throttle", "Token", "World", "WorldError", "expired_message", "revoke_message",
 ]
