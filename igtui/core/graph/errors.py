@@ -497,7 +497,11 @@ def _from_mapping(status: int, body: dict[str, Any], headers: Mapping[str, str] 
     code, the message when there is none.
     """
     word = hint[0] if hint else None
-    hinted = _text(hint[1]) if hint and hint[1] else None
+
+    def hinted() -> str | None:
+        # Redacted only when needed: the known-secret scan is the costly part of an error.
+        return _text(hint[1]) if hint and hint[1] else None
+
     envelope = body.get("error")
     if isinstance(envelope, dict):
         code = _int(envelope.get("code"))
@@ -506,7 +510,7 @@ def _from_mapping(status: int, body: dict[str, Any], headers: Mapping[str, str] 
             code=code,
             subcode=_int(envelope.get("error_subcode")),
             error_type=_ident(envelope.get("type")),
-            meta_message=_text(envelope.get("message")) or hinted,
+            meta_message=_text(envelope.get("message")) or hinted(),
             user_message=_text(envelope.get("error_user_msg")),
             fbtrace_id=trace_id(envelope.get("fbtrace_id")) or _header_trace(headers),
             is_transient=envelope.get("is_transient") is True,
@@ -519,7 +523,7 @@ def _from_mapping(status: int, body: dict[str, Any], headers: Mapping[str, str] 
             status=status,
             code=_int(body.get("code")),
             error_type=_ident(body.get("error_type")),
-            meta_message=_text(body.get("error_message")) or hinted,
+            meta_message=_text(body.get("error_message")) or hinted(),
             fbtrace_id=_header_trace(headers),
             headers=headers,
             now=now,
