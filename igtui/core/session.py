@@ -175,13 +175,9 @@ class Session:
 
     def unlock(self, store: Store) -> None:
         """Unlock `store` from this session's passphrase sources (three tries at a prompt)."""
-        from igtui.core import unlock as unlocking
+        from igtui.core.unlock import unlock_with_retries
 
-        retrying = getattr(unlocking, "unlock_with_retries", None)
-        if retrying is not None:
-            retrying(store, environ=self.environ, passphrase_file=self.passphrase_file)
-        else:
-            store.unlock(self.passphrase())
+        unlock_with_retries(store, environ=self.environ, passphrase_file=self.passphrase_file)
 
     def refresh_locks(self) -> RefreshLocks:
         """The single-flight locks of this store (read-only uses: stale intents for `status`)."""
