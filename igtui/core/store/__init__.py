@@ -668,6 +668,10 @@ class Store:
                 "retry_at": None,
                 "failures": 0,
                 "page_id": page_id,
+                # A verification speaks of the token it checked: a new login's token has none yet.
+                "last_verified_at": None,
+                "last_verify_ok": None,
+                "last_verify_message": None,
             }
             if existing:
                 assignments = ", ".join(f"{c} = ?" for c in values)
