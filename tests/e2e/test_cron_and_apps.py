@@ -175,3 +175,23 @@ def test_an_app_blocked_by_meta_is_recorded_stops_its_accounts_and_recovers(
     assert store.get_app("demo-ig").blocked_kind is None
     assert [(n["event"], n["app"]) for n in _notes(out)][1:] == [("recovered", "demo-ig")]
     assert _run(env, "status").returncode == 0
+
+
+def test_verify_records_a_blocked_app_and_clears_it_when_meta_answers_again(
+    tmp_path: Path, sandbox: Any, admin: Any
+) -> None:
+    home = _home(tmp_path)
+    store = make_store(home / "igtui.db", sandbox.url)
+    seed_ig(store, admin, "acme.studio", age_days=10)
+    env = cli_env(home)
+    admin.block_app(IG_APP_ID, kind="inactive")
+    r = _run(env, "token", "inspect", "acme.studio", "--verify")
+    assert r.returncode == 4 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("igtui: ")
+    assert store.get_app("demo-ig").blocked_kind == "inactive"
+    assert store.get_account("acme.studio").status is AccountStatus.OK  # the token is not blamed
+    assert _run(env, "status").returncode == 4
+    admin.unblock_app(IG_APP_ID)
+    r = _run(env, "token", "inspect", "acme.studio", "--verify")
+    assert r.returncode == 0, r.stderr
+    assert store.get_app("demo-ig").blocked_kind is None

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from igtui.core.clock import Clock, SystemClock, iso
-from igtui.core.errors import ReloginRequired
+from igtui.core.errors import AppBlocked, ReloginRequired
 from igtui.core.models import Account, AccountStatus, App, TokenKind
 from igtui.core.refresh.policy import refreshable_after
 
@@ -171,6 +171,10 @@ async def inspect_token(
                 store.update_account_state,
                 account.id, last_verified_at=now, last_verify_ok=True, last_verify_message="valid (/me answered)"
             )
+    except AppBlocked as exc:
+        # Meta acted on the app, not on this token: the app carries it (status, TUI, notices).
+        await asyncio.to_thread(store.set_app_blocked, app.name, kind=exc.kind, reason=f"{exc.message}; {exc.advice}")
+        raise
     except ReloginRequired as exc:
         reason = exc.message
         updated = await asyncio.to_thread(
@@ -180,6 +184,8 @@ async def inspect_token(
         )
         exc.report = report_for(updated, verified=True)  # type: ignore[attr-defined]
         raise
+    if app.blocked_kind is not None:  # a call for the app worked again: the block is over
+        await asyncio.to_thread(store.clear_app_blocked, app.name)
     return report_for(updated, verified=True)
 
 
