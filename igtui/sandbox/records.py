@@ -50,10 +50,10 @@ APP_BLOCKS: dict[str, tuple[int, str]] = {
     "data_use_checkup": (200, "(#200) API access disrupted. Go to the App Dashboard and complete Data Use Checkup."),
     "restricted": (190, "Error validating application. Application has been restricted."),
     "disabled": (190, "Error validating application. Application has been disabled."),
-    "inactive": (10, "(#10) Graph API Access Deactivated Due to Inactivity. Go to the App Dashboard to "
-                     "reactivate API access."),
-    "not_live": (10, "(#10) App not live: this feature requires the app to be Live. Switch the app to Live "
-                     "mode in the App Dashboard."),
+    "inactive": (10, ("(#10) Graph API Access Deactivated Due to Inactivity. Go to the App Dashboard to "
+                      "reactivate API access.")),
+    "not_live": (10, ("(#10) App not live: this feature requires the app to be Live. Switch the app to Live "
+                      "mode in the App Dashboard.")),
     "invalid_app": (190, "Error validating application. Application has been deleted."),
 }
 """`block_app` kinds → (Graph code, message) for an app Meta acted on (reference §13).

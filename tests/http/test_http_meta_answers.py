@@ -4,6 +4,7 @@ WWW-Authenticate hint, text/javascript JSON, and errors where Meta acted on the 
 from __future__ import annotations
 
 import json
+
 import httpx
 import pytest
 from graph_helpers import Recorder, canary, json_response
@@ -330,8 +331,8 @@ def test_every_kind_has_advice_and_the_error_checks_its_kind() -> None:
 @pytest.mark.parametrize(
     ("code", "subcode", "message", "cls"),
     [
-        (190, 460, "Error validating access token: The session has been invalidated because the user changed their "
-                   "password or Facebook has changed the session for security reasons.", ReloginRequired),
+        (190, 460, ("Error validating access token: The session has been invalidated because the user changed their "
+                    "password or Facebook has changed the session for security reasons."), ReloginRequired),
         (190, 458, "Error validating access token: The user has not authorized application 100000000000001.",
          ReloginRequired),
         (190, 463, "Error validating access token: Session has expired on Monday, 01-Dec-25.", ReloginRequired),

@@ -23,7 +23,7 @@ from sandbox_helpers import (
     ig_exchange,
 )
 
-from igtui.core.errors import AppBlocked, TransientApiError
+from igtui.core.errors import ApiError, AppBlocked, TransientApiError
 from igtui.core.graph.errors import parse_error, parse_www_authenticate, trace_id
 from igtui.sandbox import Sandbox
 from igtui.sandbox.admin import SandboxAdmin, SandboxAdminError
@@ -38,7 +38,7 @@ def me(http: httpx.Client, token: str) -> httpx.Response:
     return http.get("/v25.0/me", params={"fields": "id,username", "access_token": token})
 
 
-def classified(response: httpx.Response) -> object:
+def classified(response: httpx.Response) -> ApiError | None:
     """What igtui's own parser makes of a sandbox reply."""
     return parse_error(response.status_code, response.content, response.headers)
 

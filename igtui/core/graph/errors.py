@@ -148,7 +148,7 @@ TRACE_ID_LIMIT = 64
 """Longest fbtrace_id kept. Meta's run to about 26 characters (reference §12); every real
 token is far longer than 64, so a token cannot pass as a trace id by its length alone."""
 
-_TRACE_RE = re.compile(r"[A-Za-z0-9+/=_.\-]{1,%d}" % TRACE_ID_LIMIT)
+_TRACE_RE = re.compile(rf"[A-Za-z0-9+/=_.\-]{{1,{TRACE_ID_LIMIT}}}")
 
 
 def trace_id(value: Any) -> str | None:
