@@ -153,7 +153,15 @@ class IgtuiApp(App[int]):
 
     @work(group="auto-refresh", exclusive=True, exit_on_error=False, description="Auto-refresh")
     async def auto_refresh(self) -> None:
-        """Renew due tokens (trigger auto); screens redraw through `data_version`."""
+        """Renew due tokens (trigger auto); screens redraw through `data_version`.
+
+        The toast speaks only of what this run asked Meta (a renewal, or a failure recorded in
+        history), in the CLI's words for the first failure. Decisions made without Meta (an
+        account that needs a login, an app paused) repeat on every run and are on home already:
+        toasting them every minute would teach the user to ignore the toast.
+        """
+        from igtui.core.refresh.report import event_line
+
         try:
             events = await self.engine.refresh_due(trigger=Trigger.AUTO)
         except IgtuiError as error:
@@ -162,10 +170,15 @@ class IgtuiApp(App[int]):
         if not events:
             return
         self.changed()
-        ok = sum(1 for e in events if e.result is RefreshResult.REFRESHED)
-        bad = sum(1 for e in events if e.result not in (RefreshResult.REFRESHED, RefreshResult.SKIPPED, RefreshResult.TOO_EARLY))
-        if ok or bad:
-            self.notify(f"Auto-refresh: {ok} renewed, {bad} need attention", severity="warning" if bad else "information", markup=False)
+        asked = [e for e in events if e.result is RefreshResult.REFRESHED or e.id is not None]
+        if not asked:
+            return
+        ok = sum(1 for e in asked if e.result is RefreshResult.REFRESHED)
+        bad = [e for e in asked if e.result is not RefreshResult.REFRESHED]
+        text = f"Auto-refresh: {ok} renewed, {len(bad)} need attention"
+        if bad:
+            text += "\n" + event_line(bad[0])[:300]
+        self.notify(text, severity="warning" if bad else "information", markup=False)
 
     # ── clipboard ──────────────────────────────────────────────────────────────────────────
     def copy_to_clipboard(self, text: str) -> None:

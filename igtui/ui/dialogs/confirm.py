@@ -1,7 +1,8 @@
-"""Yes/no question before a destructive action."""
+"""Yes/no question before a destructive or a knowingly futile action (delete, force refresh)."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -17,18 +18,31 @@ class ConfirmDialog(IgtuiModal[bool]):
     CSS_PATH = "dialogs.tcss"
     BINDINGS = [Binding("escape,n", "answer(False)", "No"), Binding("y", "answer(True)", "Yes")]
 
-    def __init__(self, title: str, question: str) -> None:
+    def __init__(self, title: str, question: str, *, detail: str = "", yes: str = "Yes", no: str = "No") -> None:
+        """A question, optionally with a paragraph of `detail` below it (what will likely happen).
+
+        Both are shown through `safe()`, which makes control characters (newlines included)
+        visible, hence a separate `detail` rather than a question with blank lines in it.
+        `yes`/`no` label the buttons (the keys stay y and n/Esc): a button that names the action
+        ("Ask Meta") says what happens better than "Yes".
+        """
         super().__init__()
         self._title = title
-        self._question = question
+        self.question = question
+        self.detail = detail
+        self._yes = yes
+        self._no = no
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(safe(self._title), classes="title")
-            yield Static(safe(self._question, wrap=True))
+            parts = [safe(self.question, wrap=True)]
+            if self.detail:
+                parts.append(safe(self.detail, wrap=True))
+            yield Static(Text("\n\n").join(parts), id="question")
             with Horizontal(classes="buttons"):
-                yield Button("No", id="no")
-                yield Button("Yes", id="yes", variant="warning")
+                yield Button(self._no, id="no")
+                yield Button(self._yes, id="yes", variant="warning")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

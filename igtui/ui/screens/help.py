@@ -21,7 +21,9 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Accounts (home)", (
         ("Enter", "inspect the selected token"),
         ("l", "log in (new account, or re-login the selected one)"),
-        ("r / R", "refresh the selected token now / refresh every due token"),
+        ("r", "refresh the selected token if igtui's rules allow (as `igtui refresh`)"),
+        ("F", "force it: ask Meta anyway, after saying what Meta will likely answer"),
+        ("R", "refresh every due token"),
         ("/ , s", "filter, cycle the sort (expiry, username, app, status)"),
         ("h , L", "refresh history, live request & rate-limit log"),
         ("a , e , d", "add an app, edit the selected app, forget the selected account"),
@@ -29,7 +31,8 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Token", (
         ("t", "reveal or mask the token"),
         ("c / v", "copy it (OSC 52, cleared after 30 s) / show it for manual copy"),
-        ("V , r , l", "verify with Meta, refresh now, log in again"),
+        ("V , l", "verify with Meta, log in again"),
+        ("r / F", "refresh if igtui's rules allow / force it (asks first)"),
     )),
     ("Scopes", (
         ("Space", "toggle a scope"),

@@ -18,9 +18,10 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.widgets.data_table import RowKey
 
-from igtui.core.models import Health, RefreshResult, Trigger
+from igtui.core.models import Health
 from igtui.ui.base import IgtuiScreen
-from igtui.ui.text import countdown, safe
+from igtui.ui.screens.token_inspect import FORCE_KEY, RefreshActions
+from igtui.ui.text import countdown, safe, when
 from igtui.ui.widgets.health import ATTENTION, assess_account, health_text
 
 SORTS = ("expiry", "username", "app", "status")
@@ -86,7 +87,7 @@ def _sort_key(mode: str) -> Any:
     return lambda r: (r.ends_at.replace(tzinfo=None) if r.ends_at else far, r.username.lower())
 
 
-class HomeScreen(IgtuiScreen):
+class HomeScreen(RefreshActions, IgtuiScreen):
     """Apps and accounts; Enter inspects the selected token."""
 
     TITLE = "Accounts"
@@ -101,6 +102,7 @@ class HomeScreen(IgtuiScreen):
         Binding("L", "app.open('log')", "Log"),
         Binding("a", "app.open('add_app')", "Add app"),
         Binding("e", "edit_app", "Edit app"),
+        Binding(FORCE_KEY, "force_refresh", "Force refresh"),
         Binding("R", "app.refresh_due", "Refresh due", show=False),
         Binding("d", "delete", "Delete", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -285,15 +287,15 @@ class HomeScreen(IgtuiScreen):
         if row is not None and row.account_id is not None:
             self.refresh_account(row.account_id)
 
-    @work(group="refresh", exclusive=False, exit_on_error=False, description="Refreshing")
-    async def refresh_account(self, account_id: int) -> None:
-        event = await self.igtui.engine.refresh_account(account_id, trigger=Trigger.TUI, force=True)
-        self.igtui.changed()
-        severity = "information" if event.result is RefreshResult.REFRESHED else "warning"
-        text = f"{event.account}: {event.result.value.replace('_', ' ')}"
-        if event.message:
-            text += f" ({event.message})"
-        self.notify(safe(text, limit=300).plain, severity=severity, markup=False)
+    def refresh_account(self, account_id: int) -> None:
+        """Refresh under igtui's rules (the CLI's `igtui refresh ACCOUNT`)."""
+        self.start_refresh(account_id)
+
+    def action_force_refresh(self) -> None:
+        """Force the selected account's refresh, after saying what Meta will likely answer."""
+        row = self.selected()
+        if row is not None and row.account_id is not None:
+            self.start_force_refresh(row.account_id)
 
     def action_sort(self) -> None:
         self._sort = (self._sort + 1) % len(SORTS)

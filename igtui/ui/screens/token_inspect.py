@@ -1,8 +1,13 @@
 """Token inspection: everything igtui knows about one account's token, like Meta's debugger.
 
 The token stays masked until asked (`t`); copying (`c`) uses OSC 52 and is wiped after 30 s.
-Verify (`V`) goes through E's `inspect_token`; refresh (`r`) through F's engine; re-login (`l`)
-opens scope selection with this account's scopes. Times show as dates and live countdowns.
+Verify (`V`) goes through E's `inspect_token`; re-login (`l`) opens scope selection with this
+account's scopes. Times show as dates and live countdowns.
+
+Refresh (`r`) obeys the same policy as `igtui refresh ACCOUNT` (no Meta call for a token under
+24 hours old, an expired one, or one Meta already refused) and shows the CLI's words. Forcing
+(`F`) is a separate action that first says what Meta will likely answer. `RefreshActions` holds
+both, for this screen and for home.
 """
 
 from __future__ import annotations
@@ -20,10 +25,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 from igtui.core.errors import IgtuiError
-from igtui.core.models import Account, RefreshResult, Trigger
+from igtui.core.models import Account, RefreshEvent, RefreshResult, Trigger
 from igtui.core.secret import Secret
 from igtui.ui.base import IgtuiScreen
-from igtui.ui.text import relative, safe, when
+from igtui.ui.text import relative, safe, safe_str, when
 from igtui.ui.widgets.health import assess_account, health_text
 
 _KINDS = {
@@ -32,6 +37,85 @@ _KINDS = {
     "fb_user": "Facebook Login user token (~60 days, re-login to renew)",
     "fb_page": "Facebook Page token",
 }
+
+
+FORCE_KEY = "F"
+TUI_FORCE_HINT = f"press {FORCE_KEY} to ask Meta anyway"
+"""Replaces the CLI's '--force' hint in the engine's too-early words."""
+
+_SEVERITY: dict[RefreshResult, str] = {
+    RefreshResult.REFRESHED: "information",
+    RefreshResult.SKIPPED: "information",
+    RefreshResult.TOO_EARLY: "warning",
+    RefreshResult.RATE_LIMITED: "warning",
+    RefreshResult.FAILED: "error",
+    RefreshResult.NEEDS_RELOGIN: "error",
+}
+
+
+def _latest_refusal(store: Any, account_id: int) -> tuple[Account, RefreshEvent | None]:
+    """The account and its latest 190-family refusal, in one thread hop (sync: runs in a thread)."""
+    account = store.get_account_by_id(account_id)
+    refusals = store.list_history(account_id=account_id, result=RefreshResult.NEEDS_RELOGIN, limit=1)
+    return account, (refusals[0] if refusals else None)
+
+
+class RefreshActions:
+    """`r` and `F` for a screen showing accounts (home, token): one policy, the CLI's words.
+
+    A plain refresh calls the engine with force=False, so the engine's own precheck answers a
+    token under 24 hours old, an expired one or one needing a login without calling Meta, exactly
+    as `igtui refresh ACCOUNT` does. A forced refresh asks first, saying what Meta will likely
+    answer (`force_outlook`), and only then calls with force=True. Mixed into IgtuiScreen
+    subclasses (it uses their `igtui`, `notify`, `run_worker`).
+    """
+
+    igtui: Any
+    app: Any
+
+    def start_refresh(self, account_id: int, *, force: bool = False) -> None:
+        """Refresh in a worker; `force` skips igtui's policy (after the confirmation)."""
+        self.run_worker(  # type: ignore[attr-defined]
+            self._refresh(account_id, force=force), group="refresh", exclusive=False, exit_on_error=False,
+            description="Force refresh" if force else "Refreshing",
+        )
+
+    async def _refresh(self, account_id: int, *, force: bool) -> None:
+        event = await self.igtui.engine.refresh_account(account_id, trigger=Trigger.TUI, force=force)
+        self.igtui.changed()
+        from igtui.core.refresh.report import event_line
+
+        line = safe_str(event_line(event, force_hint=TUI_FORCE_HINT), limit=400)
+        severity = _SEVERITY.get(event.result, "warning")
+        self.notify(line, title="Refresh", severity=severity, markup=False)  # type: ignore[attr-defined]
+
+    def start_force_refresh(self, account_id: int) -> None:
+        """Ask before forcing (a worker reads the account off the loop, then the dialog asks)."""
+        self.run_worker(  # type: ignore[attr-defined]
+            self._ask_force(account_id), group="refresh-ask", exclusive=True, exit_on_error=False,
+        )
+
+    async def _ask_force(self, account_id: int) -> None:
+        from igtui.core.refresh.report import force_outlook, has_refresh_endpoint
+        from igtui.ui.dialogs.confirm import ConfirmDialog
+
+        account, refusal = await asyncio.to_thread(_latest_refusal, self.igtui.services.store, account_id)
+        if not has_refresh_endpoint(account):
+            # Nothing to force: the engine says so in its own words (no Meta call either way).
+            self.start_refresh(account_id)
+            return
+        outlook = force_outlook(account, self.igtui.services.clock.now(), refusal=refusal)
+        question = f"Ask Meta to refresh {account.ref} now, whatever igtui's rules say?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.start_refresh(account_id, force=True)
+            else:
+                self.notify("Force refresh cancelled; nothing was sent to Meta.", markup=False)  # type: ignore[attr-defined]
+
+        self.app.push_screen(
+            ConfirmDialog("Force refresh", question, detail=outlook, yes="Ask Meta (y)", no="Cancel (n)"), callback=answered
+        )
 
 
 def _pairs(rows: list[tuple[str, Text]]) -> Table:
@@ -43,7 +127,7 @@ def _pairs(rows: list[tuple[str, Text]]) -> Table:
     return grid
 
 
-class TokenInspectScreen(IgtuiScreen):
+class TokenInspectScreen(RefreshActions, IgtuiScreen):
     """One account's token: kind, scopes, times, last verification; verify/refresh/re-login."""
 
     TITLE = "Token"
@@ -55,6 +139,7 @@ class TokenInspectScreen(IgtuiScreen):
         Binding("V", "verify", "Verify"),
         Binding("r", "refresh", "Refresh"),
         Binding("l", "relogin", "Re-login"),
+        Binding(FORCE_KEY, "force_refresh", "Force refresh"),  # after l: at 80 columns, l stays named
         Binding("v", "show_copy", "Show for copy", show=False),
     ]
 
@@ -192,13 +277,13 @@ class TokenInspectScreen(IgtuiScreen):
         else:
             self.notify("Meta confirms the token is valid.", markup=False)
 
-    @work(group="token-refresh", exclusive=True, exit_on_error=False, description="Refreshing")
-    async def action_refresh(self) -> None:
-        event = await self.igtui.engine.refresh_account(self._account_id, trigger=Trigger.TUI, force=True)
-        self.igtui.changed()
-        ok = event.result is RefreshResult.REFRESHED
-        text = event.result.value.replace("_", " ") + (f": {event.message}" if event.message else "")
-        self.notify(safe(text, limit=300).plain, severity="information" if ok else "warning", markup=False)
+    def action_refresh(self) -> None:
+        """The CLI's `igtui refresh ACCOUNT`: igtui's rules first, Meta only when they allow."""
+        self.start_refresh(self._account_id)
+
+    def action_force_refresh(self) -> None:
+        """`igtui refresh ACCOUNT --force`, after saying what Meta will likely answer."""
+        self.start_force_refresh(self._account_id)
 
     def action_relogin(self) -> None:
         if self._account is None:
