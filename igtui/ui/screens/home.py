@@ -48,9 +48,42 @@ class Row:
         return any(needle in v.lower() for v in (self.username, self.app_name, status, self.platform))
 
 
-def build_rows(store: Any, now: datetime) -> list[Row]:
-    """Read apps and accounts and assess each (sync: runs in a thread)."""
-    apps = {app.name: app for app in store.list_apps()}
+@dataclass(frozen=True, slots=True)
+class AppState:
+    """An app Meta acted on (restricted, Data Use Checkup overdue…): every token of it fails.
+
+    Shown above the accounts because the cure is in the App Dashboard, not in any one account.
+    """
+
+    name: str
+    reason: str
+    """Plain words from the core: what Meta did and what to do (text partly from Meta)."""
+    since: datetime | None
+
+
+MAX_APP_STATES = 3
+"""Blocked apps listed by name above the table; more are counted (the table must stay usable)."""
+
+
+def app_states(apps: Any) -> tuple[AppState, ...]:
+    """The blocked apps among `apps`, by name (getattr: works before and after App.blocked_*)."""
+    states = []
+    for app in apps:
+        reason = getattr(app, "blocked_reason", None)
+        if reason:
+            states.append(AppState(app.name, reason, getattr(app, "blocked_at", None)))
+    return tuple(sorted(states, key=lambda s: s.name))
+
+
+def read_home(store: Any, now: datetime) -> tuple[list[Row], tuple[AppState, ...]]:
+    """Everything home shows, from one read of apps and accounts (sync: runs in a thread)."""
+    apps = store.list_apps()
+    return build_rows(store, now, apps=apps), app_states(apps)
+
+
+def build_rows(store: Any, now: datetime, *, apps: Any = None) -> list[Row]:
+    """Read apps (unless given) and accounts and assess each (sync: runs in a thread)."""
+    apps = {app.name: app for app in (store.list_apps() if apps is None else apps)}
     rows: list[Row] = []
     with_accounts: set[str] = set()
     for account in store.list_accounts():
@@ -115,10 +148,12 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         self._by_key: dict[str, Row] = {}
         self._sort = 0
         self._needle = ""
+        self._states: tuple[AppState, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading…", id="summary", markup=False)
+        yield Static("", id="app-state", markup=False)
         table: DataTable[Text] = DataTable(id="accounts", cursor_type="row", zebra_stripes=True)
         yield table
         yield Input(placeholder="filter: username, app or status (Esc clears)", id="filter")
@@ -133,6 +168,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         table.add_column("Expires in", key="expires", width=11)
         table.add_column("Refreshed", key="refreshed")
         self.query_one("#filter").display = False
+        self.query_one("#app-state").display = False
         auto = self.igtui.services.auto_refresh_seconds
         self.sub_title = f"auto-refresh every {auto:g} s" if auto else "auto-refresh off"
         self.on_data_change(self.load)
@@ -149,12 +185,37 @@ class HomeScreen(RefreshActions, IgtuiScreen):
     @work(group="home-load", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
         services = self.igtui.services
-        rows = await asyncio.to_thread(build_rows, services.store, services.clock.now())
-        if rows == self._rows and rows:
+        rows, states = await asyncio.to_thread(read_home, services.store, services.clock.now())
+        if rows == self._rows and rows and states == self._states:
             return  # nothing changed: skip the refill (10,000 rows cost ~1 s on the loop)
+        self._states = states
+        self._show_app_states()
         self._rows = rows
         self._by_key = {r.key: r for r in rows}
         self._fill()
+
+    def _show_app_states(self) -> None:
+        """One line per blocked app above the table: a symbol and words, so it reads in monochrome."""
+        banner = self.query_one("#app-state", Static)
+        banner.display = bool(self._states)
+        if not self._states:
+            return
+        text = Text()
+        for n, state in enumerate(self._states[:MAX_APP_STATES]):
+            if n:
+                text.append("\n")
+            text.append("⛔ ", style="bold red")
+            text.append_text(safe(state.name, style="bold", limit=40))
+            text.append(": Meta blocked this app", style="bold red")
+            if state.since is not None:
+                text.append(f" (since {when(state.since)} UTC)")
+            text.append(" — ")
+            text.append_text(safe(state.reason, limit=400))
+        hidden = len(self._states) - MAX_APP_STATES
+        if hidden > 0:
+            text.append(f"\n⛔ … and {hidden} more blocked app{'s' if hidden > 1 else ''} (igtui app list)",
+                        style="bold red")
+        banner.update(text)
 
     # ── table ────────────────────────────────────────────────────────────────────────────
     def _fill(self) -> None:
@@ -226,6 +287,8 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         apps = {r.app_name for r in self._rows}
         attention = sum(1 for r in accounts if r.health in ATTENTION)
         parts = [f"{len(apps)} apps", f"{len(accounts)} accounts"]
+        if self._states:
+            parts.append(f"{len(self._states)} app{'s' if len(self._states) > 1 else ''} blocked")
         if attention:
             parts.append(f"{attention} need attention")
         parts.append(f"sort: {SORTS[self._sort]}")
