@@ -153,7 +153,7 @@ async def inspect_token(
             if not info.is_valid:
                 error = build_error(status=None, code=info.error_code or 190, subcode=info.error_subcode,
                                     meta_message=info.error_message)
-                if not isinstance(error, ReloginRequired):
+                if not isinstance(error, ReloginRequired | AppBlocked):
                     error = ReloginRequired(f"Meta says the token is not valid ({error}): log in again")
                 raise error
             updated = await asyncio.to_thread(
@@ -173,7 +173,7 @@ async def inspect_token(
             )
     except AppBlocked as exc:
         # Meta acted on the app, not on this token: the app carries it (status, TUI, notices).
-        await asyncio.to_thread(store.set_app_blocked, app.name, kind=exc.kind, reason=f"{exc.message}; {exc.advice}")
+        await asyncio.to_thread(store.set_app_blocked, app.name, kind=exc.kind, reason=exc.message)
         raise
     except ReloginRequired as exc:
         reason = exc.message

@@ -796,7 +796,7 @@ class RefreshEngine:
     async def _app_blocked(self, acc: Account, trigger: Trigger, exc: AppBlocked, started: float) -> RefreshEvent:
         """Meta refused because of the app itself: record it on the app, stop the app's other
         accounts for this run, notify once. The account's own token state is left as it was."""
-        reason = f"{exc.message}; {exc.advice}"
+        reason = exc.message  # Meta's words in plain language, ending with what to do (exc.advice)
         app = await self._write(self.store.set_app_blocked, acc.app_name, kind=exc.kind, reason=reason)
         self._apps[acc.app_name] = app
         gate = self._gates.setdefault(acc.app_name, _AppGate())
