@@ -56,7 +56,9 @@ _JSON_RE = re.compile(
 _HEADER_RE = re.compile(
     r"(?im)^(\s*)(authorization|proxy-authorization|cookie|set-cookie)(\s*:\s*)(.+?)(\r?)$"
 )
-_SCHEME_RE = re.compile(r"(?i)\b(bearer|oauth)(\s+)(?!\*\*\*)([A-Za-z0-9._~+/=|%-]{6,})")
+_SCHEME_RE = re.compile(r"(?i)\b(bearer|oauth)(\s+)(?!\*\*\*)([A-Za-z0-9._~+/=|%-]{16,})")
+"""`Bearer <token>` / `OAuth <token>`. Sixteen characters at least: Meta's own prose says "Invalid
+OAuth access token", and "access" is a word, not a credential (every real token is far longer)."""
 
 
 def _redact_pairs(part: str) -> str:
