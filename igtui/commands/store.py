@@ -39,7 +39,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from igtui.core.errors import StoreError, ValidationError
     from igtui.core.paths import check_private_dir, shell_quote
     from igtui.core.store import Store
-    from igtui.core.unlock import check_new_passphrase, get_passphrase
+    from igtui.core.unlock import check_new_passphrase
 
     wiring = session(args)
     paths = wiring.paths
@@ -56,8 +56,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise ValidationError(problem)
     # `check` refuses a too-short prompted passphrase before "Repeat:"; the second call covers
     # the other sources (environment, file, command) and yields the hint for a weak one.
-    passphrase = get_passphrase(environ=wiring.environ, passphrase_file=wiring.passphrase_file, confirm=True,
-                                prompt="New passphrase: ", check=check_new_passphrase)
+    passphrase = wiring.passphrase(confirm=True, prompt="New passphrase: ", check=check_new_passphrase)
     hint = check_new_passphrase(passphrase)
     Store.create(database, passphrase, kdf=kdf)
     if hint:

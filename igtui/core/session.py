@@ -148,12 +148,16 @@ class Session:
         return (self.environ.get(NOTIFY_ENV) or "").strip() or None
 
     def passphrase(self, *, confirm: bool = False, prompt: str = "Passphrase: ",
-                   isatty: Callable[[], bool] | None = None) -> Secret:
-        """The passphrase from this session's sources (see igtui.core.unlock for the order)."""
+                   isatty: Callable[[], bool] | None = None,
+                   check: Callable[[Secret], object] | None = None) -> Secret:
+        """The passphrase from this session's sources (see igtui.core.unlock for the order).
+
+        `check` vets a new passphrase (`init`) as soon as it is typed, before it is asked again.
+        """
         from igtui.core.unlock import get_passphrase
 
         return get_passphrase(environ=self.environ, passphrase_file=self.passphrase_file, confirm=confirm,
-                              prompt=prompt, isatty=isatty)
+                              prompt=prompt, isatty=isatty, check=check)
 
     def open_store(self, *, unlock: bool) -> Store:
         """Open the store; unlock it when the command needs secrets.
