@@ -121,7 +121,10 @@ def _run(args: argparse.Namespace) -> int:
         for acc, a in lost:
             print(lost_line(acc, a))
         if len(events) > 1:
-            print(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(counts.items())), file=sys.stderr)
+            from igtui.core.refresh.report import LABELS
+
+            words = {r.value: label.lower() for r, label in LABELS.items()}  # "needs re-login", one spelling
+            print(", ".join(f"{v} {words.get(k, k)}" for k, v in sorted(counts.items())), file=sys.stderr)
     return exit_code(events, lost=len(lost))
 
 

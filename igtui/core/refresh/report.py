@@ -122,13 +122,15 @@ LOST_LABELS: dict[Health, str] = {
 def lost_line(account: Account, assessment: policy.Assessment) -> str:
     """One line naming an account no refresh can save and what to do, e.g. for a cron mail.
 
-    'EXPIRED: shop/alice — token expired; log in again: igtui login shop'. An account of a
-    blocked app points at the App Dashboard instead: a new login cannot help it.
+    'EXPIRED: shop/alice — token expired; log in again; to fix: igtui login shop'. An account of
+    a blocked app points at the App Dashboard instead: a new login cannot help it.
     """
     health = assessment.health
     label = LOST_LABELS.get(health, health.value)
     if health is Health.APP_BLOCKED:
-        todo = "fix the app in the App Dashboard; its accounts work again once a call succeeds"
+        # The reason already ends with Meta's App Dashboard step; a login cannot help.
+        return plain(f"{label}: {account.ref} — {assessment.reason}; no login needed: the account works again "
+                     f"once the app does", limit=LINE_LIMIT)
     elif health is Health.TOKEN_UNCERTAIN:
         todo = f"check it: igtui token inspect --verify {account.ref}, or log in again: igtui login {account.app_name}"
     else:
