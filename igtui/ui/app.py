@@ -52,10 +52,8 @@ class IgtuiApp(App[int]):
         self._client: GraphClient | None = None
         self._engine: Any = None
         self._login: Any = None
-        from igtui.core.oauth.exchangelog import ExchangeRecorder
-
-        # E's batching sink; never flushed inline (huge thresholds): a timer flushes it off the loop.
-        self._recorder = ExchangeRecorder(services.store, batch=1 << 30, interval=float("inf"))
+        # The request-log writer buffers until a timer flushes it from a worker thread, never inline.
+        self._recorder = services.session.recorder(services.store, batch=1 << 30, interval=float("inf"))
         self._clipboard_secret: str | None = None
 
     # ── lifecycle ──────────────────────────────────────────────────────────────────────────
@@ -96,18 +94,16 @@ class IgtuiApp(App[int]):
 
     @property
     def engine(self) -> Any:
-        """F's RefreshEngine on the shared client."""
+        """The RefreshEngine on the shared client (built by the session, once per app run)."""
         if self._engine is None:
-            s = self.services
-            self._engine = s.engine_factory(s.store, self.client, s.clock, s.locks_dir)
+            self._engine = self.services.make_engine(self.client)
         return self._engine
 
     @property
     def login_flow(self) -> Any:
-        """E's LoginFlow on the shared client."""
+        """The LoginFlow on the shared client (built by the session)."""
         if self._login is None:
-            s = self.services
-            self._login = s.login_factory(s.store, self.client, s.clock)
+            self._login = self.services.make_login(self.client)
         return self._login
 
     def changed(self) -> None:
