@@ -35,7 +35,7 @@ from igtui.core.paths import DB_NAME, Paths, resolve_paths
 if TYPE_CHECKING:
     from igtui.core.graph.client import GraphClient
     from igtui.core.models import Exchange
-    from igtui.core.oauth.exchangelog import ExchangeRecorder
+    from igtui.core.graph.requestlog import ExchangeRecorder
     from igtui.core.oauth.flow import LoginFlow
     from igtui.core.refresh.engine import RefreshEngine
     from igtui.core.refresh.lock import RefreshLocks
@@ -192,7 +192,7 @@ class Session:
     # ── the HTTP door and the services on it ─────────────────────────────────────────────
     def recorder(self, store: Store, **options: Any) -> ExchangeRecorder:
         """The request-log writer for `store` (options: see ExchangeRecorder)."""
-        from igtui.core.oauth.exchangelog import ExchangeRecorder
+        from igtui.core.graph.requestlog import ExchangeRecorder
 
         return ExchangeRecorder(store, **options)
 

@@ -19,7 +19,7 @@ from igtui.core.graph.api import MetaApi
 from igtui.core.graph.client import GraphClient
 from igtui.core.graph.errors import APP_ADVICE
 from igtui.core.models import Exchange, Profile, TokenKind
-from igtui.core.oauth.exchangelog import ExchangeRecorder
+from igtui.core.graph.requestlog import ExchangeRecorder
 from igtui.core.secret import Secret
 from igtui.sandbox.admin import SandboxAdmin
 from igtui.sandbox.demo import DEMO_FB_APP, DEMO_IG_APP

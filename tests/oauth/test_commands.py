@@ -11,7 +11,7 @@ import pytest
 from igtui.core.clock import FrozenClock, iso
 from igtui.core.models import AccountStatus, Exchange, Profile, TokenKind, Usage
 from igtui.core.oauth.browser import can_open_browser, ssh_tunnel_hint, under_ssh
-from igtui.core.oauth.exchangelog import ExchangeRecorder
+from igtui.core.graph.requestlog import ExchangeRecorder
 from igtui.core.secret import Secret
 from igtui.core.store import Store
 
@@ -274,7 +274,7 @@ def test_exchange_recorder_loses_nothing_when_the_process_exits_without_flushing
     code = (
         "from datetime import UTC, datetime\n"
         "from igtui.core.models import Exchange\n"
-        "from igtui.core.oauth.exchangelog import ExchangeRecorder\n"
+        "from igtui.core.graph.requestlog import ExchangeRecorder\n"
         "from igtui.core.store import Store\n"
         f"store = Store.open({str(seeded.path)!r})\n"
         "recorder = ExchangeRecorder(store, batch=10, interval=3600)\n"
