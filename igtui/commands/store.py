@@ -39,7 +39,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from igtui.core.errors import StoreError, ValidationError
     from igtui.core.paths import check_private_dir, shell_quote
     from igtui.core.store import Store
-    from igtui.core.unlock import check_new_passphrase
+    from igtui.core.passphrase import check_new_passphrase
 
     wiring = session(args)
     paths = wiring.paths
@@ -73,7 +73,7 @@ def _new_passphrase(args: argparse.Namespace, *, prompt_allowed: bool) -> Secret
     """
     from igtui.core.errors import StoreLocked
     from igtui.core.secret import Secret
-    from igtui.core.unlock import check_new_passphrase, get_passphrase, read_passphrase_file
+    from igtui.core.passphrase import check_new_passphrase, get_passphrase, read_passphrase_file
 
     new_env = os.environ.get("IGTUI_NEW_PASSPHRASE")
     if new_env:
@@ -92,7 +92,7 @@ def _new_passphrase(args: argparse.Namespace, *, prompt_allowed: bool) -> Secret
 
 def cmd_passwd(args: argparse.Namespace) -> int:
     """Change the passphrase; a new one from a variable or file is checked before the slow unlock."""
-    from igtui.core.unlock import check_new_passphrase
+    from igtui.core.passphrase import check_new_passphrase
 
     new = _new_passphrase(args, prompt_allowed=False)
     if new is not None:

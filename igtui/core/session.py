@@ -150,11 +150,11 @@ class Session:
     def passphrase(self, *, confirm: bool = False, prompt: str = "Passphrase: ",
                    isatty: Callable[[], bool] | None = None,
                    check: Callable[[Secret], object] | None = None) -> Secret:
-        """The passphrase from this session's sources (see igtui.core.unlock for the order).
+        """The passphrase from this session's sources (see igtui.core.passphrase for the order).
 
         `check` vets a new passphrase (`init`) as soon as it is typed, before it is asked again.
         """
-        from igtui.core.unlock import get_passphrase
+        from igtui.core.passphrase import get_passphrase
 
         return get_passphrase(environ=self.environ, passphrase_file=self.passphrase_file, confirm=confirm,
                               prompt=prompt, isatty=isatty, check=check)
@@ -179,7 +179,7 @@ class Session:
 
     def unlock(self, store: Store) -> None:
         """Unlock `store` from this session's passphrase sources (three tries at a prompt)."""
-        from igtui.core.unlock import unlock_with_retries
+        from igtui.core.passphrase import unlock_with_retries
 
         unlock_with_retries(store, environ=self.environ, passphrase_file=self.passphrase_file)
 

@@ -23,7 +23,7 @@ from igtui.core.errors import StoreLocked, ValidationError, WrongPassphrase
 from igtui.core.safetext import echo
 from igtui.core.secret import Secret
 from igtui.core.store import Store, _map_error
-from igtui.core.unlock import (
+from igtui.core.passphrase import (
     PassphraseSource,
     check_new_passphrase,
     get_passphrase,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from igtui.core.errors import InsecurePermissions, StoreLocked, ValidationError
-from igtui.core.unlock import NO_SOURCE, get_passphrase
+from igtui.core.passphrase import NO_SOURCE, get_passphrase
 
 
 def _file(path: Path, text: str, mode: int = 0o600) -> Path:

@@ -1,4 +1,4 @@
-"""Where the passphrase comes from, in a fixed order (issue 2, security.md §2.5).
+"""Where the passphrase comes from, in a fixed order, and the rules for a new one.
 
 1. `IGTUI_PASSPHRASE` (convenient for scripts; the environment is visible to the same user only).
 2. `--passphrase-file F` — a regular file of yours that nobody else can read.
@@ -11,36 +11,36 @@
    environment, a file or a command would only fail the same way again.
 
 With none of these there is a clear error, never a plaintext fallback. A passphrase is never a
-command-line argument (it would show in `ps` and shell history).
+command-line argument (it would show in `ps` and shell history). Running the command (its
+timeout, its process group, lending it the terminal) is `igtui.core.passphrase_command`.
 """
 
 from __future__ import annotations
 
 import enum
 import os
-import signal
 import stat
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from igtui.core.errors import StoreLocked, ValidationError, WrongPassphrase
+from igtui.core.passphrase_command import (
+    DEFAULT_COMMAND_TIMEOUT,
+    ENV_COMMAND_TIMEOUT,
+    command_timeout,
+    run_passphrase_command,
+)
 from igtui.core.paths import refuse_foreign_or_loose, shell_quote
 from igtui.core.secret import Secret
 
 if TYPE_CHECKING:
-    import subprocess
-
     from igtui.core.store import Store
 
 ENV_PASSPHRASE = "IGTUI_PASSPHRASE"
 ENV_COMMAND = "IGTUI_PASSPHRASE_COMMAND"
-ENV_COMMAND_TIMEOUT = "IGTUI_PASSPHRASE_COMMAND_TIMEOUT"
-DEFAULT_COMMAND_TIMEOUT = 30.0
-"""Long enough to type a passphrase into a pinentry, short enough that a stuck one is noticed."""
 NO_SOURCE = "no passphrase: set IGTUI_PASSPHRASE_COMMAND, pass --passphrase-file, or run in a terminal"
 
 PROMPT_TRIES = 3
@@ -109,128 +109,6 @@ def read_passphrase_file(path: Path) -> Secret:
     except UnicodeDecodeError:
         raise StoreLocked(f"the passphrase file {shell_quote(path)} is not UTF-8") from None
     return Secret(_strip_one_newline(text))
-
-
-# ── the passphrase command ───────────────────────────────────────────────────────────────────
-
-
-def command_timeout(environ: Mapping[str, str]) -> float:
-    """`IGTUI_PASSPHRASE_COMMAND_TIMEOUT` in seconds, or the default when unset, unparsable or not positive."""
-    try:
-        value = float(environ.get(ENV_COMMAND_TIMEOUT, DEFAULT_COMMAND_TIMEOUT))
-    except ValueError:
-        return DEFAULT_COMMAND_TIMEOUT
-    return value if 0 < value < float("inf") else DEFAULT_COMMAND_TIMEOUT
-
-
-def _set_foreground(fd: int, pgid: int) -> None:
-    """Make `pgid` the terminal's foreground group.
-
-    SIGTTOU is blocked around the call: taking the terminal back happens while this process is
-    in the background, and a background tcsetpgrp would otherwise stop the whole process.
-    """
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})
-    try:
-        os.tcsetpgrp(fd, pgid)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-
-
-@contextmanager
-def _terminal_lent_to(pgid: int) -> Iterator[None]:
-    """While the command runs in its own process group, let that group own the terminal.
-
-    The command runs in a process group of its own so that a timeout can kill it and everything
-    it started. A background group that reads the terminal is stopped by SIGTTIN, so a command
-    that asks on /dev/tty (`read -s </dev/tty`, pinentry-tty) would hang; shells solve this by
-    handing the terminal to the job, and so does this. Without a terminal (cron) nothing happens.
-    """
-    try:
-        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        yield
-        return
-    lent = False
-    try:
-        try:
-            if os.tcgetpgrp(fd) == os.getpgrp():
-                _set_foreground(fd, pgid)
-                lent = True
-                # It may have touched the terminal before it was handed over, and been stopped.
-                os.killpg(pgid, signal.SIGCONT)
-        except OSError:
-            pass
-        yield
-    finally:
-        if lent:
-            try:
-                _set_foreground(fd, os.getpgrp())
-            except OSError:
-                pass
-        os.close(fd)
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the command's process group (the shell and all it started), then reap the shell.
-
-    The pipe is closed rather than drained: a process that escaped the group (setsid) could keep
-    it open forever, which is exactly the hang this exists to end.
-    """
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=5)
-    except Exception:  # noqa: BLE001 — a shell that will not die must not turn into a traceback
-        pass
-    if proc.stdout is not None:
-        proc.stdout.close()
-
-
-def run_passphrase_command(command: str, *, timeout: float = DEFAULT_COMMAND_TIMEOUT) -> Secret:
-    """Run `command` through the shell; its first stdout line is the passphrase.
-
-    stderr is left attached to the terminal so a command that asks (gpg's pinentry) can talk.
-    After `timeout` seconds the command's whole process group is killed.
-
-    Raises:
-        StoreLocked: the command could not run, failed, timed out, or printed no passphrase.
-    """
-    import subprocess  # lazy: most runs take the passphrase from elsewhere
-
-    try:
-        proc = subprocess.Popen(command, shell=True, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                process_group=0)
-    except OSError as exc:
-        raise StoreLocked(f"IGTUI_PASSPHRASE_COMMAND could not run: {exc.strerror}") from None
-    timed_out = False
-    try:
-        with _terminal_lent_to(proc.pid):
-            try:
-                out, _ = proc.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _kill_group(proc)
-    except BaseException:  # Ctrl-C, or anything else: leave nothing running behind us
-        _kill_group(proc)
-        raise
-    if timed_out:
-        raise StoreLocked(
-            f"IGTUI_PASSPHRASE_COMMAND did not finish within {timeout:g} s and was stopped "
-            f"(is it waiting for input?); set {ENV_COMMAND_TIMEOUT} to allow longer"
-        )
-    if proc.returncode != 0:
-        raise StoreLocked(f"IGTUI_PASSPHRASE_COMMAND failed (exit status {proc.returncode})")
-    try:
-        text = out.decode("utf-8")
-    except UnicodeDecodeError:
-        raise StoreLocked("IGTUI_PASSPHRASE_COMMAND printed something that is not UTF-8") from None
-    first = text.split("\n", 1)[0]
-    first = first[:-1] if first.endswith("\r") else first
-    if not first:
-        raise StoreLocked("IGTUI_PASSPHRASE_COMMAND printed an empty passphrase")
-    return Secret(first)
 
 
 # ── sources in order ─────────────────────────────────────────────────────────────────────────
@@ -388,6 +266,9 @@ def check_new_passphrase(passphrase: Secret) -> str | None:
 
 __all__ = [
     "DEFAULT_COMMAND_TIMEOUT",
+    "ENV_COMMAND",
+    "ENV_COMMAND_TIMEOUT",
+    "ENV_PASSPHRASE",
     "MIN_PASSPHRASE_LENGTH",
     "NO_SOURCE",
     "PROMPT_TRIES",
