@@ -1,4 +1,8 @@
-"""How a `Health` looks: words a user understands, with one colour each."""
+"""How a `Health` looks: words a user understands, with one colour each.
+
+Which healths need a human is the refresh policy's `ATTENTION`, re-exported here for the home
+screen's summary: one definition, so the TUI counts what `igtui status` counts.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from rich.text import Text
 
 from igtui.core.models import Health
+from igtui.core.refresh.policy import ATTENTION
 
 LABELS: dict[Health, tuple[str, str]] = {
     Health.HEALTHY: ("healthy", "green"),
@@ -20,10 +25,7 @@ LABELS: dict[Health, tuple[str, str]] = {
     Health.TOKEN_UNCERTAIN: ("uncertain", "red"),
 }
 
-ATTENTION = frozenset(
-    {Health.EXPIRED, Health.NEEDS_RELOGIN, Health.REFRESH_FAILED, Health.TOKEN_UNCERTAIN, Health.EXPIRING}
-)
-"""Health values a human must act on (the summary line counts them)."""
+__all__ = ["ATTENTION", "LABELS", "assess_account", "health_text"]
 
 
 def health_text(health: Health) -> Text:
@@ -33,7 +35,11 @@ def health_text(health: Health) -> Text:
 
 
 def assess_account(account: Any, app: Any, now: datetime) -> Any:
-    """F's pure policy: the account's health, reason and end time (account > app > default window)."""
+    """The refresh policy's verdict on an account: health, reason and end time.
+
+    The TUI asks the same pure function as `igtui status`, with the same warning window
+    (account, then app, then the default), so the two never disagree about an account.
+    """
     from igtui.core.refresh.policy import assess, window_days
 
     return assess(account, now, within_days=window_days(account, app))
