@@ -1,7 +1,9 @@
-"""Parse Meta's rate-limit headers (reference §6.2) into a `Usage`, on every response.
+"""Parse Meta's rate-limit headers into a `Usage`, on every response.
 
-A missing header means *unknown*, never 0 % (Meta sends them only "once enough calls have
-been made"), so no header at all gives None. A malformed header (bad JSON, wrong types,
+The headers are X-App-Usage, X-Business-Use-Case-Usage (BUC, with the minutes until a
+throttled app regains access) and X-Ad-Account-Usage. A missing header means *unknown*,
+never 0 % (Meta sends them only "once enough calls have been made"), so no header at all
+gives None. A malformed header (bad JSON, wrong types,
 NaN) is ignored: a broken meter must never break a token refresh, so nothing here raises.
 """
 

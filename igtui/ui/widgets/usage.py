@@ -1,7 +1,8 @@
 """Rate-limit gauges: text bars that warn at 80% and turn critical at 95%.
 
-A missing header means "unknown", never zero (instagram-platform.md §6.2), so an app or account
-without usage data shows '?'. Pure rendering: the screen feeds it Exchanges.
+Meta sends its usage headers (X-App-Usage, X-Business-Use-Case-Usage) only once enough calls
+have been made, so a missing header means "unknown", never zero: an app or account without usage data shows '?'.
+Pure rendering: the screen feeds it Exchanges.
 """
 
 from __future__ import annotations
@@ -12,17 +13,16 @@ from datetime import datetime, timedelta
 from rich.text import Text
 
 from igtui.core.clock import humanize_delta
-
+from igtui.core.graph.codes import RATE_LIMIT_CODES
 from igtui.core.models import Exchange
 from igtui.ui.text import safe
 
 WARN_PCT = 80.0
 CRITICAL_PCT = 95.0
-RATE_LIMIT_CODES = frozenset({4, 17, 32, 341, 613} | set(range(80000, 80015)))
-"""Meta's throttle codes (instagram-platform.md §6.4); an exchange with one starts the countdown."""
 
 
 def level_style(pct: float | None) -> str:
+    """The colour for a usage level: dim when unknown, then green, yellow from 80 %, red from 95 %."""
     if pct is None:
         return "dim"
     if pct >= CRITICAL_PCT:
@@ -56,6 +56,13 @@ class UsageBoard:
     """app name (or account) -> when Meta said access comes back."""
 
     def feed(self, exchange: Exchange) -> None:
+        """Take one exchange's usage, and start (or end) its throttle countdown.
+
+        A reply without usage headers keeps the last known level instead of resetting it. An
+        exchange with a throttle code (the same set the error classifier uses) or a 429 starts
+        the countdown; a later success for the same account (the same app, for calls that
+        name no account) ends it.
+        """
         app = exchange.app_name or "(no app)"
         pct = exchange.usage.max_pct if exchange.usage is not None else None
         if exchange.usage is not None or app not in self.by_app:
@@ -72,6 +79,10 @@ class UsageBoard:
             self.regain_at.pop(exchange.account or app, None)
 
     def render(self, now: datetime, *, max_accounts: int = 4) -> Text:
+        """One bar per app, the `max_accounts` busiest accounts, then each throttle's time left.
+
+        Every name goes through `safe()`: app and account names come from the store and Meta.
+        """
         text = Text()
         lines = 0
         for app, pct in sorted(self.by_app.items()):
