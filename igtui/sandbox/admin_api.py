@@ -39,16 +39,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from igtui.sandbox.demo import create_accounts
-from igtui.sandbox.wire import Request, Response
-from igtui.sandbox.world import (
+from igtui.sandbox.records import (
     FAIL_KINDS,
     REVOKE_SUBCODES,
     FailRule,
     Throttle,
     Token,
-    World,
     WorldError,
 )
+from igtui.sandbox.wire import Request, Response
+from igtui.sandbox.world import World
 
 Body = dict[str, Any]
 

@@ -14,8 +14,9 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
+from igtui.sandbox.records import FB_SCOPES, IG_SCOPES, SbApp
 from igtui.sandbox.wire import Request, Response
-from igtui.sandbox.world import FB_SCOPES, IG_SCOPES, SbApp, World
+from igtui.sandbox.world import World
 
 MAX_USER_OPTIONS = 200
 """Above this many users the page shows a text field instead of a huge select."""

@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from igtui.sandbox.world import SbApp, World, WorldError
+from igtui.sandbox.records import SbApp, WorldError
+from igtui.sandbox.world import World
 
 DEMO_REDIRECT_URIS = ["http://127.0.0.1:8765/callback", "https://localhost/callback"]
 DEMO_IG_APP = {"name": "demo-ig", "app_id": "100000000000001", "secret": "demo-ig-secret-0001"}

@@ -9,6 +9,13 @@ from __future__ import annotations
 import base64
 
 from igtui.sandbox.ig_routes import REDIRECT_MISMATCH, ig_fields, usable_ig
+from igtui.sandbox.records import (
+    CODE_SECONDS,
+    FB_SHORT_SECONDS,
+    LONG_LIVED_SECONDS,
+    SbApp,
+    Token,
+)
 from igtui.sandbox.wire import (
     CANNOT_PARSE,
     Request,
@@ -20,14 +27,7 @@ from igtui.sandbox.wire import (
     json_response,
     throttled,
 )
-from igtui.sandbox.world import (
-    CODE_SECONDS,
-    FB_SHORT_SECONDS,
-    LONG_LIVED_SECONDS,
-    SbApp,
-    Token,
-    World,
-)
+from igtui.sandbox.world import World
 
 PAGE_TASKS = ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"]
 

@@ -7,6 +7,13 @@ under 24 hours with "Unsupported request - method type: get"; `/me.id` differs f
 
 from __future__ import annotations
 
+from igtui.sandbox.records import (
+    CODE_SECONDS,
+    LONG_LIVED_SECONDS,
+    REFRESH_MIN_AGE_SECONDS,
+    SbApp,
+    Token,
+)
 from igtui.sandbox.wire import (
     CANNOT_PARSE,
     Request,
@@ -19,14 +26,7 @@ from igtui.sandbox.wire import (
     json_response,
     throttled,
 )
-from igtui.sandbox.world import (
-    CODE_SECONDS,
-    LONG_LIVED_SECONDS,
-    REFRESH_MIN_AGE_SECONDS,
-    SbApp,
-    Token,
-    World,
-)
+from igtui.sandbox.world import World
 
 NO_ACTIVE_TOKEN = "An active access token must be used to query information about the current user."
 IG_FIELDS = ("id", "user_id", "username", "account_type", "name", "profile_picture_url",

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from igtui.sandbox import admin_api, consent, fb_routes, ig_routes
+from igtui.sandbox.records import FAIL_KINDS, FailRule
 from igtui.sandbox.wire import (
     Request,
     Response,
@@ -20,7 +21,7 @@ from igtui.sandbox.wire import (
     json_response,
     www_authenticate,
 )
-from igtui.sandbox.world import FAIL_KINDS, FailRule, World
+from igtui.sandbox.world import World
 
 _V = r"(?:/v\d+(?:\.\d+)?)?"
 Handler = Callable[..., Response]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from igtui.sandbox.world import APP_BLOCKS, SbApp, World
+from igtui.sandbox.records import APP_BLOCKS, SbApp
+from igtui.sandbox.world import World
 
 JSON_TYPE = "application/json; charset=UTF-8"
 NO_STORE = "private, no-cache, no-store, must-revalidate"

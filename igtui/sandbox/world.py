@@ -18,33 +18,25 @@ import threading
 from collections.abc import Callable
 
 from igtui.sandbox.clock import SandboxClock
+from igtui.sandbox.pushback import Pushback
 from igtui.sandbox.records import (
-    APP_BLOCKS,
-    BUC_WINDOW_SECONDS,
-    CODE_SECONDS,
     DATA_ACCESS_SECONDS,
-    DEFAULT_BUC_BUDGET,
     DEFAULT_BUDGET,
-    FAIL_KINDS,
     FB_SCOPES,
     FB_SHORT_SECONDS,
     IG_SCOPES,
     IG_SHORT_SECONDS,
     LONG_LIVED_SECONDS,
-    REFRESH_MIN_AGE_SECONDS,
     REFRESH_MODES,
-    REVOKE_SUBCODES,
     SHAPES,
     TOKEN_KINDS,
     TRACE_STYLES,
-    USAGE_WINDOW_SECONDS,
     Code,
     FailRule,
     FbUser,
     IgUser,
     Page,
     SbApp,
-    Throttle,
     Token,
     WorldError,
     expired_message,
@@ -52,7 +44,7 @@ from igtui.sandbox.records import (
 )
 
 
-class World:
+class World(Pushback):
     """All sandbox state behind one re-entrant lock.
 
     Args:
@@ -338,75 +330,5 @@ class World:
             return self.tokens_of(target)
         raise WorldError("no such token or username", 404)
 
-    # ── usage accounting and throttles ────────────────────────────────────────────
 
-    def note_call(self, app: SbApp, ig_user_id: str | None) -> None:
-        """Count one Graph call against the app (1-hour window) and the app-user pair (24 h)."""
-        now = self.now()
-        if now - app.window_start >= USAGE_WINDOW_SECONDS or now < app.window_start:
-            app.window_start, app.window_calls = now, 0
-        app.window_calls += 1
-        if ig_user_id is not None:
-            entry = self.buc.setdefault((app.app_id, ig_user_id), [now, 0])
-            if now - entry[0] >= BUC_WINDOW_SECONDS or now < entry[0]:
-                entry[0], entry[1] = now, 0
-            entry[1] += 1
-
-    def app_pct(self, app: SbApp) -> int:
-        throttle = self.active_throttle(app, None)
-        if throttle is not None and throttle.code == 4:
-            return 100
-        return min(100, app.window_calls * 100 // app.budget)
-
-    def buc_pct(self, app: SbApp, ig_user_id: str) -> int:
-        entry = self.buc.get((app.app_id, ig_user_id))
-        return 0 if entry is None else min(100, entry[1] * 100 // DEFAULT_BUC_BUDGET)
-
-    def active_throttle(self, app: SbApp, username: str | None) -> Throttle | None:
-        """The app's throttle if it is still running and applies to this user."""
-        throttle = app.throttle
-        if throttle is None:
-            return None
-        if self.now() >= throttle.until:
-            app.throttle = None
-            return None
-        if throttle.username is not None and throttle.username != username:
-            return None
-        return throttle
-
-    def regain_minutes(self, throttle: Throttle) -> int:
-        return max(1, -(-(throttle.until - self.now()) // 60))
-
-    # ── app-level blocks ─────────────────────────────────────────────────────────
-
-    def block_app(self, app: SbApp, kind: str) -> SbApp:
-        """Meta acts on the app: every call made with the app's tokens or credentials fails."""
-        if kind not in APP_BLOCKS:
-            raise WorldError(f"kind must be one of {', '.join(APP_BLOCKS)}")
-        app.blocked = kind
-        return app
-
-    def unblock_app(self, app: SbApp) -> SbApp:
-        app.blocked = None
-        return app
-
-    # ── fail_next ────────────────────────────────────────────────────────────────
-
-    def take_failure(self, path: str) -> FailRule | None:
-        """Consume one matching `fail_next` rule, oldest first."""
-        for rule in self.fail_rules:
-            if rule.path is None or path.startswith(rule.path):
-                rule.count -= 1
-                if rule.count <= 0:
-                    self.fail_rules.remove(rule)
-                return rule
-        return None
-
-
-__all__ = [
-    "APP_BLOCKS", "BUC_WINDOW_SECONDS", "CODE_SECONDS", "DATA_ACCESS_SECONDS", "DEFAULT_BUC_BUDGET",
-    "DEFAULT_BUDGET", "FAIL_KINDS", "FB_SCOPES", "FB_SHORT_SECONDS", "IG_SCOPES", "IG_SHORT_SECONDS",
-    "LONG_LIVED_SECONDS", "REFRESH_MIN_AGE_SECONDS", "REFRESH_MODES", "REVOKE_SUBCODES", "SHAPES",
-    "TOKEN_KINDS", "TRACE_STYLES", "USAGE_WINDOW_SECONDS", "Code", "FailRule", "FbUser", "IgUser", "Page", "SbApp",
-    "Throttle", "Token", "World", "WorldError", "expired_message", "revoke_message",
-]
+__all__ = ["World"]
