@@ -378,3 +378,17 @@ def test_log_shows_the_exchanges_of_other_processes(env: Env) -> None:
     finally:
         follow.terminate()
         follow.communicate(timeout=30)
+
+
+@pytest.mark.parametrize(("app", "user", "fragment"), [("fb", "dana.rivers", "#_=_"), ("ig", "northwind.cafe", "#_")])
+def test_a_redirect_pasted_with_metas_own_fragment_finishes(env: Env, app: str, user: str, fragment: str) -> None:
+    """Facebook appends `#_=_` and Instagram `#_` to the redirect; the address bar shows them."""
+    location = env.admin.consent(paste_start(env, app), user).split("#", 1)[0] + fragment
+    run = ok(env.igtui("login", "finish", location, "--json"))
+    assert json.loads(run.stdout)["accounts"]
+
+
+def test_any_other_fragment_is_still_refused(env: Env) -> None:
+    location = env.admin.consent(paste_start(env, "fb"), "dana.rivers").split("#", 1)[0] + "#_=_x"
+    run = env.igtui("login", "finish", location)
+    assert run.code == 2 and "fragment" in run.stderr and run.stderr.count("\n") == 1
