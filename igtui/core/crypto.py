@@ -1,4 +1,4 @@
-"""Envelope encryption for the store (security.md §0–§2).
+"""Envelope encryption for the store (SECURITY.md says what it defends against, and what not).
 
 * A random 256-bit data key (DEK) encrypts every secret field with AES-256-GCM, a fresh random
   96-bit nonce per encryption, and associated data binding the ciphertext to its store, table,
@@ -89,7 +89,10 @@ KdfParams.TESTING = KdfParams(19456, 2, 1)
 
 
 def check_header_params(params: KdfParams, salt: bytes) -> None:
-    """Refuse absurd header values before any KDF work (security.md §6 B4).
+    """Refuse absurd header values before any KDF work.
+
+    A header asking for 4 TiB of memory or a billion iterations would hang or kill the machine
+    before the passphrase could even be found wrong.
 
     Raises:
         StoreDamaged: the header is out of bounds: damaged or tampered with.

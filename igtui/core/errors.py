@@ -209,7 +209,7 @@ class AppBlocked(ApiError):
     exit_code = ExitCode.ATTENTION
     KINDS: ClassVar[tuple[str, ...]] = ("restricted", "disabled", "data_use_checkup", "inactive", "not_live",
                                         "invalid_app")
-    """What `kind` may be (reference §13); the refresh engine and the front ends switch on it."""
+    """What `kind` may be (the app-level events Meta announces); the refresh engine and the front ends switch on it."""
 
     def __init__(self, message: str, *, kind: str, advice: str, **kwargs: object) -> None:
         if kind not in self.KINDS:

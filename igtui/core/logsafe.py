@@ -1,4 +1,4 @@
-"""Make Python logging unable to carry a secret (security.md §5.2, §6 F1/F3).
+"""Make Python logging unable to carry a secret, at any level, from any library.
 
 httpx logs each request line with the full URL at INFO, and passes the URL as an `httpx.URL`
 *argument*, so a filter that looks only at `record.msg`, or only at string args, misses it.

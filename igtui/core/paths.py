@@ -1,10 +1,10 @@
 """Where igtui keeps its files, and the permission rules those files must obey.
 
 One place resolves paths (platformdirs, or `IGTUI_HOME`, or `--store`), so that the CLI, the TUI
-and the tests agree. Nothing is created by `resolve_paths`; `ensure_home` and `precreate_file`
-do that explicitly, because a store must be born private: SQLite creates its file 0644 under the
-usual umask and the -wal/-shm files copy the database's mode (security.md §0.4), so the file is
-created 0600 by us *before* SQLite ever opens it.
+and the tests agree. Nothing is created by `resolve_paths`; `ensure_home` and `precreate_file` do
+that explicitly, because a store must be born private: SQLite creates its file 0644 under the
+usual umask and the -wal/-shm files copy the database's mode, so the file is created 0600 by us
+*before* SQLite ever opens it.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Make text that came from outside (Meta, the sandbox, a pasted URL) safe to show in a terminal.
 
-Rich and Textual strip only a few C0 controls; ESC, OSC and C1 pass straight to the terminal
-(security.md §0.9, §6 E1–E4). So every string from the API goes through `plain()` before any
-widget or `print()` sees it: controls become visible escapes such as `\\x1b`, and bidi or
-invisible format characters become `<U+202E>`, so that a username can neither move the cursor,
-write the clipboard (OSC 52), plant a hyperlink (OSC 8) nor reorder the text around it
-(Trojan Source). Markup is a separate matter: the TUI renders these strings with markup off.
+Rich and Textual strip only a few C0 controls (BEL, BS, VT, FF, CR); ESC, OSC and C1 pass straight
+to the terminal. So every string from the API goes through `plain()` before any widget or
+`print()` sees it: controls become visible escapes such as `\\x1b`, and bidi or invisible format
+characters become `<U+202E>`, so that a username can neither move the cursor, write the clipboard
+(OSC 52), plant a hyperlink (OSC 8) nor reorder the text around it (Trojan Source). Markup is a
+separate matter: the TUI renders these strings with markup off.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The scope catalogue for both Meta logins (instagram-platform.md §0), as data.
+"""The scope catalogue for both Meta logins (Instagram Login and Facebook Login), as data.
 
 The CLI validates `--scopes` with it and the TUI's scope screen draws from it, so every scope
 carries a plain-words description, and retired names carry their replacement. Validation is

@@ -2,7 +2,9 @@
 
 `Worker.StateChanged` does not bubble (textual/worker.py), so it reaches only the node that
 started the worker. Each screen therefore forwards failures of its own workers to
-`IgtuiApp.show_error`, which shows the single error dialog (style.md §2.4, §5.6).
+`IgtuiApp.show_error`, which shows the single error dialog. Without this a failed worker
+would either kill the app (Textual's default, `exit_on_error=True`) or, with that turned off,
+vanish without a word.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Safe rendering of text that came from outside igtui (Meta, the sandbox, a pasted URL).
 
-Two separate defences, both always applied (security.md §0.9, §6 E1–E3):
+Two separate defences, both always applied, because either alone lets something through:
 
 * `plain()` turns ESC, C0/C1 controls and bidi/invisible characters into visible escapes, so
   nothing reaches the terminal as a control sequence;

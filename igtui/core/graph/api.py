@@ -1,11 +1,13 @@
 """MetaApi: the typed Meta calls igtui makes, for one app, on either login platform.
 
-Each method knows its endpoint (reference §1–§5), sends secrets only as `Secret` through
+Each method knows its endpoint (authorize, code exchange, long-lived exchange, refresh,
+introspection: one per step of each platform's login), sends secrets only as `Secret` through
 GraphClient, and turns Meta's loosely typed replies into models. Meta's documented shapes and
 its real ones differ (a `data[0]` wrapper or a flat object, ids as numbers or strings,
 permissions as a list or a comma string, `expires_in` sometimes missing), so every parser here
 accepts all of them. Every token Meta hands back is checked before anyone sees it
-(security.md A13): an empty, absurdly long or non-ASCII "token" is an error, not a login.
+(`check_token`): an empty, absurdly long or non-ASCII "token" is an error, not a login, so it
+can never be stored over a good one.
 """
 
 from __future__ import annotations
@@ -349,7 +351,7 @@ def _page(page: Any) -> PageAccount | None:
     try:
         page_token = check_token(page["access_token"]) if "access_token" in page else None
     except ApiError:
-        page_token = None  # not handed over (A13); the user token still works for IG calls
+        page_token = None  # not a usable token: not handed over; the user token still works for IG calls
     ig = page.get("instagram_business_account")
     ig = ig if isinstance(ig, dict) else {}
     return PageAccount(

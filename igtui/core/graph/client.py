@@ -2,12 +2,12 @@
 
 Everything about the wire lives here and nowhere else:
 
-* one `httpx.AsyncClient`, created lazily inside the running loop (an AsyncClient is bound to
-  one event loop, style §5.8), explicit timeouts, TLS verification always on, redirects never
-  followed (a 3xx from a token endpoint is an error: following it could carry a code or a
-  token somewhere else, CVE-2018-18074);
+* one `httpx.AsyncClient`, created lazily inside the running loop (an AsyncClient is bound to one
+  event loop: one made at import time breaks under a second `asyncio.run`), explicit timeouts, TLS
+  verification always on, redirects never followed (a 3xx from a token endpoint is an error:
+  following it could carry a code or a token somewhere else, CVE-2018-18074);
 * bodies streamed and capped, plus a total deadline, so a 50 MB or slow-drip reply cannot
-  exhaust memory or hang a refresh (security.md §6 D6);
+  exhaust memory or hang a refresh;
 * every error, httpx's included, mapped to an `IgtuiError` whose text holds no URL query and no
   secret (httpx's own messages embed the full URL, so they are never reused);
 * retries with exponential backoff and full jitter, for idempotent GETs only: never a POST,

@@ -1,8 +1,10 @@
 """The five Meta origins igtui talks to, or one origin standing in for all of them.
 
-Meta splits the login dance over five hosts (reference §0). The sandbox, and any proxy a
-user puts in front of Meta, serve all of them on one origin; `Hosts(base_url)` is the single
-place that knows this, so that no other module builds a Meta URL by hand.
+Meta splits the login dance over five hosts: the consent pages on www.instagram.com and
+www.facebook.com, Instagram's code exchange on api.instagram.com, and the two Graph hosts. The
+sandbox, and any proxy a user puts in front of Meta, serve all of them on one origin;
+`Hosts(base_url)` is the single place that knows this, so that no other module builds a Meta
+URL by hand.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Parse Meta's rate-limit headers into a `Usage`, on every response.
 
-The headers are X-App-Usage, X-Business-Use-Case-Usage (BUC, with the minutes until a
-throttled app regains access) and X-Ad-Account-Usage. A missing header means *unknown*,
-never 0 % (Meta sends them only "once enough calls have been made"), so no header at all
-gives None. A malformed header (bad JSON, wrong types,
-NaN) is ignored: a broken meter must never break a token refresh, so nothing here raises.
+The headers are X-App-Usage, X-Business-Use-Case-Usage (BUC, with the minutes until a throttled
+app regains access) and X-Ad-Account-Usage. A missing header means *unknown*, never 0 % (Meta
+sends them only "once enough calls have been made"), so no header at all gives None. A malformed
+header (bad JSON, wrong types, NaN) is ignored: a broken meter must never break a token refresh,
+so nothing here raises.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Redaction: what the request log, exceptions and log records may show of a URL or text.
 
-Two layers (security.md §5.4). Key-based rules blank the *values* of parameters and headers
-that carry secrets, wherever they appear (query, fragment, form body, JSON, header lines).
-Exact-match rules then erase every value registered in `igtui.core.secret.known_secrets()`,
-which catches a secret that reached some text by a path no key rule foresaw (Meta echoing a
-token in an error message, a token inside a nested URL, an exception text).
+Two layers, because redacting at each call site always misses some path (httpx logs the full URL
+at INFO, and its exception messages embed it). Key-based rules blank the *values* of parameters
+and headers that carry secrets, wherever they appear (query, fragment, form body, JSON, header
+lines). Exact-match rules then erase every value registered in
+`igtui.core.secret.known_secrets()`, which catches a secret that reached some text by a path no
+key rule foresaw (Meta echoing a token in an error message, a token inside a nested URL, an
+exception text).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ SECRET_KEYS: frozenset[str] = frozenset(
         "passphrase",
     }
 )
-"""Parameter names whose values are secrets (security.md §5.1)."""
+"""Parameter names whose values are secrets: tokens, the app secret, codes, `appsecret_proof`
+(token plus proof is enough to call the API), `state` and passwords."""
 
 SECRET_HEADERS: frozenset[str] = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 """Header names whose values are secrets (compared lower-case)."""

@@ -1,7 +1,9 @@
 """The request-log writer: batch the HTTP door's Exchange records into the store, off the loop.
 
 It lives beside `GraphClient` (client.py) because it is the other half of the door: the client
-makes one redacted `Exchange` per attempt, and this writes them down. GraphClient calls `on_exchange` synchronously, on the event loop, for every attempt. Writing
+makes one redacted `Exchange` per attempt, and this writes them down.
+
+GraphClient calls `on_exchange` synchronously, on the event loop, for every attempt. Writing
 to SQLite there (a durable transaction, synchronous=FULL: an fsync) would stall every request
 in flight while the disk works, so `__call__` only appends to a buffer. Full batches (or ones
 whose oldest record is a few seconds old) are handed to one background writer thread, which

@@ -1,12 +1,12 @@
 """Validate a redirect URL (pasted by the user or received by the loopback listener) before its code is used.
 
-The authorization code is a bearer credential for one hour, so a URL is checked from the outside in
-and refused at the first doubt (security.md §6 A1–A14): size, then normalisation of exactly the
-things a terminal paste or Meta adds (whitespace, bracketed-paste markers, a trailing `#_` or `#_=_`), then
-the redirect target against the app's registered URIs, then duplicate parameters, then a redirect
-error, and only then the `state` and the `code`. Matching `state` to a pending flow is the store's
-job (it keeps only a hash); this module only makes sure there is exactly one well-formed value to
-look up, and that a bare code is only taken when exactly one flow could own it.
+The authorization code is a bearer credential for one hour, so a URL is checked from the outside
+in and refused at the first doubt: size, then normalisation of exactly the things a terminal paste
+or Meta adds (whitespace, bracketed-paste markers, a trailing `#_` or `#_=_`), then the redirect
+target against the app's registered URIs, then duplicate parameters, then a redirect error, and
+only then the `state` and the `code`. Matching `state` to a pending flow is the store's job (it
+keeps only a hash); this module only makes sure there is exactly one well-formed value to look up,
+and that a bare code is only taken when exactly one flow could own it.
 
 Every refusal is a `CallbackRejected` (or `ConsentDenied`) with one plain line that never repeats
 the code or the state.
@@ -26,7 +26,8 @@ from igtui.core.safetext import plain
 from igtui.core.secret import Secret
 
 MAX_INPUT_BYTES = 4096
-"""A real redirect URL is a few hundred bytes; anything past 4 KiB is a mistake or an attack (A1)."""
+"""A real redirect URL is a few hundred bytes; anything past 4 KiB is a mistake or an attack
+(a megabyte pasted by accident must not reach a parser or freeze the TUI)."""
 
 MAX_CODE_LENGTH = 1024
 MIN_CODE_LENGTH = 16
@@ -38,7 +39,8 @@ _PASTE_END = "\x1b[201~"
 
 _CODE_CHARS = frozenset(string.ascii_letters + string.digits + "-._~+/=")
 """RFC 3986 unreserved characters plus base64's `+/=`: what Meta's codes are made of, nothing a
-terminal or a URL parser could reinterpret (A10)."""
+terminal or a URL parser could reinterpret (a NUL, a homoglyph, a 10 KB blob is refused before
+it reaches the network)."""
 
 _STATE_CHARS = frozenset(string.ascii_letters + string.digits + "-_")
 """igtui's states come from `secrets.token_urlsafe`; anything else cannot be one of ours."""
@@ -50,7 +52,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 PASTE_HINT = "paste the URL your browser was redirected to"
 
 META_FRAGMENTS = ("#_=_", "#_")
-"""What Meta appends to a redirect: Facebook Login adds `#_=_`, Instagram Login `#_` (reference §12).
+"""What Meta appends to a redirect: Facebook Login adds `#_=_`, Instagram Login `#_`, and a URL
+copied from the address bar carries it.
 They carry nothing, so exactly these are dropped; any other fragment is refused (it could hide an
 implicit-flow token or a crafted URL)."""
 
@@ -129,7 +132,10 @@ def _check_ascii(text: str) -> None:
 
 
 def check_code(value: str) -> Secret:
-    """A code that is safe to send: 1–1024 URL-safe ASCII characters (A10)."""
+    """A code that is safe to send: 16–1024 URL-safe ASCII characters.
+
+    Checked before any network call, so a mistaken paste or a crafted value never reaches Meta.
+    """
     if not value:
         raise CallbackRejected("the redirect carries an empty code; start the login again")
     if len(value) < MIN_CODE_LENGTH:
@@ -148,7 +154,11 @@ def _check_state(value: str) -> Secret:
 
 
 def _match_redirect(url: str, redirect_uris: Sequence[str]) -> str:
-    """The registered URI whose scheme, host, port and path equal the URL's, or a refusal (A2, A6)."""
+    """The registered URI whose scheme, host, port and path equal the URL's, or a refusal.
+
+    This is what stops a pasted authorize URL, or a redirect to a look-alike host carrying a
+    real state and code, before its code is used.
+    """
     got = _target(url)
     if got is None or got.scheme not in _DEFAULT_PORTS or not got.host:
         raise CallbackRejected(f"that is not a valid http(s) URL; {PASTE_HINT}")
@@ -164,7 +174,7 @@ def _match_redirect(url: str, redirect_uris: Sequence[str]) -> str:
 
 
 def _single_params(query: str) -> dict[str, str]:
-    """Query parameters, refusing any name that appears twice (A7: never pick the first)."""
+    """Query parameters, refusing any name that appears twice (`?state=a&state=b` is ambiguous: never pick the first)."""
     try:
         pairs = urllib.parse.parse_qsl(query, keep_blank_values=True, strict_parsing=False, max_num_fields=50)
     except ValueError:
@@ -178,7 +188,10 @@ def _single_params(query: str) -> dict[str, str]:
 
 
 def _redirect_error(params: dict[str, str], state: Secret | None) -> Exception:
-    """Turn a redirect's `error` parameters into ConsentDenied or a plain-text CallbackRejected (A9)."""
+    """Turn a redirect's `error` parameters into ConsentDenied or a plain-text CallbackRejected.
+
+    Meta's `error_description` is shown, but only as plain text: it arrives in a URL anyone can craft.
+    """
     from igtui.core.graph.errors import error_from_redirect
 
     err = error_from_redirect(params)

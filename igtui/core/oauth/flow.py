@@ -1,6 +1,6 @@
 """LoginFlow: authorize URL → validated callback → code exchange → long-lived token → profile → store.
 
-Two platforms, one shape (reference §1–§5):
+Two platforms, one shape:
 
 * Instagram Login: POST the code (never retried: a code is single use), exchange the short token
   with `ig_exchange_token`, call `/me` for both ids, save one `IG_LONG` account.
@@ -76,7 +76,11 @@ def _noop(step: str) -> None:
 
 
 def check_token(grant: TokenGrant, what: str) -> Secret:
-    """Refuse an empty, oversized or non-ASCII token before it is stored (A13)."""
+    """Refuse an empty, oversized or non-ASCII token before it is stored.
+
+    An empty or malformed "token" in a 200 reply must never replace a good token nor count as a
+    login: the caller keeps what it had.
+    """
     value = grant.access_token.reveal() if grant.access_token is not None else ""
     if not value:
         raise OAuthError(f"Meta returned no {what}; nothing was saved")
@@ -153,7 +157,11 @@ class LoginFlow:
         return parse_callback(url_or_code, pending=pending, redirect_uris=uris)
 
     def _consume(self, callback: Callback) -> PendingFlow:
-        """Take the pending flow the callback belongs to, exactly once (A3–A5, A14)."""
+        """Take the pending flow the callback belongs to, exactly once.
+
+    A wrong or replayed state, or an expired flow, finds nothing; two logins in flight each get
+    their own flow, so their tokens can never be stored against each other's account.
+    """
         if callback.state is None:
             pending = self.store.take_only_pending_flow()
             if len(pending) != 1:

@@ -1,6 +1,6 @@
 """A one-shot HTTP listener on 127.0.0.1 that receives Meta's redirect for a loopback redirect URI.
 
-It exists for one GET and is shaped so that nothing else can use it (security.md §3.3, §6 A11–A12):
+It exists for one GET and is shaped so that nothing else can use it:
 
 * it binds the IP literal 127.0.0.1 (never 0.0.0.0, never "localhost", which may resolve elsewhere)
   on the *registered* port only: a busy port is an error that points at paste-back, because a

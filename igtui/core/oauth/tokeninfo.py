@@ -2,9 +2,9 @@
 
 Without `verify` nothing leaves the machine and the store need not be unlocked: the report is
 built from the account row. With `verify` the token is decrypted and asked about: Instagram Login
-has no introspection endpoint (reference §5.2), so a cheap `/me` probe stands in; Facebook Login
-tokens go through `debug_token` (§5.1). A dead token is written down (status NEEDS_RELOGIN, the
-reason in words) so that `status`, the TUI and the refresh engine agree with what was just learned.
+has no introspection endpoint, so a cheap `/me` probe stands in; Facebook Login tokens go through
+`debug_token`. A dead token is written down (status NEEDS_RELOGIN, the reason in words) so that
+`status`, the TUI and the refresh engine agree with what was just learned.
 
 Every store call runs in a worker thread (`asyncio.to_thread`): recording the answer waits for
 SQLite's write lock, which another process may hold, and the TUI's event loop must not freeze.
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from igtui.core.graph.client import GraphClient
     from igtui.core.secret import Secret
     from igtui.core.store import Store
-
-"""Instagram refuses to refresh a long-lived token younger than this (reference §4A)."""
 
 
 @dataclass(frozen=True, slots=True)

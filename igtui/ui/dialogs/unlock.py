@@ -63,7 +63,7 @@ class UnlockDialog(IgtuiModal[bool]):
             self.query_one("#unlock-error", Static).update("Type the passphrase first.")
             return
         passphrase = Secret(field.value)
-        field.value = ""  # never keep the passphrase in a widget longer than needed (E6)
+        field.value = ""  # never keep the passphrase in a widget longer than needed
         self.unlock(passphrase)
 
     @work(group="unlock", exclusive=True, exit_on_error=False)

@@ -1,1 +1,4 @@
-"""Small reusable widgets and renderers (no I/O: widgets never start workers, style.md §2.4)."""
+"""Small reusable widgets and renderers.
+
+No I/O: widgets never start workers (screens own their workers, and so their errors).
+"""
