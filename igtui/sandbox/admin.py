@@ -195,11 +195,10 @@ class SandboxAdmin:
                   kind: str | None = None) -> dict[str, Any]:
         """Fail the next `count` requests (under `path`): html | truncated | graph | empty | pass | JSON.
 
-        `kind` instead sends one of the 5xx answers Meta itself gives (reference §12), with its
-        own status (so `status` and `body` are ignored): "500_code1" (code 1, served as
-        text/javascript), "500_code1_sub99" (code 1, subcode 99, no type, no fbtrace_id),
-        "500_code2_transient" (code 2, `is_transient: true`) or "502_html" (Meta's "Sorry,
-        something went wrong." page).
+        `kind` instead sends one of the 5xx answers Meta itself gives, with its own status (so
+        `status` and `body` are ignored): "500_code1" (code 1, served as text/javascript),
+        "500_code1_sub99" (code 1, subcode 99, no type, no fbtrace_id), "500_code2_transient"
+        (code 2, `is_transient: true`) or "502_html" (Meta's "Sorry, something went wrong." page).
         """
         if kind is not None:
             return dict(self._call("POST", "fail_next", {"kind": kind, "count": count, "path": path,

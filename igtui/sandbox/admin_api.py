@@ -314,7 +314,7 @@ def fail_next(world: World, body: Body) -> object:
 
 
 def block_app(world: World, body: Body) -> object:
-    """Meta acts on the app (reference §13): every call with its tokens fails until unblocked."""
+    """Meta acts on the app (restricts, disables, deactivates it…): every call with its tokens fails until unblocked."""
     app = world.app(body["app_id"])
     return world.block_app(app, str(body.get("kind", "data_use_checkup"))).public()
 

@@ -179,7 +179,7 @@ def decide(world: World, req: Request) -> Response:
         granted = result.scopes
     code = world.issue_code(result.app, username, result.redirect_uri, granted)
     query = urllib.parse.urlencode([("code", code.value), *tail])
-    # Instagram appends "#_" to the redirect; it is not part of the code (reference §1A).
+    # Instagram appends "#_" to the redirect; it is not part of the code.
     suffix = "#_" if platform == "instagram" else ""
     return _redirect(result.redirect_uri + sep + query + suffix)
 

@@ -1,7 +1,7 @@
 """Facebook Login endpoints: code and fb_exchange_token exchange, debug_token, /me, /me/accounts, nodes.
 
-Errors use the Graph envelope; `X-App-Usage` uses graph.facebook.com's `call_count` form. An
-IGAA token sent here gets "Cannot parse access token", as on the real host (§5.3).
+Errors use the Graph envelope; `X-App-Usage` uses graph.facebook.com's `call_count` form. An IGAA
+token (Instagram Login's prefix) sent here gets "Cannot parse access token", as on the real host.
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def me_accounts(world: World, req: Request) -> Response:
         return graph_error(world, 100, "(#100) Tried accessing nonexisting field (accounts) on "
                            "node type (Page)", headers=headers)
     if "pages_show_list" not in token.scopes:
-        # Meta answers with an empty list, not an error, when the permission is missing (§10.14).
+        # Meta answers with an empty list, not an error, when the permission is missing.
         return json_response(world, {"data": []}, headers=headers)
     user = world.fb_users[token.username]
     data: list[dict[str, object]] = []

@@ -1,8 +1,9 @@
 """Instagram Login endpoints: code exchange, long-lived exchange, refresh, and `/me` for IGAA tokens.
 
-Quirks served on purpose (reference §2A–§5.2): the observed flat code-exchange body with a numeric
-`user_id` and a permissions array (or the documented `data[]` wrapper, per app); refresh refused
-under 24 hours with "Unsupported request - method type: get"; `/me.id` differs from `/me.user_id`.
+Quirks served on purpose, as Meta's real replies have them: the observed flat code-exchange body
+with a numeric `user_id` and a permissions array (or the documented `data[]` wrapper, per app);
+refresh refused under 24 hours with "Unsupported request - method type: get"; `/me.id` differs
+from `/me.user_id`.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def refresh(world: World, req: Request) -> Response:
     token, app, headers = granted
     now = world.now()
     if token.kind != "ig_long" or now - token.issued_at < REFRESH_MIN_AGE_SECONDS:
-        # Meta's (misleading) answer for a token that may not be refreshed yet (§10.17).
+        # Meta's (misleading) answer for a token that may not be refreshed yet (under 24 hours old).
         return graph_error(world, 100, "Unsupported request - method type: get",
                            type_="IGApiException", headers=headers)
     if "instagram_business_basic" not in token.scopes:

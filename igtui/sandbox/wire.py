@@ -55,7 +55,7 @@ class Response:
 
 def graph_json(obj: object) -> bytes:
     """JSON as Graph writes it: compact, and every `/` escaped as `\\/` (a trace id `BupUdrV\\/3Pj`,
-    a URL `https:\\/\\/…`), which any JSON parser reads back as `/` (reference §12)."""
+    a URL `https:\\/\\/…`), which any JSON parser reads back as `/`."""
     return json.dumps(obj, separators=(",", ":")).replace("/", "\\/").encode()
 
 
@@ -85,7 +85,7 @@ def www_authenticate(word: str, message: str) -> tuple[str, str]:
 
 
 def auth_word(code: int, message: str) -> str:
-    """The error word Meta puts in WWW-Authenticate for a Graph code (reference §12)."""
+    """The error word Meta puts in WWW-Authenticate for a Graph code (invalid_token, invalid_code…)."""
     if code in (102, 190):
         return "invalid_token"
     if code in (1, 2):
@@ -141,7 +141,7 @@ CANNOT_PARSE = "Invalid OAuth access token - Cannot parse access token"
 
 
 def app_blocked(world: World, app: SbApp, *, ig_oauth: bool = False) -> Response | None:
-    """The error for any call with a blocked app's tokens or credentials, or None (reference §13).
+    """The error for any call with a blocked app's tokens or credentials, or None.
 
     HTTP 400 with the Graph envelope, or with api.instagram.com's own shape for its code
     exchange (`ig_oauth`), checked before the token's own state: Meta's action on the app
@@ -190,7 +190,12 @@ def fb_usage_headers(world: World, app: SbApp) -> list[tuple[str, str]]:
 
 def throttled(world: World, app: SbApp, username: str | None, ig_user_id: str | None,
               *, instagram: bool) -> Response | None:
-    """The throttle error for this app/user, if a throttle knob is active (§6.4)."""
+    """The throttle error for this app/user, if a throttle knob is active.
+
+    Code 4 (the app's own limit, with a WWW-Authenticate hint) or the business-use-case code the
+    knob names, with the usage headers Meta sends alongside, so that a client's back-off and its
+    regain-time parsing are exercised together.
+    """
     throttle = world.active_throttle(app, username)
     if throttle is None:
         return None

@@ -103,7 +103,7 @@ class World(Pushback):
         return self._trace_rng.randbytes(n) if self._trace_rng is not None else os.urandom(n)
 
     def fbtrace_id(self) -> str:
-        """A trace id as Meta makes them (reference §12), in the world's `trace_style`.
+        """A trace id as Meta makes them, in the world's `trace_style`.
 
         "legacy": 11 characters of standard base64, always with a `+` or `/` in it (`GNV+FOvDX3z`);
         "modern": URL-safe, 23–26 characters, starting with "A" (`Ax-_gPAuFEee6GdsfwecVmrjtu`);
