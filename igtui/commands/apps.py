@@ -84,6 +84,11 @@ def _app_dict(app: App, *, accounts: int | None = None, secret: str | None = Non
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    """`igtui app add`: register a Meta app with its secret.
+
+    Every value is validated before the secret is asked for, so a typo costs no passphrase
+    and no secret typed twice.
+    """
     from igtui.core.models import DEFAULT_GRAPH_VERSION
     from igtui.core.scopes import required_scopes, validate_scopes
     from igtui.core.store import validation as v
@@ -118,6 +123,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    """`igtui app list`: every app, its state and account count, from metadata (no passphrase)."""
     store = open_store(args, unlock=False)
     apps = store.list_apps()
     counts = store.account_counts()
@@ -144,6 +150,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    """`igtui app show`: one app in full, its secret masked.
+
+    It unlocks the store anyway: decrypting the secret proves it still opens, and a damaged one
+    is named here rather than at the next login.
+    """
     store = open_store(args, unlock=True)
     app = store.get_app(args.name)
     # Decrypting proves the stored secret opens (a damaged one is named); none of it is shown,
@@ -167,6 +178,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
+    """`igtui app edit`: change only the fields given.
+
+    The passphrase is asked for only when the secret changes; every other field is plain
+    metadata.
+    """
     from igtui.core.store import UNSET
 
     changes: dict[str, Any] = {}
@@ -203,6 +219,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
+    """`igtui app remove`: delete an app with its accounts and tokens, after a confirmation naming the count."""
     store = open_store(args, unlock=False)
     app = store.get_app(args.name)
     count = store.account_counts().get(app.name, 0)
@@ -247,6 +264,7 @@ def _app_options(p: argparse.ArgumentParser, *, editing: bool) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `app add`, `app list`, `app show`, `app edit` and `app remove`."""
     apps = add_group(subparsers, "app", help="register and manage Meta apps")
 
     p = apps.add_parser(

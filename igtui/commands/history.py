@@ -16,6 +16,7 @@ RESULTS = ("refreshed", "skipped", "too_early", "failed", "needs_relogin", "rate
 
 
 def history_json(event: RefreshEvent) -> dict[str, object]:
+    """One history row as `history --json` prints it (a stable shape scripts may read)."""
     from igtui.core.clock import iso
 
     return {
@@ -74,6 +75,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `history`."""
     p = subparsers.add_parser("history", help="refresh attempts, newest first",
                               description="Every refresh attempt: time, trigger, result, Meta's error and fbtrace_id, "
                               "old and new expiry, duration. Needs no passphrase.")

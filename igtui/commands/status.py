@@ -125,6 +125,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `status`."""
     p = subparsers.add_parser(
         "status",
         help="health of every account (exit 4 when any needs attention)",

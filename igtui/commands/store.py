@@ -199,6 +199,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `init`, `passwd` and `info`, the commands about the store itself."""
     p = subparsers.add_parser(
         "init",
         help="create the encrypted store",

@@ -81,6 +81,7 @@ class KdfParams:
         return f"m={self.memory_kib},t={self.iterations},p={self.lanes}".encode()
 
     def as_dict(self) -> dict[str, int | str]:
+        """The parameters as `igtui info` shows them: public, nothing secret."""
         return {"kdf": KDF_NAME, "memory_kib": self.memory_kib, "iterations": self.iterations, "lanes": self.lanes}
 
 
@@ -171,6 +172,7 @@ class WrappedKey:
 
 
 def new_store_uuid() -> str:
+    """A random id for a new store; it goes into every AAD, so no ciphertext opens in another store."""
     return os.urandom(16).hex()
 
 
@@ -240,6 +242,7 @@ class Vault:
         return _open(self._aesgcm, blob, aad)
 
     def encrypt_field(self, value: Secret, *, table: str, row_id: int, column: str) -> bytes:
+        """Seal one secret column of one row, bound to its store, table, row id and column name."""
         return self.encrypt(value.reveal().encode("utf-8", "surrogatepass"), field_aad(self.store_uuid, table, row_id, column))
 
     def decrypt_field(self, blob: bytes, *, table: str, row_id: int, column: str) -> Secret | None:

@@ -108,14 +108,21 @@ def scopes_for(platform: Platform, *, include_retired: bool = False) -> tuple[Sc
 
 
 def get_scope(platform: Platform, name: str) -> Scope | None:
+    """The catalogue entry for a scope name on one platform, or None when igtui does not know it."""
     return _BY_KEY.get((platform, name))
 
 
 def required_scopes(platform: Platform) -> tuple[str, ...]:
+    """The scopes every login of this platform needs (the 'read-only' preset, and the minimum the TUI keeps ticked)."""
     return tuple(s.name for s in scopes_for(platform) if s.required)
 
 
 def preset(platform: Platform, name: str) -> tuple[str, ...]:
+    """The scopes of a named preset.
+
+    Raises:
+        ValidationError: no such preset for this platform (the message lists the ones there are).
+    """
     try:
         return PRESETS[platform][name]
     except KeyError:

@@ -31,6 +31,7 @@ class _Registry:
         """Cached longest-first view; redaction asks for it on every log line, adds are rarer."""
 
     def add(self, value: str) -> None:
+        """Register a value with its URL-encoded, base64 and hex forms (too-short values are skipped)."""
         if len(value) < _MIN_REGISTERED_LENGTH:
             return
         raw = value.encode("utf-8", "surrogatepass")
@@ -55,6 +56,7 @@ class _Registry:
             return self._sorted
 
     def clear(self) -> None:
+        """Forget every value (tests, and `forget_all_secrets`)."""
         with self._lock:
             self._values.clear()
             self._sorted = None

@@ -48,6 +48,7 @@ class _FormReader(html.parser.HTMLParser):
         self.grants: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Note the form's action, its hidden fields, the ticked scopes and the user choices."""
         a = {k: v or "" for k, v in attrs}
         if tag == "form":
             self.action = a.get("action", "")
@@ -72,6 +73,7 @@ class SandboxAdmin:
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
 
     def close(self) -> None:
+        """Close the HTTP connection pool."""
         self._http.close()
 
     def __enter__(self) -> SandboxAdmin:
@@ -95,6 +97,7 @@ class SandboxAdmin:
     # ── state and clock ──────────────────────────────────────────────────────────
 
     def state(self) -> dict[str, Any]:
+        """Apps, clock, counts and knobs (`GET /__sandbox/state`)."""
         return dict(self._call("GET", "state"))
 
     def reset(self) -> dict[str, Any]:
@@ -124,6 +127,7 @@ class SandboxAdmin:
         omit_expires_in: bool = False,
         budget: int | None = None,
     ) -> dict[str, Any]:
+        """Register a Meta app in the sandbox; returns its public description (no secret)."""
         return dict(self._call("POST", "apps", {
             "platform": platform, "app_id": app_id, "secret": secret,
             "redirect_uris": list(redirect_uris), "name": name, "shape": shape,
@@ -182,6 +186,7 @@ class SandboxAdmin:
                                                     "minutes": minutes, "username": username}))
 
     def unthrottle(self, app_id: str) -> dict[str, Any]:
+        """Lift the app's throttle."""
         return dict(self._call("POST", "unthrottle", {"app_id": app_id}))
 
     def set_usage(self, app_id: str, *, calls: int | None = None,
@@ -234,6 +239,7 @@ class SandboxAdmin:
         return {k: int(v) for k, v in self._call("GET", "calls")["ok"].items()}
 
     def reset_calls(self) -> None:
+        """Zero the per-endpoint request counters, to count one step of a test on its own."""
         self._call("POST", "calls/reset", {})
 
     # ── consent, like a browser ──────────────────────────────────────────────────

@@ -82,6 +82,7 @@ def _json(obj: object, status: int = 200) -> Response:
 
 
 def state(world: World, _body: Body) -> object:
+    """`GET /__sandbox/state`: apps, clock, counts and knobs, so a test or the demo can see what it set up."""
     now = world.now()
     return {
         "now": now,
@@ -101,10 +102,12 @@ def state(world: World, _body: Body) -> object:
 
 
 def calls(world: World, _body: Body) -> object:
+    """`GET /__sandbox/calls`: requests per endpoint, all and 2xx/3xx, so a test can count what reached Meta."""
     return {"calls": dict(world.calls), "ok": dict(world.ok_calls)}
 
 
 def reset_calls(world: World, _body: Body) -> object:
+    """`POST /__sandbox/calls/reset`: zero the counters, to count one step of a test on its own."""
     world.calls.clear()
     world.ok_calls.clear()
     return {"ok": True}
@@ -120,6 +123,7 @@ def _check_offset(world: World, extra: float) -> None:
 
 
 def shift_clock(world: World, body: Body) -> object:
+    """`POST /__sandbox/clock/shift`: age every token and code by `seconds` without waiting."""
     seconds = float(body["seconds"])
     _check_offset(world, seconds)
     world.clock.shift(seconds)
@@ -127,6 +131,7 @@ def shift_clock(world: World, body: Body) -> object:
 
 
 def set_clock(world: World, body: Body) -> object:
+    """`POST /__sandbox/clock/set`: make sandbox time read `at` (epoch seconds or ISO 8601)."""
     at = body["at"]
     when = (datetime.fromtimestamp(float(at), UTC) if isinstance(at, int | float)
             else datetime.fromisoformat(str(at).replace("Z", "+00:00")))
@@ -138,6 +143,7 @@ def set_clock(world: World, body: Body) -> object:
 
 
 def create_app(world: World, body: Body) -> object:
+    """`POST /__sandbox/apps`: register a Meta app (its secret, redirect URIs and knobs)."""
     app = world.create_app(
         platform=body["platform"], app_id=str(body["app_id"]), secret=body["secret"],
         redirect_uris=list(body["redirect_uris"]), name=body.get("name"),
@@ -149,11 +155,17 @@ def create_app(world: World, body: Body) -> object:
 
 
 def update_app(world: World, body: Body) -> object:
+    """`POST /__sandbox/apps/update`: change an app's knobs (reply shape, refresh mode, budget…)."""
     app = world.app(body.pop("app_id"))
     return world.update_app(app, **body).public()
 
 
 def accounts(world: World, body: Body) -> object:
+    """`POST /__sandbox/accounts`: add users (`count` generated, or named `usernames`).
+
+    With `issue`, each also gets a token of that kind, so a store can be seeded without a
+    browser flow per account.
+    """
     app = world.app(body["app_id"])
     if "usernames" in body:
         created = []
@@ -177,6 +189,7 @@ def accounts(world: World, body: Body) -> object:
 
 
 def tokens(world: World, body: Body) -> object:
+    """`POST /__sandbox/tokens`: mint one token directly and describe it, for seeding a store."""
     return _issue(world, body)
 
 
@@ -241,6 +254,7 @@ def _describe(world: World, token: Token) -> dict[str, object]:
 
 
 def token_info(world: World, body: Body) -> object:
+    """`POST /__sandbox/token_info`: what the sandbox knows of a token (validity, expiry, scopes)."""
     token = world.tokens.get(str(body["token"]))
     if token is None:
         raise WorldError("unknown token", 404)
@@ -248,6 +262,7 @@ def token_info(world: World, body: Body) -> object:
 
 
 def revoke(world: World, body: Body) -> object:
+    """`POST /__sandbox/revoke`: kill a token (or all of a user's) with a 190 subcode, as Meta does."""
     subcode = int(body.get("subcode", 460))
     if subcode not in REVOKE_SUBCODES:
         raise WorldError(f"subcode must be one of {REVOKE_SUBCODES}")
@@ -258,6 +273,7 @@ def revoke(world: World, body: Body) -> object:
 
 
 def expire(world: World, body: Body) -> object:
+    """`POST /__sandbox/expire`: make a token (or all of a user's) expired now."""
     found = world.resolve_tokens(str(body["target"]))
     now = world.now()
     for token in found:
@@ -266,6 +282,7 @@ def expire(world: World, body: Body) -> object:
 
 
 def throttle(world: World, body: Body) -> object:
+    """`POST /__sandbox/throttle`: throttle an app (code 4) or its Instagram BUC (80002) for `minutes`."""
     app = world.app(body["app_id"])
     code = int(body.get("code", 4))
     if code not in (4, 80002):
@@ -279,12 +296,14 @@ def throttle(world: World, body: Body) -> object:
 
 
 def unthrottle(world: World, body: Body) -> object:
+    """`POST /__sandbox/unthrottle`: lift an app's throttle."""
     app = world.app(body["app_id"])
     app.throttle = None
     return app.public()
 
 
 def usage(world: World, body: Body) -> object:
+    """`POST /__sandbox/usage`: set an app's call count or budget, to show a given usage percentage."""
     app = world.app(body["app_id"])
     if body.get("budget") is not None:
         world.update_app(app, budget=int(body["budget"]))
@@ -294,6 +313,11 @@ def usage(world: World, body: Body) -> object:
 
 
 def fail_next(world: World, body: Body) -> object:
+    """`POST /__sandbox/fail_next`: queue failures for the next requests (optionally under `path`).
+
+    A status with a body (HTML, truncated JSON, a Graph error, empty, or any JSON), or `kind`,
+    one of the 5xx answers Meta itself sends; `delay` holds the answer back, for timeouts.
+    """
     kind = body.get("kind")
     if kind is not None and kind not in FAIL_KINDS:
         raise WorldError(f"kind must be one of {', '.join(FAIL_KINDS)}")
@@ -314,21 +338,27 @@ def fail_next(world: World, body: Body) -> object:
 
 
 def block_app(world: World, body: Body) -> object:
-    """Meta acts on the app (restricts, disables, deactivates it…): every call with its tokens fails until unblocked."""
+    """`POST /__sandbox/block_app`: Meta acts on the app (restricts, disables, deactivates it…).
+
+    Every call with the app's tokens or credentials then fails, as on Meta, until unblocked.
+    """
     app = world.app(body["app_id"])
     return world.block_app(app, str(body.get("kind", "data_use_checkup"))).public()
 
 
 def unblock_app(world: World, body: Body) -> object:
+    """`POST /__sandbox/unblock_app`: Meta lifts its action on the app."""
     return world.unblock_app(world.app(body["app_id"])).public()
 
 
 def trace_ids(world: World, body: Body) -> object:
+    """`POST /__sandbox/trace_ids`: which fbtrace_id style replies carry (mixed, legacy, modern)."""
     world.set_trace_style(str(body["style"]))
     return {"style": world.trace_style}
 
 
 def reset(world: World, _body: Body) -> object:
+    """`POST /__sandbox/reset`: back to the initial world (same seed), and its state."""
     world.reseed()
     return state(world, {})
 

@@ -25,12 +25,14 @@ class SandboxClock:
         self._offset = timedelta(0)
 
     def now(self) -> datetime:
+        """The base clock's now plus the offset the admin API set."""
         with self._lock:
             offset = self._offset
         return self._base.now() + offset
 
     @property
     def offset_seconds(self) -> float:
+        """How far sandbox time is from the base clock (shown by `/__sandbox/state`)."""
         with self._lock:
             return self._offset.total_seconds()
 

@@ -99,6 +99,11 @@ def validate(world: World, platform: str, params: dict[str, str]) -> Authorize |
 
 
 def error_page(message: str, status: int = 400) -> Response:
+    """The page shown for a bad authorize or consent request: the OAuth error JSON, HTML-escaped.
+
+    instagram.com answers a bad authorize request this way; escaping keeps a crafted
+    parameter echoed in the message from becoming markup.
+    """
     body = json.dumps({"error_type": "OAuthException", "code": 400, "error_message": message})
     text = _page("Error", f"<h1>Sorry, this page isn't available</h1>"
                  f"<pre id=\"oauth-error\">{html.escape(body)}</pre>")

@@ -52,6 +52,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
     def track(self, conn: socket.socket, add: bool) -> None:
+        """Add or drop a live connection, so `stop()` can shut down idle keep-alive ones."""
         with self._conns_lock:
             (self._conns.add if add else self._conns.discard)(conn)
 
@@ -67,6 +68,7 @@ class _Server(ThreadingHTTPServer):
         print(f"igtui sandbox: request failed: {type(exc).__name__}", file=sys.stderr)
 
     def close_connections(self) -> None:
+        """Shut down every live connection, so no keep-alive thread outlives `stop()`."""
         with self._conns_lock:
             conns = list(self._conns)
         for conn in conns:
@@ -85,6 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def setup(self) -> None:
+        """Turn off Nagle (small JSON replies must not wait 40 ms) and track the connection."""
         super().setup()
         try:
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -93,6 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.track(self.connection, True)
 
     def finish(self) -> None:
+        """Stop tracking the connection once it is done."""
         try:
             super().finish()
         finally:

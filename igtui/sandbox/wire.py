@@ -48,6 +48,7 @@ class Request:
 
 @dataclass
 class Response:
+    """One HTTP answer: status, body and headers, built by the routes and written by the server."""
     status: int
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)

@@ -123,11 +123,13 @@ class World(Pushback):
         return "A" + base64.urlsafe_b64encode(raw[2:]).decode("ascii")[:length]
 
     def set_trace_style(self, style: str) -> None:
+        """Choose which fbtrace_id style replies carry, so a client's parsing of each can be tested."""
         if style not in TRACE_STYLES:
             raise WorldError(f"trace style must be one of {', '.join(TRACE_STYLES)}")
         self.trace_style = style
 
     def now(self) -> int:
+        """Sandbox time in Unix seconds, the unit every record in the world uses."""
         return int(self.clock.now().timestamp())
 
     # ── apps and users ────────────────────────────────────────────────────────────
@@ -201,6 +203,11 @@ class World(Pushback):
         return app
 
     def app(self, app_id: object) -> SbApp:
+        """The app with this id (ids arrive as strings or numbers).
+
+        Raises:
+            WorldError: no such app (status 404, which the admin API answers with).
+        """
         found = self.apps.get(str(app_id))
         if found is None:
             raise WorldError("unknown app_id", 404)
@@ -233,6 +240,7 @@ class World(Pushback):
         return user
 
     def create_fb_user(self, username: str, *, name: str | None = None) -> FbUser:
+        """Add a Facebook user (ids 1020000000000000N in creation order), who may then own Pages."""
         if not username or username in self.fb_users:
             raise WorldError(f"Facebook user {username!r} exists or is empty", 409)
         self._fb_seq += 1
@@ -262,6 +270,7 @@ class World(Pushback):
 
     def issue_code(self, app: SbApp, username: str, redirect_uri: str,
                    scopes: tuple[str, ...]) -> Code:
+        """Mint a single-use authorization code for a consented login (it lives `CODE_SECONDS`)."""
         code = Code(value="AQ" + self.random_string(48), app_id=app.app_id,
                     platform=app.platform, username=username, redirect_uri=redirect_uri,
                     scopes=scopes, created_at=self.now())
@@ -320,6 +329,7 @@ class World(Pushback):
         return None
 
     def tokens_of(self, username: str) -> list[Token]:
+        """Every token issued to `username`, valid or not."""
         return [t for t in self.tokens.values() if t.username == username]
 
     def resolve_tokens(self, target: str) -> list[Token]:

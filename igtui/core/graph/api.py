@@ -150,6 +150,7 @@ class MetaApi:
 
     @property
     def hosts(self) -> Hosts:
+        """The Meta origins this app's calls go to (one origin for all five under a base-URL override)."""
         return self._hosts
 
     @property

@@ -97,9 +97,11 @@ class _NoCookies(CookieJar):
     """
 
     def extract_cookies(self, response: Any, request: Any) -> None:  # noqa: ARG002
+        """Keep no cookie from a reply (see the class docstring)."""
         return None
 
     def set_cookie(self, cookie: Any) -> None:  # noqa: ARG002
+        """Store nothing: no cookie may ride along on a later request."""
         return None
 
 

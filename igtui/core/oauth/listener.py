@@ -83,7 +83,7 @@ class _Server(http.server.HTTPServer):
     listener: LoopbackListener
 
     def server_bind(self) -> None:
-        # HTTPServer.server_bind would do a reverse DNS lookup (getfqdn) for nothing.
+        """Bind without HTTPServer's reverse DNS lookup (getfqdn), which can stall for seconds."""
         import socketserver
 
         socketserver.TCPServer.server_bind(self)
@@ -91,7 +91,7 @@ class _Server(http.server.HTTPServer):
         self.server_port = self.server_address[1]
 
     def handle_error(self, request: object, client_address: object) -> None:
-        # The default prints a traceback to stderr, with whatever the request contained.
+        """Swallow a handler's exception: the default prints a traceback with the request in it."""
         return
 
 
@@ -104,13 +104,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        # Never: the request line carries ?code=…&state=….
+        """Log nothing: the request line carries `?code=…&state=…`."""
         return
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Log nothing (see `log_message`)."""
         return
 
     def log_error(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        """Log nothing (see `log_message`)."""
         return
 
     def _reply(self, status: int, body: bytes, extra: tuple[tuple[str, str], ...] = ()) -> None:
@@ -126,12 +128,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        # Malformed request lines end up here; answer without echoing anything back.
+        """Answer a malformed request with the bare error page, echoing nothing back, and count it."""
         self.server.listener.refused += 1
         self.request_version = "HTTP/1.0"  # never answer in header-less HTTP/0.9
         self._reply(code if 400 <= code < 600 else 400, _ERROR_PAGE)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        """Hand the one method served to the listener, which checks path, Host and state."""
         self.server.listener._handle_get(self)
 
     def _not_allowed(self) -> None:
@@ -238,6 +241,7 @@ class LoopbackListener:
 
     @property
     def received(self) -> bool:
+        """Whether the redirect has arrived (the TUI shows it as a checklist step)."""
         return self._url is not None
 
     # -- waiting ---------------------------------------------------------------------------------

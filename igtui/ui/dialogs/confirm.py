@@ -34,6 +34,7 @@ class ConfirmDialog(IgtuiModal[bool]):
         self._no = no
 
     def compose(self) -> ComposeResult:
+        """Title, question and detail, all through `safe()`: they may quote names from Meta."""
         with Vertical():
             yield Label(safe(self._title), classes="title")
             parts = [safe(self.question, wrap=True)]
@@ -45,7 +46,9 @@ class ConfirmDialog(IgtuiModal[bool]):
                 yield Button(self._yes, id="yes", variant="warning")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Yes only for the yes button; any other way out means no."""
         self.dismiss(event.button.id == "yes")
 
     def action_answer(self, answer: bool) -> None:
+        """The y / n / Esc keys answer without reaching for a button."""
         self.dismiss(answer)

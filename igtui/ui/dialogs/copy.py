@@ -27,6 +27,7 @@ class CopyDialog(IgtuiModal[None]):
         self._value = value
 
     def compose(self) -> ComposeResult:
+        """The value, selectable, for terminals where the clipboard cannot be reached."""
         with Vertical():
             yield Label(safe(f"Copy {self._what} by hand"), classes="title")
             yield Static(safe(self._value, wrap=True), id="value")
@@ -39,7 +40,9 @@ class CopyDialog(IgtuiModal[None]):
                 yield Button("Close", id="close", variant="primary")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Close: the value leaves the screen as soon as it is not needed."""
         self.dismiss(None)
 
     def action_close(self) -> None:
+        """Enter or Esc closes, like the button."""
         self.dismiss(None)

@@ -84,6 +84,7 @@ class ErrorDialog(IgtuiModal[None]):
         self._title, self._message, self._details = describe(error)
 
     def compose(self) -> ComposeResult:
+        """Title, message and details as plain text: an error may quote Meta or a pasted URL."""
         with Vertical():
             yield Label(safe(self._title), classes="title")
             yield Static(safe(self._message, wrap=True), id="error-message")
@@ -93,7 +94,9 @@ class ErrorDialog(IgtuiModal[None]):
                 yield Button("Close", id="close", variant="error")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Close the dialog; the screen behind it is unchanged."""
         self.dismiss(None)
 
     def action_close(self) -> None:
+        """Enter or Esc closes, like the button."""
         self.dismiss(None)

@@ -37,6 +37,7 @@ class QrDialog(IgtuiModal[None]):
         self._url = url
 
     def compose(self) -> ComposeResult:
+        """The QR code, scrollable (a long authorize URL makes a large code), and a hint to enlarge."""
         with Vertical():
             yield Label("Scan with the phone that has Instagram", classes="title")
             with ScrollableContainer(id="qr-scroll"):
@@ -46,7 +47,9 @@ class QrDialog(IgtuiModal[None]):
                 yield Button("Close", id="close", variant="primary")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Close the dialog."""
         self.dismiss(None)
 
     def action_close(self) -> None:
+        """Enter, Esc or q closes, like the button."""
         self.dismiss(None)

@@ -32,6 +32,7 @@ class UnlockDialog(IgtuiModal[bool]):
         self._label = store_label
 
     def compose(self) -> ComposeResult:
+        """A masked input, an inline error line and a spinner for the slow key derivation."""
         with Vertical():
             yield Label("Unlock the igtui store", classes="title")
             yield Static(safe(self._label, limit=200), classes="hint")
@@ -43,18 +44,22 @@ class UnlockDialog(IgtuiModal[bool]):
                 yield Button("Unlock", id="unlock", variant="primary")
 
     def on_mount(self) -> None:
+        """Hide the spinner until a derivation runs."""
         self.query_one("#deriving").display = False
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the field tries the passphrase."""
         self._try_unlock()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Quit gives up; Unlock tries the passphrase."""
         if event.button.id == "quit":
             self.dismiss(False)
         else:
             self._try_unlock()
 
     def action_give_up(self) -> None:
+        """Esc gives up: the app then quits, as nothing works without the store."""
         self.dismiss(False)
 
     def _try_unlock(self) -> None:
@@ -68,6 +73,11 @@ class UnlockDialog(IgtuiModal[bool]):
 
     @work(group="unlock", exclusive=True, exit_on_error=False)
     async def unlock(self, passphrase: Secret) -> None:
+        """Derive the key and unlock, in a thread: Argon2id takes most of a second.
+
+        A wrong passphrase is shown inline and the field comes back, so the user can try again
+        without the dialog closing.
+        """
         field = self.query_one("#passphrase", Input)
         spinner = self.query_one("#deriving")
         field.disabled = True
