@@ -14,8 +14,8 @@ waiting and returns only once all of it is written: the CLI calls it at the end 
 the TUI from a worker thread. An interpreter exit without a flush still writes what is waiting
 (an atexit hook).
 
-A failing write is counted and swallowed, its rows dropped, as before: a broken request log
-must not fail a login or a refresh that Meta already completed.
+A failing write is counted and swallowed, its rows dropped: a broken request log must not fail
+a login or a refresh that Meta already completed.
 """
 
 from __future__ import annotations
