@@ -264,6 +264,61 @@ class Exchange:
     id: int | None = None
 
 
+class RefreshReason(enum.StrEnum):
+    """Why the refresh engine ended an attempt as it did, for callers that branch on it.
+
+    The message is for people and may change its words; code asks this instead. Never stored:
+    events read back from history carry None (their message is what history keeps).
+    """
+
+    REFRESHED = "refreshed"
+    """Meta issued a new token and it was stored."""
+    NOT_DUE = "not_due"
+    """A due run's second look, under the lock, found the account no longer due."""
+    ALREADY_REFRESHED = "already_refreshed"
+    """Another process refreshed the account first (its generation moved)."""
+    CHANGED_DURING_REFRESH = "changed_during_refresh"
+    """A new login replaced the token while Meta was asked; the newer token was kept."""
+    TOO_EARLY = "too_early"
+    """Under 24 hours old: not sent to Meta."""
+    REFUSED_TOO_EARLY = "refused_too_early"
+    """Sent anyway (forced); Meta refused it as under 24 hours old."""
+    SHORT_LIVED = "short_lived"
+    """A short-lived token: exchanged at login, never refreshed."""
+    NO_REFRESH_ENDPOINT = "no_refresh_endpoint"
+    """A Facebook Login token: Meta offers no refresh."""
+    AWAITING_LOGIN = "awaiting_login"
+    """The account already waits for a new login: not sent."""
+    EXPIRED = "expired"
+    """The token has expired: not sent, only a login helps."""
+    STILL_RATE_LIMITED = "still_rate_limited"
+    """An earlier throttle on the account has not run out: not sent."""
+    UNCERTAIN = "uncertain"
+    """A refresh may have been lost (the old token no longer works, or is marked so)."""
+    APP_GATED = "app_gated"
+    """Not sent: Meta blocked the account's app in this run."""
+    PAUSED = "paused"
+    """Deferred: the app is paused in this run (throttled, or its usage is near the limit)."""
+    RELOGIN_REQUIRED = "relogin_required"
+    """Meta refused the token (the 190 family)."""
+    APP_BLOCKED = "app_blocked"
+    """Meta answered that the app itself is blocked."""
+    RATE_LIMITED = "rate_limited"
+    """Meta throttled the app."""
+    META_ERROR = "meta_error"
+    """Meta answered with another coded error; retried after a backoff."""
+    NO_ANSWER = "no_answer"
+    """No coded answer (network, garbled body): Meta may have issued a token; checked next time."""
+    INVALID_GRANT = "invalid_grant"
+    """Meta's new token failed validation; the old token is kept."""
+    BUSY = "busy"
+    """Another process held the account's lock for too long."""
+    ERROR = "error"
+    """Another igtui error stopped this account (e.g. a record that does not decrypt)."""
+    INTERNAL_ERROR = "internal_error"
+    """A bug: an unexpected exception, kept to this account."""
+
+
 @dataclass(frozen=True, slots=True)
 class RefreshEvent:
     """One refresh attempt, for the history table."""
@@ -282,6 +337,8 @@ class RefreshEvent:
     new_expires_at: datetime | None = None
     duration_ms: float | None = None
     id: int | None = None
+    reason: RefreshReason | None = None
+    """Why the engine decided so (None for events read back from history: not stored)."""
 
 
 @dataclass(frozen=True, slots=True)
