@@ -63,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
     from igtui.commands._common import print_json, session
     from igtui.core.clock import iso
     from igtui.core.errors import UsageError
-    from igtui.core.models import RefreshResult, Trigger
+    from igtui.core.models import RefreshReason, Trigger
 
     modes = sum(bool(x) for x in (args.account, args.due, args.all))
     if modes != 1:
@@ -95,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
     lost = engine.last_run.lost if account is None else []
     if args.due:
         # "not due" rows are the engine's own second look inside the lock; they are noise here.
-        events = [e for e in events if not (e.result is RefreshResult.SKIPPED and e.message == "not due")]
+        events = [e for e in events if e.reason is not RefreshReason.NOT_DUE]
     counts: dict[str, int] = {}
     for e in events:
         counts[e.result.value] = counts.get(e.result.value, 0) + 1

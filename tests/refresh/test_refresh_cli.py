@@ -109,3 +109,20 @@ def test_status_mentions_an_interrupted_refresh(store: Any, cli: Any, igtui_home
     rows = {a["username"]: a for a in cli("status", "--json").json()["accounts"]}
     assert rows["due"]["interrupted_refresh"] is True and "interrupted" in rows["due"]["reason"]
     assert rows["fresh"]["interrupted_refresh"] is False
+
+
+def test_refresh_due_hides_the_second_look_that_found_nothing_due(store: Any, cli: Any, igtui_home: Any) -> None:
+    from igtui.core.refresh.lock import Intent, lock_path
+
+    ids = _seed(store)
+    store.update_account_state(ids["due"], status=AccountStatus.NEEDS_RELOGIN, status_reason="log in again")
+    fresh = store.get_account_by_id(ids["fresh"])
+    locks = igtui_home / "locks"
+    locks.mkdir(mode=0o700, exist_ok=True)
+    # A committed attempt's intent: the run picks the account, clears it, then finds it not due.
+    lock_path(locks, fresh.id).write_bytes(Intent(fresh.id, fresh.generation - 1, 1, 1, None).dumps())
+    r = cli("refresh", "--due", "--json", env={"IGTUI_PASSPHRASE": "correct horse battery staple"})
+    doc = r.json()
+    assert doc["results"] == [] and doc["summary"] == {}
+    assert [a["account_id"] for a in doc["attention"]] == [ids["due"]]
+    assert not lock_path(locks, fresh.id).read_bytes()  # it was looked at, under the lock

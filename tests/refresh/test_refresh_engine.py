@@ -14,18 +14,26 @@ import pytest
 
 from igtui.core.clock import FrozenClock
 from igtui.core.crypto import KdfParams
-from igtui.core.errors import BadRequest, RateLimited, ReloginRequired, TransientApiError
+from igtui.core.errors import AppBlocked, BadRequest, NetworkError, RateLimited, ReloginRequired, TransientApiError
 from igtui.core.models import (
     AccountStatus,
     App,
     Profile,
+    RefreshEvent,
+    RefreshReason,
     RefreshResult,
     TokenGrant,
     TokenKind,
     Trigger,
     Usage,
 )
-from igtui.core.refresh.engine import ALREADY_REFRESHED, UNCERTAIN_REASON, RefreshEngine, outcome
+from igtui.core.refresh.engine import (
+    ALREADY_REFRESHED,
+    CHANGED_DURING_REFRESH,
+    UNCERTAIN_REASON,
+    RefreshEngine,
+    outcome,
+)
 from igtui.core.refresh.lock import Intent, lock_path
 from igtui.core.secret import Secret
 from igtui.core.store import Store
@@ -373,3 +381,153 @@ async def test_lost_reply_keeps_the_intent_and_is_checked_after_backoff(env) -> 
     ev = (await _engine(store, clock, meta, locks).refresh_due(trigger=Trigger.CRON))[0]
     assert store.get_account_by_id(aid).status is AccountStatus.TOKEN_UNCERTAIN
     assert meta.calls == [("refresh", "kim"), ("me", "kim")]
+
+
+# ------------------------------------------------------------------ typed reasons
+
+
+async def test_decisions_without_meta_carry_their_reason(env) -> None:
+    store, clock, meta, locks = env
+    _add(store, "r.ok", age=50 * D)
+    _add(store, "r.young", age=3 * H)
+    _add(store, "r.short", age=H / 2, kind=TokenKind.IG_SHORT, lifetime=H)
+    _add(store, "r.fb", age=D, app="fb", kind=TokenKind.FB_USER, lifetime=50 * D)
+    _add(store, "r.gone", age=61 * D)
+    waits = _add(store, "r.waits", age=50 * D)
+    store.update_account_state(waits, status=AccountStatus.NEEDS_RELOGIN, status_reason="the token expired; log in again")
+    unsure = _add(store, "r.unsure", age=50 * D)
+    store.update_account_state(unsure, status=AccountStatus.TOKEN_UNCERTAIN, status_reason=UNCERTAIN_REASON)
+    slow = _add(store, "r.slow", age=50 * D)
+    store.update_account_state(slow, status=AccountStatus.RATE_LIMITED, status_reason="throttled", retry_at=T0 + H)
+    events = await _engine(store, clock, meta, locks).refresh_all(trigger=Trigger.CLI)
+    got = {e.account.split("/")[1]: (e.result, e.reason) for e in events}
+    assert got == {
+        "r.ok": (RefreshResult.REFRESHED, RefreshReason.REFRESHED),
+        "r.young": (RefreshResult.TOO_EARLY, RefreshReason.TOO_EARLY),
+        "r.short": (RefreshResult.SKIPPED, RefreshReason.SHORT_LIVED),
+        "r.fb": (RefreshResult.SKIPPED, RefreshReason.NO_REFRESH_ENDPOINT),
+        "r.gone": (RefreshResult.NEEDS_RELOGIN, RefreshReason.EXPIRED),
+        "r.waits": (RefreshResult.NEEDS_RELOGIN, RefreshReason.AWAITING_LOGIN),
+        "r.unsure": (RefreshResult.FAILED, RefreshReason.UNCERTAIN),
+        "r.slow": (RefreshResult.RATE_LIMITED, RefreshReason.STILL_RATE_LIMITED),
+    }
+    assert meta.calls == [("refresh", "r.ok")]
+    assert all(h.reason is None for h in store.list_history())  # not stored: history keeps the message
+
+
+@pytest.mark.parametrize(
+    ("answer", "result", "reason"),
+    [
+        (lambda: _raise(ReloginRequired("invalid", code=190, subcode=460))(),
+         RefreshResult.NEEDS_RELOGIN, RefreshReason.RELOGIN_REQUIRED),
+        (lambda: _raise(TransientApiError("Meta had a temporary problem", code=2))(),
+         RefreshResult.FAILED, RefreshReason.META_ERROR),
+        (lambda: _raise(NetworkError("the connection broke"))(), RefreshResult.FAILED, RefreshReason.NO_ANSWER),
+        (lambda: TokenGrant(access_token=Secret("short")), RefreshResult.FAILED, RefreshReason.INVALID_GRANT),
+        (lambda: _raise(RateLimited("limit reached", code=4))(), RefreshResult.RATE_LIMITED, RefreshReason.RATE_LIMITED),
+        (lambda: _raise(AppBlocked("app restricted", kind="restricted", advice="fix it", code=200))(),
+         RefreshResult.APP_BLOCKED, RefreshReason.APP_BLOCKED),
+        (lambda: _raise(RuntimeError("boom"))(), RefreshResult.FAILED, RefreshReason.INTERNAL_ERROR),
+    ],
+)
+async def test_meta_answers_carry_their_reason(
+    env, answer: Callable[[], object], result: RefreshResult, reason: RefreshReason
+) -> None:
+    store, clock, meta, locks = env
+    aid = _add(store, "m.one", age=50 * D)
+    meta.behaviour["m.one"] = answer
+    ev = await _engine(store, clock, meta, locks).refresh_account(aid, trigger=Trigger.CLI)
+    assert (ev.result, ev.reason) == (result, reason)
+
+
+async def test_forced_refusal_under_24_hours_is_told_apart_from_the_precheck(env) -> None:
+    store, clock, meta, locks = env
+    aid = _add(store, "young2", age=3 * H)
+    eng = _engine(store, clock, meta, locks)
+    assert (await eng.refresh_account(aid, trigger=Trigger.CLI)).reason is RefreshReason.TOO_EARLY
+    meta.behaviour["young2"] = _raise(BadRequest("Unsupported request", code=100))
+    ev = await eng.refresh_account(aid, trigger=Trigger.CLI, force=True)
+    assert (ev.result, ev.reason) == (RefreshResult.TOO_EARLY, RefreshReason.REFUSED_TOO_EARLY)
+
+
+async def test_races_carry_their_reason(env) -> None:
+    store, clock, meta, locks = env
+    aid = _add(store, "race", age=50 * D)
+    meta.delay = 0.05
+    eng = _engine(store, clock, meta, locks)
+    events = await asyncio.gather(*(eng.refresh_account(aid, trigger=Trigger.TUI) for _ in range(3)))
+    assert sorted(e.reason for e in events) == sorted(
+        [RefreshReason.REFRESHED, RefreshReason.ALREADY_REFRESHED, RefreshReason.ALREADY_REFRESHED])
+
+    def relogin(user: str) -> None:
+        store.save_login("ig", Profile(id="x", user_id=store.get_account_by_id(aid).ig_user_id, username="race"),
+                         kind=TokenKind.IG_LONG, token=Secret("IGAAfresh-login-token-xxxxxxxxxx"),
+                         issued_at=T0 - 2 * D, expires_at=T0 + 10 * D)
+
+    meta.on_call = relogin
+    ev = await eng.refresh_account(aid, trigger=Trigger.CLI, force=True)
+    assert (ev.result, ev.reason, ev.message) == (
+        RefreshResult.SKIPPED, RefreshReason.CHANGED_DURING_REFRESH, CHANGED_DURING_REFRESH)
+
+
+async def test_second_look_under_the_lock_says_not_due(env) -> None:
+    store, clock, meta, locks = env
+    aid = _add(store, "late", age=20 * D)  # not due, but its last attempt died in flight
+    acc = store.get_account_by_id(aid)
+    locks.mkdir(parents=True, exist_ok=True)
+    lock_path(locks, aid).write_bytes(Intent(aid, acc.generation, 999999, 1, None).dumps())
+    events = await _engine(store, clock, meta, locks).refresh_due(trigger=Trigger.CRON)
+    assert [(e.result, e.reason, e.message) for e in events] == [
+        (RefreshResult.SKIPPED, RefreshReason.NOT_DUE, "not due")]
+
+
+async def test_left_behind_intent_with_dead_token_is_uncertain_and_needs_attention(env) -> None:
+    store, clock, meta, locks = env
+    aid = _add(store, "lost", age=50 * D)
+    acc = store.get_account_by_id(aid)
+    locks.mkdir(parents=True, exist_ok=True)
+    lock_path(locks, aid).write_bytes(Intent(aid, acc.generation, 999999, 1, None).dumps())
+    meta.me_behaviour["lost"] = _raise(ReloginRequired("invalid", code=190, subcode=467))
+    events = await _engine(store, clock, meta, locks).refresh_due(trigger=Trigger.CRON)
+    assert [(e.result, e.reason, e.message) for e in events] == [
+        (RefreshResult.FAILED, RefreshReason.UNCERTAIN, UNCERTAIN_REASON)]
+    assert outcome(events) == "attention"
+
+
+def test_outcome_reads_the_reason_not_the_words() -> None:
+    def ev(message: str | None, reason: RefreshReason | None) -> RefreshEvent:
+        return RefreshEvent(T0, Trigger.CLI, 1, "ig/x", RefreshResult.FAILED, message=message, reason=reason)
+
+    assert outcome([ev("anything", RefreshReason.UNCERTAIN)]) == "attention"
+    assert outcome([ev(UNCERTAIN_REASON, RefreshReason.META_ERROR)]) == "failed"
+
+
+async def test_app_gates_carry_their_reason(env) -> None:
+    store, clock, meta, locks = env
+    for i in range(3):
+        _add(store, f"g{i}", age=50 * D)
+    for i in range(3):
+        _add(store, f"p{i}", age=50 * D, app="ig2")
+    meta.behaviour["g0"] = _raise(AppBlocked("app restricted", kind="restricted", advice="fix it", code=200))
+    meta.behaviour["p0"] = _raise(RateLimited("limit reached", code=4, retry_at=T0 + H))
+    events = await _engine(store, clock, meta, locks, concurrency=1).refresh_due(trigger=Trigger.CRON)
+    got = {e.account.split("/")[1]: e.reason for e in events}
+    assert got == {"g0": RefreshReason.APP_BLOCKED, "g1": RefreshReason.APP_GATED, "g2": RefreshReason.APP_GATED,
+                   "p0": RefreshReason.RATE_LIMITED, "p1": RefreshReason.PAUSED, "p2": RefreshReason.PAUSED}
+
+
+async def test_a_lock_held_elsewhere_is_busy(env) -> None:
+    import fcntl
+    import os
+
+    store, clock, meta, locks = env
+    aid = _add(store, "held", age=50 * D)
+    locks.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path(locks, aid), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another open file description: another process, to flock
+        ev = await _engine(store, clock, meta, locks, lock_wait=0.05).refresh_account(aid, trigger=Trigger.CLI)
+    finally:
+        os.close(fd)
+    assert (ev.result, ev.reason) == (RefreshResult.FAILED, RefreshReason.BUSY)
+    assert meta.calls == []

@@ -117,7 +117,7 @@ class Coalescer(Generic[K, R]):
             if isinstance(result, BaseException):
                 future.set_exception(result)
             else:
-                future.set_result(result)  # type: ignore[arg-type]
+                future.set_result(result)
 
 
 __all__ = ["Coalescer"]
