@@ -531,3 +531,18 @@ async def test_a_lock_held_elsewhere_is_busy(env) -> None:
         os.close(fd)
     assert (ev.result, ev.reason) == (RefreshResult.FAILED, RefreshReason.BUSY)
     assert meta.calls == []
+
+
+async def test_a_throttle_learnt_in_a_bulk_run_still_holds_for_a_single_refresh(env) -> None:
+    store, clock, meta, locks = env
+    _add(store, "s0", age=50 * D)
+    other = _add(store, "s1", age=50 * D)
+    meta.behaviour["s0"] = _raise(RateLimited("limit reached", code=4, retry_at=T0 + H))
+    meta.behaviour["s1"] = _raise(RateLimited("limit reached", code=4, retry_at=T0 + H))
+    eng = _engine(store, clock, meta, locks, concurrency=1)
+    await eng.refresh_due(trigger=Trigger.CRON)
+    assert len(meta.calls) == 1  # the second account was deferred, not sent
+    store.update_account_state(other, status=AccountStatus.OK, retry_at=None)
+    ev = await eng.refresh_account(other, trigger=Trigger.TUI)
+    assert (ev.result, ev.reason) == (RefreshResult.RATE_LIMITED, RefreshReason.PAUSED)
+    assert len(meta.calls) == 1 and eng.last_run.paused_apps == {}  # a single refresh reports no app pauses
