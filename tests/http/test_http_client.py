@@ -268,10 +268,28 @@ async def test_no_canary_in_exceptions_or_exchanges() -> None:
         assert caught.value.__cause__ is None
 
 
-async def test_aclose_twice_is_fine_and_client_is_lazy() -> None:
-    graph = GraphClient()
+async def test_aclose_twice_is_fine_and_client_is_lazy(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[httpx.AsyncClient] = []
+    real = httpx.AsyncClient
+
+    def counting(*args: object, **kwargs: object) -> httpx.AsyncClient:
+        made.append(real(*args, **kwargs))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(httpx, "AsyncClient", counting)
+    idle = GraphClient()
+    await idle.aclose()
+    await idle.aclose()
+    assert made == []  # never used: no connection pool was made, and closing one is a no-op
+
+    graph = client(Recorder([json_response(200, {}), json_response(200, {})]))
+    assert made == []  # made on the first request, not before
+    await graph.request("GET", URL)
+    await graph.request("GET", URL)
+    assert len(made) == 1 and not made[0].is_closed  # one pool for every request
     await graph.aclose()
     await graph.aclose()
+    assert made[0].is_closed
 
 
 async def test_json_body_must_be_an_object() -> None:

@@ -52,10 +52,35 @@ async def test_in_process_callers_take_turns(tmp_path: Path) -> None:
 
 
 async def test_other_accounts_are_not_blocked(tmp_path: Path) -> None:
-    locks = RefreshLocks(tmp_path)
-    async with locks.hold(1):
-        async with locks.hold(2):
-            pass
+    """Holding one account's lock never delays another's. A wedge fails within seconds: the two
+    refreshes each wait until both hold their locks, under a deadline, and another process's
+    lock is given up on after 0.2 s instead of the default wait."""
+    locks = RefreshLocks(tmp_path, wait_seconds=0.2)
+    inside: set[int] = set()
+    both = asyncio.Event()
+
+    async def refresh(account_id: int) -> None:
+        async with locks.hold(account_id):
+            inside.add(account_id)
+            if len(inside) == 2:
+                both.set()
+            await both.wait()  # keeps this lock until the other account's is held too
+
+    proc = _spawn_holder(lock_path(tmp_path, 3))  # another process is refreshing account 3
+    try:
+        async with asyncio.timeout(5):
+            await asyncio.gather(refresh(1), refresh(2))
+            async with locks.hold(1), locks.hold(2):  # nested in one task
+                pass
+            async with locks.hold(4):  # account 3's holder elsewhere does not delay account 4
+                pass
+        with pytest.raises(RefreshBusy):  # the holder really holds account 3, so a wait would show
+            async with locks.hold(3):
+                pass
+    finally:
+        proc.kill()
+        proc.wait()
+    assert inside == {1, 2}
 
 
 async def test_waits_for_another_process_and_times_out(tmp_path: Path) -> None:
