@@ -13,17 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from test_refresh_support import (  # noqa: F401 - fixtures
-    IG_APP_ID,
-    admin,
-    cli_env,
-    igtui_cmd,
-    make_store,
-    refresh_calls,
-    sandbox,
-    seed_fleet,
-    seed_ig,
-)
+from refresh_support import IG_APP_ID, cli_env, igtui_cmd, make_store, refresh_calls, seed_fleet, seed_ig
 
 from igtui.core.models import AccountStatus
 

@@ -9,152 +9,28 @@ delivers the redirect, either to the CLI's loopback listener (a GET) or as a pas
 from __future__ import annotations
 
 import json
-import os
 import queue
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.parse
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "oauth"))
-from oauth_helpers import (  # noqa: E402
-    FB_APP_ID,
-    FB_SECRET,
-    IG_APP_ID,
-    IG_SECRET,
-    PASTE_URI,
-    free_port,
-    get,
+from login_support import (
+    PASSPHRASE,
+    REPO_ROOT,
+    Env,
+    Run,
+    accounts,
+    loopback_login,
+    ok,
+    paste_login,
+    paste_start,
 )
+from oauth_helpers import FB_APP_ID, IG_APP_ID, PASTE_URI, get, squatter
 
-from igtui.sandbox.admin import SandboxAdmin  # noqa: E402
-from igtui.sandbox.server import Sandbox  # noqa: E402
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PASSPHRASE = "e2e passphrase for the login tests"
-FB_SCOPES = "instagram_basic,pages_show_list,business_management"
-
-
-@dataclass
-class Run:
-    args: tuple[str, ...]
-    code: int
-    stdout: str
-    stderr: str
-
-
-@dataclass
-class Env:
-    """The CLI under test, its sandbox, and a record of everything it printed (for the canary scan)."""
-
-    home: Path
-    sandbox: Sandbox
-    admin: SandboxAdmin
-    port: int
-    runs: list[Run] = field(default_factory=list)
-
-    @property
-    def loopback_uri(self) -> str:
-        return f"http://127.0.0.1:{self.port}/callback"
-
-    extra_env: dict[str, str] = field(default_factory=dict)
-
-    def environ(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        env["IGTUI_HOME"] = str(self.home)
-        env["IGTUI_PASSPHRASE"] = PASSPHRASE
-        for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "DISPLAY", "WAYLAND_DISPLAY", "IGTUI_DEBUG"):
-            env.pop(name, None)
-        env.update(self.extra_env)
-        return env
-
-    def igtui(self, *args: str, input: str = "", timeout: float = 120) -> Run:
-        proc = subprocess.run([sys.executable, "-m", "igtui", *args], env=self.environ(), input=input,
-                              capture_output=True, text=True, timeout=timeout, cwd=str(REPO_ROOT))
-        run = Run(args, proc.returncode, proc.stdout, proc.stderr)
-        self.runs.append(run)
-        return run
-
-    def popen(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-m", "igtui", *args], env=self.environ(), text=True,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                cwd=str(REPO_ROOT))
-
-    def finish_popen(self, proc: subprocess.Popen[str], args: tuple[str, ...], first_line: str) -> Run:
-        out, err = proc.communicate(timeout=120)
-        run = Run(args, proc.returncode, first_line + out, err)
-        self.runs.append(run)
-        return run
-
-
-def ok(run: Run) -> Run:
-    assert run.code == 0, f"igtui {' '.join(run.args)} exited {run.code}: {run.stderr}"
-    return run
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox().start() as sb:
-        yield sb
-
-
-@pytest.fixture
-def env(igtui_home: Path, sandbox: Sandbox) -> Iterator[Env]:
-    port = free_port()
-    admin = SandboxAdmin(sandbox.url)
-    uris = [f"http://127.0.0.1:{port}/callback", PASTE_URI]
-    admin.update_app(IG_APP_ID, redirect_uris=uris)
-    admin.update_app(FB_APP_ID, redirect_uris=uris)
-    e = Env(home=igtui_home, sandbox=sandbox, admin=admin, port=port)
-    ok(e.igtui("init", "--kdf-memory", "19456", "--kdf-iterations", "2", "--kdf-lanes", "1"))
-    redirects = ["--redirect-uri", e.loopback_uri, "--redirect-uri", PASTE_URI]
-    ok(e.igtui("app", "add", "ig", "--platform", "instagram", "--app-id", IG_APP_ID, *redirects,
-               "--base-url", sandbox.url, "--secret-stdin", input=IG_SECRET + "\n"))
-    ok(e.igtui("app", "add", "fb", "--platform", "facebook", "--app-id", FB_APP_ID, *redirects,
-               "--scopes", FB_SCOPES, "--base-url", sandbox.url, "--secret-stdin", input=FB_SECRET + "\n"))
-    yield e
-    admin.close()
-
-
-def loopback_login(env: Env, app: str, user: str, *extra: str) -> Run:
-    """`igtui login APP --no-browser`: read the URL it prints, consent, deliver the redirect to its listener."""
-    args = ("--verbose", "login", app, "--no-browser", "--timeout", "60", *extra)
-    proc = env.popen(*args)
-    assert proc.stdout is not None
-    url = proc.stdout.readline()
-    assert url.startswith(env.sandbox.url), f"no URL printed: {url!r} {proc.stderr.read() if proc.poll() is not None else ''}"
-    location = env.admin.consent(url.strip(), user)
-    assert location.startswith(env.loopback_uri + "?")
-    status = get(location.split("#", 1)[0])
-    run = env.finish_popen(proc, args, url)
-    assert status == 200
-    return run
-
-
-def paste_start(env: Env, app: str, *extra: str) -> str:
-    run = ok(env.igtui("--verbose", "login", "start", app, "--redirect-uri", PASTE_URI, "--json", *extra))
-    data = json.loads(run.stdout)
-    assert set(data) == {"app", "redirect_uri", "authorize_url", "state_expires_at"}
-    return str(data["authorize_url"])
-
-
-def paste_login(env: Env, app: str, user: str) -> Run:
-    location = env.admin.consent(paste_start(env, app), user)
-    return env.igtui("--verbose", "login", "finish", location, "--json")
-
-
-def accounts(env: Env) -> list[dict[str, object]]:
-    return list(json.loads(ok(env.igtui("account", "list", "--json")).stdout))
-
+from igtui.core.clock import FrozenClock
 
 # ── both platforms, both shapes, both capture paths ───────────────────────────────────────────
 
@@ -268,20 +144,25 @@ def test_forged_state(env: Env) -> None:
 
 
 def test_expired_state(env: Env) -> None:
-    """A flow with a 1-second TTL (made through the store API, as `login start` would) expires."""
+    """A flow that expired (made through the store API, as `login start` would) is refused.
+
+    No sleep against a real TTL: the store that writes the flow runs on a clock an hour behind,
+    so its usual 10-minute flow ended 50 minutes before the CLI, on the real clock, reads it.
+    """
     from igtui.core.graph.api import MetaApi
     from igtui.core.secret import Secret
     from igtui.core.store import Store
 
-    store = Store.open(env.home / "igtui.db")
+    an_hour_ago = FrozenClock(datetime.now(UTC) - timedelta(hours=1))
+    store = Store.open(env.home / "igtui.db", clock=an_hour_ago)
     store.unlock(Secret(PASSPHRASE))
     state = Secret("expired-state-" + "a" * 30)
-    store.add_pending_flow(app_name="ig", state=state, redirect_uri=PASTE_URI,
-                           scopes=["instagram_business_basic"], ttl=timedelta(seconds=1))
+    flow = store.add_pending_flow(app_name="ig", state=state, redirect_uri=PASTE_URI,
+                                  scopes=["instagram_business_basic"], ttl=timedelta(minutes=10))
+    assert flow.expires_at < datetime.now(UTC) - timedelta(minutes=49)
     authorize = MetaApi(None, store.get_app("ig")).authorize_url(  # type: ignore[arg-type]
         state=state, scopes=["instagram_business_basic"], redirect_uri=PASTE_URI)
     location = env.admin.consent(authorize, "acme.studio")
-    time.sleep(1.5)
     run = env.igtui("login", "finish", location)
     assert run.code == 1 and "expired" in run.stderr
     assert accounts(env) == []
@@ -311,13 +192,8 @@ def test_reused_code(env: Env) -> None:
 
 
 def test_busy_port_suggests_paste(env: Env) -> None:
-    squatter = socket.socket()
-    squatter.bind(("127.0.0.1", env.port))
-    squatter.listen()
-    try:
+    with squatter(env.port):
         run = env.igtui("login", "ig", "--no-browser")
-    finally:
-        squatter.close()
     assert run.code == 1 and "in use" in run.stderr and "--paste" in run.stderr
     assert run.stdout == ""
 

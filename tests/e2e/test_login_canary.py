@@ -18,18 +18,8 @@ import re
 import urllib.parse
 from pathlib import Path
 
-from test_login import (  # noqa: F401 - fixtures are used by name; imported first: it puts tests/oauth on sys.path
-    PASSPHRASE,
-    Env,
-    env,
-    loopback_login,
-    ok,
-    paste_login,
-    paste_start,
-    sandbox,
-)
-
-from oauth_helpers import FB_APP_ID, FB_SECRET, IG_APP_ID, IG_SECRET  # noqa: E402, I001
+from login_support import PASSPHRASE, Env, loopback_login, ok, paste_login, paste_start
+from oauth_helpers import FB_APP_ID, FB_SECRET, IG_APP_ID, IG_SECRET
 
 
 def forms(secret: str) -> set[str]:

@@ -17,16 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_refresh_support import (  # noqa: F401 - fixtures
-    PASSPHRASE,
-    admin,
-    cli_env,
-    igtui_cmd,
-    make_store,
-    refresh_calls,
-    sandbox,
-    seed_ig,
-)
+from refresh_support import PASSPHRASE, cli_env, igtui_cmd, make_store, refresh_calls, seed_ig
 
 from igtui.cli import build_parser
 from igtui.core.clock import from_epoch

@@ -16,14 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from test_refresh_support import (  # noqa: F401 - fixtures
-    PASSPHRASE,
-    REPO_ROOT,
-    admin,
-    make_store,
-    sandbox,
-    seed_ig,
-)
+from refresh_support import PASSPHRASE, REPO_ROOT, make_store, seed_ig
 
 PLACEHOLDER = "/home/you/.local/bin/igtui"
 

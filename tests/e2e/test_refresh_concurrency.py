@@ -13,16 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from test_refresh_support import (  # noqa: F401 - fixtures
-    DAY,
-    admin,
-    cli_env,
-    igtui_cmd,
-    make_store,
-    refresh_calls,
-    sandbox,
-    seed_ig,
-)
+from refresh_support import cli_env, igtui_cmd, make_store, refresh_calls, seed_ig
 
 from igtui.core.refresh.lock import lock_path
 

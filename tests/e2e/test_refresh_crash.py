@@ -21,17 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_refresh_support import (  # noqa: F401 - fixtures
-    DAY,
-    IG_APP_ID,
-    PASSPHRASE,
-    REPO_ROOT,
-    OffsetClock,
-    admin,
-    make_store,
-    sandbox,
-    seed_ig,
-)
+from refresh_support import DAY, IG_APP_ID, PASSPHRASE, REPO_ROOT, OffsetClock, make_store, seed_ig
 
 from igtui.core.graph.client import GraphClient
 from igtui.core.models import AccountStatus, Trigger

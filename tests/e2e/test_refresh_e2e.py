@@ -10,18 +10,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from test_refresh_support import (  # noqa: F401 - fixtures
+from refresh_support import (
     DAY,
     FB_APP_ID,
     IG_APP_ID,
     REDIRECT,
     OffsetClock,
-    admin,
     cli_env,
     igtui_cmd,
     make_store,
     refresh_calls,
-    sandbox,
     seed_fleet,
     seed_ig,
 )

@@ -1,8 +1,10 @@
-"""Fixtures for the login-promise tests (tests/oauth/test_promises_flow.py).
+"""Fixtures for the login tests in tests/oauth (the promise tests in test_promises_flow.py above all).
 
 `login_cli` is the real `python -m igtui` against a real sandbox over loopback, with a fresh
 store holding one Instagram app `ig` whose redirect URI is the paste one; `flow_store` is the
-same set-up in-process (the test's store, FrozenClock), for LoginFlow itself.
+same set-up in-process (the test's store, FrozenClock), for LoginFlow itself. `held_port` and
+`closed_origin` are loopback ports the test holds from start to end (`oauth_helpers.reserved_port`):
+no port is released and bound again, so another process cannot take it in between.
 
 The names are distinct from test_flow.py's module fixtures (`sandbox`, `apps`, `flow`), which
 shadow conftest fixtures of the same name inside that module.
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from oauth_helpers import IG_APP_ID, IG_SCOPES, IG_SECRET, PASTE_URI
+from oauth_helpers import IG_APP_ID, IG_SCOPES, IG_SECRET, PASTE_URI, reserved_port
 
 from igtui.core.clock import FrozenClock
 from igtui.core.secret import Secret
@@ -92,3 +94,17 @@ def flow_store(store, flow_sandbox: Sandbox):  # -> Store
     store.add_app(name="ig", platform="instagram", app_id=IG_APP_ID, redirect_uris=[PASTE_URI],
                   scopes=list(IG_SCOPES), secret=Secret(IG_SECRET), base_url=flow_sandbox.url)
     return store
+
+
+@pytest.fixture
+def held_port() -> Iterator[int]:
+    """A loopback port reserved for the test (bound, never listening): a listener may take it."""
+    with reserved_port() as port:
+        yield port
+
+
+@pytest.fixture
+def closed_origin() -> Iterator[str]:
+    """`http://127.0.0.1:PORT` where nothing listens, and nothing can start to while the test runs."""
+    with reserved_port() as port:
+        yield f"http://127.0.0.1:{port}"

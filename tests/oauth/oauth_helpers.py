@@ -10,6 +10,8 @@ import http.client
 import json
 import socket
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 IG_APP_ID = "100000000000001"
@@ -21,10 +23,30 @@ IG_SCOPES = ("instagram_business_basic",)
 FB_SCOPES = ("instagram_basic", "pages_show_list", "business_management")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
+@contextmanager
+def reserved_port() -> Iterator[int]:
+    """A loopback port that stays this test's until the block ends, without a release-and-rebind race.
+
+    The port is read from a socket that stays bound (with SO_REUSEADDR, never listening) for the
+    whole block. While it is bound the kernel hands the port to no one else (neither `bind(0)` nor
+    an outgoing connection picks it), yet a server that sets SO_REUSEADDR, as http.server and so
+    igtui's loopback listener and the sandbox do, can bind it and listen. While nothing listens, a
+    connection to it is refused: it is also a closed port that nothing can open behind the test's back.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])
+
+
+@contextmanager
+def squatter(port: int) -> Iterator[socket.socket]:
+    """Another program listening on a port held by `reserved_port()` (so igtui finds it busy)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        yield sock
 
 
 def _conn(url: str) -> tuple[http.client.HTTPConnection, urllib.parse.SplitResult]:

@@ -9,20 +9,17 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from oauth_helpers import reserved_port, squatter
 
 from igtui.core.errors import OAuthError, ValidationError
 from igtui.core.oauth.listener import LoopbackListener, is_loopback, loopback_port
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def port() -> int:
-    return free_port()
+def port() -> Iterator[int]:
+    """A loopback port held for the test (bound, not listening), so no one can take it first."""
+    with reserved_port() as held:
+        yield held
 
 
 @pytest.fixture
@@ -128,14 +125,8 @@ def test_localhost_redirect_checks_the_localhost_host_header(port: int) -> None:
 
 
 def test_busy_port_is_an_error_suggesting_paste(port: int) -> None:
-    squatter = socket.socket()
-    squatter.bind(("127.0.0.1", port))
-    squatter.listen()
-    try:
-        with pytest.raises(OAuthError, match="in use.*paste"):
-            LoopbackListener(f"http://127.0.0.1:{port}/callback").start()
-    finally:
-        squatter.close()
+    with squatter(port), pytest.raises(OAuthError, match="in use.*paste"):
+        LoopbackListener(f"http://127.0.0.1:{port}/callback").start()
 
 
 def test_timeout_closes_the_listener(port: int) -> None:

@@ -2,8 +2,9 @@
 saw stays pending (only a reply, or a request that may have arrived, uses it up).
 
 The CLI tests run `python -m igtui` against the sandbox over loopback (fixtures in conftest.py);
-"the network is down" is the app's base URL pointing at a closed loopback port, so the exchange
-fails with a refused connection before any byte of it leaves the machine.
+"the network is down" is the app's base URL pointing at a closed loopback port (held by the test
+for its whole run, so nothing can start listening there), so the exchange fails with a refused
+connection before any byte of it leaves the machine.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from oauth_helpers import IG_APP_ID, PASTE_URI, free_port
+from oauth_helpers import IG_APP_ID, PASTE_URI
 
 from igtui.core.clock import FrozenClock
 from igtui.core.errors import CallbackRejected, NetworkError, TransientApiError
@@ -21,16 +22,13 @@ from igtui.sandbox.admin import SandboxAdmin
 from igtui.sandbox.server import Sandbox
 
 
-def _closed_port_url() -> str:
-    """An origin nothing listens on (bound once, then released)."""
-    return f"http://127.0.0.1:{free_port()}"
 
 
 # ── 1. the timeout message says the real time ───────────────────────────────────────────────
 
 
-def test_login_timeout_says_the_real_wait(login_cli) -> None:
-    port = free_port()
+def test_login_timeout_says_the_real_wait(login_cli, held_port: int) -> None:
+    port = held_port
     loop_uri = f"http://127.0.0.1:{port}/callback"
     login_cli.admin.update_app(IG_APP_ID, redirect_uris=[PASTE_URI, loop_uri])
     login_cli.ok("app", "edit", "ig", "--redirect-uri", loop_uri)
@@ -50,9 +48,9 @@ def test_login_timeout_must_be_positive(login_cli, value: str) -> None:
 # ── 2. a login Meta never saw stays pending (the real CLI) ──────────────────────────────────
 
 
-def test_network_down_before_the_exchange_keeps_the_login_pending(login_cli) -> None:
+def test_network_down_before_the_exchange_keeps_the_login_pending(login_cli, closed_origin: str) -> None:
     location = login_cli.admin.consent(login_cli.start(), "acme.studio")
-    login_cli.ok("app", "edit", "ig", "--base-url", _closed_port_url())
+    login_cli.ok("app", "edit", "ig", "--base-url", closed_origin)
     before = login_cli.admin.calls().get("oauth_access_token", 0)
 
     down = login_cli.run("login", "finish", location)
@@ -105,12 +103,12 @@ async def test_a_timeout_after_sending_uses_the_login_up(flow_store, flow_sandbo
 
 async def test_refused_connection_gives_the_flow_back_with_its_expiry(flow_store, flow_sandbox: Sandbox,
                                                                       quick_client: GraphClient,
-                                                                      clock: FrozenClock) -> None:
+                                                                      clock: FrozenClock, closed_origin: str) -> None:
     flow = LoginFlow(flow_store, quick_client, clock)
     started = flow.start("ig")
     with SandboxAdmin(flow_sandbox.url) as admin:
         location = admin.consent(started.authorize_url, "acme.studio")
-    flow_store.update_app("ig", base_url=_closed_port_url())
+    flow_store.update_app("ig", base_url=closed_origin)
     with pytest.raises(NetworkError, match="still pending") as info:
         await flow.finish(location)
     assert info.value.request_sent is False
@@ -123,7 +121,7 @@ async def test_refused_connection_gives_the_flow_back_with_its_expiry(flow_store
 
 
 async def test_a_bare_code_can_be_finished_again_after_a_refused_connection(
-    flow_store, flow_sandbox: Sandbox, quick_client: GraphClient, clock: FrozenClock
+    flow_store, flow_sandbox: Sandbox, quick_client: GraphClient, clock: FrozenClock, closed_origin: str
 ) -> None:
     import urllib.parse
 
@@ -132,7 +130,7 @@ async def test_a_bare_code_can_be_finished_again_after_a_refused_connection(
     with SandboxAdmin(flow_sandbox.url) as admin:
         location = admin.consent(started.authorize_url, "acme.studio")
     code = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["code"][0]
-    flow_store.update_app("ig", base_url=_closed_port_url())
+    flow_store.update_app("ig", base_url=closed_origin)
     with pytest.raises(NetworkError, match="same code"):
         await flow.finish(code)
     assert len(flow_store.list_pending_flows()) == 1

@@ -1,18 +1,15 @@
-"""Fixtures and helpers for the refresh end-to-end tests (real sandbox over loopback HTTP).
-
-Collected by pytest but holds no tests; the other test_refresh*.py modules import from it.
+"""Helpers for the refresh end-to-end tests (real sandbox over loopback HTTP): the store they seed,
+the tokens they mint in the sandbox, and the environment of the `igtui` they run. Plain functions and
+constants only; the `sandbox` and `admin` fixtures are in conftest.py.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from igtui.core.clock import from_epoch
 from igtui.core.crypto import KdfParams
@@ -37,26 +34,6 @@ class OffsetClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Any]:
-    from igtui.sandbox.server import Sandbox
-
-    sb = Sandbox(seed=7)
-    sb.start()
-    try:
-        yield sb
-    finally:
-        sb.stop()
-
-
-@pytest.fixture
-def admin(sandbox: Any) -> Iterator[Any]:
-    from igtui.sandbox.admin import SandboxAdmin
-
-    with SandboxAdmin(sandbox.url) as a:
-        yield a
 
 
 def make_store(path: Path, sandbox_url: str, *, fb: bool = False, clock: Any = None) -> Any:
@@ -116,3 +93,7 @@ def igtui_cmd(*args: str) -> list[str]:
 
 def refresh_calls(admin: Any) -> int:
     return sum(v for k, v in admin.calls().items() if "refresh_access_token" in k)
+
+
+__all__ = ["DAY", "FB_APP_ID", "FB_SECRET", "IG_APP_ID", "IG_SECRET", "PASSPHRASE", "REDIRECT", "REPO_ROOT",
+           "OffsetClock", "cli_env", "igtui_cmd", "make_store", "refresh_calls", "seed_fleet", "seed_ig"]
