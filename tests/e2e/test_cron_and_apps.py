@@ -185,3 +185,28 @@ def test_verify_records_a_blocked_app_and_clears_it_when_meta_answers_again(
     r = _run(env, "token", "inspect", "acme.studio", "--verify")
     assert r.returncode == 0, r.stderr
     assert store.get_app("demo-ig").blocked_kind is None
+
+
+def test_a_block_fixed_while_nothing_is_due_is_cleared_by_the_next_cron_run(
+    tmp_path: Path, sandbox: Any, admin: Any
+) -> None:
+    home = _home(tmp_path)
+    store = make_store(home / "igtui.db", sandbox.url)
+    seed_ig(store, admin, "acme.studio", age_days=10)  # not due for weeks
+    out = tmp_path / "notes.jsonl"
+    env = cli_env(home, IGTUI_NOTIFY_COMMAND=_notify_cmd(out))
+    admin.block_app(IG_APP_ID, kind="inactive")
+    assert _run(env, "refresh", "acme.studio").returncode == 4  # an explicit refresh meets the block
+    assert store.get_app("demo-ig").blocked_kind == "inactive"
+    assert [(n["event"], n["app"]) for n in _notes(out)] == [("app_blocked", "demo-ig")]
+    admin.reset_calls()
+    r = _run(env, "refresh", "--due", "--trigger", "cron")
+    assert r.returncode == 4 and r.stdout.startswith("APP BLOCKED: demo-ig/acme.studio")
+    assert admin.calls().get("me") == 1  # asked once: still blocked
+    assert refresh_calls(admin) == 0
+    admin.unblock_app(IG_APP_ID)  # the owner restores Graph API access
+    r = _run(env, "refresh", "--due", "--trigger", "cron")
+    assert r.returncode == 0 and r.stdout == "", r.stdout + r.stderr
+    assert store.get_app("demo-ig").blocked_kind is None
+    assert refresh_calls(admin) == 0
+    assert [(n["event"], n["app"]) for n in _notes(out)] == [("app_blocked", "demo-ig"), ("recovered", "demo-ig")]

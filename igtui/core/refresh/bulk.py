@@ -125,8 +125,33 @@ class BulkRunner:
             ):
                 chosen.append(acc)
         events = await self._bulk(run, chosen, limits)
+        await self._probe_blocked_apps(run, accounts, asked={acc.app_name for acc in chosen})
         await self.recorder.after_run(run, accounts, events)
         return events
+
+    async def _probe_blocked_apps(self, run: Run, accounts: list[Account], *, asked: set[str]) -> None:
+        """Ask Meta once per run about each app on record as blocked that this run did not reach.
+
+        Without it, a block the owner fixed in the App Dashboard would stay on record (and keep
+        `status` at exit 4) until one of the app's tokens came due, weeks later. One GET of /me
+        with one of the app's live tokens tells: an answer clears the block (and notifies
+        `recovered`); the same refusal leaves it as it is, with no new notice; any other failure
+        (the token's own, the network) says nothing about the app.
+        """
+        now = self.clock.now()
+        for name, app in list(run.apps.items()):
+            if app.blocked_kind is None or name in asked:
+                continue
+            probe = next((a for a in accounts if a.app_name == name and not policy.is_expired(a, now)
+                          and a.status not in (AccountStatus.NEEDS_RELOGIN, AccountStatus.TOKEN_UNCERTAIN)), None)
+            if probe is None:
+                continue
+            try:
+                token = await asyncio.to_thread(self.store.account_token, probe.id)
+                await self.single.api_for(app).me(token=token, account=probe.ref)
+            except IgtuiError:  # AppBlocked included: the record stands
+                continue
+            await self.recorder.app_works(run, name)
 
     async def refresh_all(self, run: Run, limits: BulkLimits) -> list[RefreshEvent]:
         """Send every account through the protocol, due or not (its precheck skips the rest)."""

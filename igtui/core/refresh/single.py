@@ -231,7 +231,7 @@ class AccountRefresh:
         return run.event(acc, RefreshResult.RATE_LIMITED, RefreshReason.PAUSED,
                          message=f"deferred: {gate.reason}; retry after {iso(gate.paused_until)}")
 
-    def _api(self, app: App) -> MetaApiLike:
+    def api_for(self, app: App) -> MetaApiLike:
         """The Meta API handle for the app as read now: rebuilt when any of its fields changed
         (an edited base URL, Graph version or redirect URI must reach the next request)."""
         cached = self._apis.get(app.name)
@@ -262,7 +262,7 @@ class AccountRefresh:
         event that marked the account TOKEN_UNCERTAIN (or a transient failure: intent kept).
         """
         app = await self._app(run, acc.app_name)
-        api = self._api(app)
+        api = self.api_for(app)
         token = await asyncio.to_thread(self.store.account_token, acc.id)
         started = time.perf_counter()
         try:
@@ -284,7 +284,7 @@ class AccountRefresh:
     async def _attempt(self, run: Run, acc: Account, held: HeldLock, token: Secret | IgtuiError | None) -> RefreshEvent:
         """Steps 5-6, once per app blocked earlier: one account probes, the others wait for it."""
         app = await self._app(run, acc.app_name)
-        api = self._api(app)
+        api = self.api_for(app)
         if isinstance(token, IgtuiError):
             raise token  # the prefetched token did not decrypt (RecordDamaged names the account)
         if token is None:
