@@ -62,9 +62,19 @@ def test_one_get_on_the_exact_path_is_received(listener: LoopbackListener, port:
     assert listener.wait(5) == f"http://127.0.0.1:{port}/callback?code=abc&state=xyz"
 
 
-def test_binds_loopback_only(listener: LoopbackListener) -> None:
-    assert listener._server is not None
-    assert listener._server.server_address[0] == "127.0.0.1"
+def _answers(host: str, port: int) -> bool:
+    """Whether something accepts a TCP connection at host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def test_binds_loopback_only(listener: LoopbackListener, port: int) -> None:
+    assert _answers("127.0.0.1", port)
+    # Another address of this machine: a wildcard (0.0.0.0) or 127.0.0.0/8 bind would answer here.
+    assert not _answers("127.0.0.2", port)
 
 
 @pytest.mark.parametrize(
@@ -118,14 +128,14 @@ def test_accept_predicate_refuses_a_forged_request(port: int) -> None:
 
 
 def test_localhost_redirect_checks_the_localhost_host_header(port: int) -> None:
-    with LoopbackListener(f"http://localhost:{port}/cb") as lst:
-        assert lst._server is not None and lst._server.server_address[0] == "127.0.0.1"
+    with LoopbackListener(f"http://localhost:{port}/cb"):
+        assert not _answers("127.0.0.2", port)  # "localhost" still binds the IP literal only
         assert request(port, "GET", "/cb?code=a", host=f"127.0.0.1:{port}")[0] == 400
         assert request(port, "GET", "/cb?code=a", host=f"LOCALHOST:{port}")[0] == 200
 
 
 def test_busy_port_is_an_error_suggesting_paste(port: int) -> None:
-    with squatter(port), pytest.raises(OAuthError, match="in use.*paste"):
+    with squatter(port), pytest.raises(OAuthError, match=r"in use.*paste"):
         LoopbackListener(f"http://127.0.0.1:{port}/callback").start()
 
 
@@ -149,7 +159,8 @@ async def test_wait_async(port: int) -> None:
     with LoopbackListener(f"http://127.0.0.1:{port}/callback") as lst:
         thread = threading.Thread(target=request, args=(port, "GET", "/callback?code=a&state=b"))
         waiter = asyncio.create_task(lst.wait_async(10))
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # the waiter runs up to its first await: it is waiting, not done
+        assert not waiter.done()
         thread.start()
         url = await waiter
         thread.join()

@@ -21,9 +21,6 @@ from igtui.core.oauth.flow import LoginFlow
 from igtui.sandbox.admin import SandboxAdmin
 from igtui.sandbox.server import Sandbox
 
-
-
-
 # ── 1. the timeout message says the real time ───────────────────────────────────────────────
 
 
