@@ -18,8 +18,8 @@ otherwise redacted, made terminal-safe and kept as plain data. Which igtui error
 and the exit code of each, is drawn in `igtui.core.errors`.
 
 To teach igtui a new Meta error: add its code to `codes` (or its wording to `appblock` when it
-is about the app), its plain words to `build`, and a test that feeds the recorded body through
-`parse_error` (tests/http/test_http_meta_answers.py is the place).
+is about the app), its plain words to `build`, and a test that feeds the recorded reply through
+`parse_error` (ARCHITECTURE.md, "How to add… a Meta error").
 """
 
 from __future__ import annotations
