@@ -1,8 +1,8 @@
 """`igtui sandbox`: a stand-in for Meta's OAuth and Graph endpoints on loopback.
 
 Used by newcomers (`igtui --demo`) and as the real HTTP peer of end-to-end tests and benchmarks.
-This package may import `igtui.core.clock` and `igtui.core.models` but nothing else of igtui,
-and never textual.
+This package may import `igtui.core.clock` but nothing else of igtui, and never textual: it
+must behave like Meta, not like igtui.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The one HTTP door: every Meta call goes through `GraphClient` (client.py).
 
-The pure helpers (hosts, redaction, error parsing, rate-limit headers) import no httpx, so
-that the store, the log command and the logging filter can use them without paying for it.
+The pure helpers (hosts, redaction, error parsing, rate-limit headers, the request-log writer)
+import no httpx, so that the store, the log command and the logging filter can use them
+without paying for it.
 This package therefore re-exports lazily: `from igtui.core.graph import GraphClient` imports
 httpx, `from igtui.core.graph import redact_url` does not.
 """
