@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._util import bench_env, interleaved_medians, report, runs_from_env  # noqa: E402
-from igtui.core.crypto import KdfParams  # noqa: E402
-from igtui.core.models import Profile, TokenKind  # noqa: E402
-from igtui.core.secret import Secret  # noqa: E402
-from igtui.core.store import Store  # noqa: E402
+from bench._util import bench_env, interleaved_medians, report, runs_from_env
+from igtui.core.crypto import KdfParams
+from igtui.core.models import Profile, TokenKind
+from igtui.core.secret import Secret
+from igtui.core.store import Store
 
 PASSPHRASE = "bench passphrase"
 TARGET = 3.0

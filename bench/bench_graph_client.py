@@ -22,14 +22,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402  (bench scripts are run from the repo, not installed)
+import httpx  # (bench scripts are run from the repo, not installed)
 
-from igtui.core.graph.client import GraphClient  # noqa: E402
-from igtui.core.models import Exchange  # noqa: E402
-from igtui.core.secret import Secret  # noqa: E402
-from igtui.sandbox.admin import SandboxAdmin  # noqa: E402
-from igtui.sandbox.demo import DEMO_IG_APP  # noqa: E402
-from igtui.sandbox.server import Sandbox  # noqa: E402
+from igtui.core.graph.client import GraphClient
+from igtui.core.models import Exchange
+from igtui.core.secret import Secret
+from igtui.sandbox.admin import SandboxAdmin
+from igtui.sandbox.demo import DEMO_IG_APP
+from igtui.sandbox.server import Sandbox
 
 CALLS = int(os.environ.get("IGTUI_BENCH_CALLS", "1000"))
 ROUNDS = int(os.environ.get("IGTUI_BENCH_ROUNDS", "5"))

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _util import REPO, bench_env  # noqa: E402
+from _util import REPO, bench_env
 
 PASSPHRASE = "bench passphrase for refresh"
 APP_ID = "100000000000001"

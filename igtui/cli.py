@@ -12,10 +12,12 @@ Command modules live in `igtui.commands`; each defines `register(subparsers)` an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from igtui import __version__
 from igtui.core.errors import ExitCode, IgtuiError, UsageError
@@ -56,14 +58,14 @@ class IgtuiParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         _add_global_options(self, root=_root)
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         # argparse repeats the offending argument whole ("invalid choice: 'aaaa…'"); any run of
         # more than 80 non-blank characters is cut the way safetext.echo cuts user input.
         import re
 
         from igtui.core.safetext import ECHO_LIMIT, echo
 
-        message = re.sub(r"\S{%d,}" % (ECHO_LIMIT + 1), lambda m: echo(m.group(0), quote=False), message)
+        message = re.sub(rf"\S{{{ECHO_LIMIT + 1},}}", lambda m: echo(m.group(0), quote=False), message)
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
 
@@ -118,12 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("igtui: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 — silence the interpreter's flush at exit
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open as stdout: silences the flush at exit
         return int(ExitCode.FAILED)
-    except Exception as exc:  # noqa: BLE001 — the last line of defence: one redacted line, no traceback
+    except Exception as exc:  # the last line of defence: one redacted line, no traceback
         if debug:
             import traceback
 

@@ -85,7 +85,7 @@ def confirm(question: str, assume_yes: bool) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def add_group(subparsers: argparse._SubParsersAction, name: str, *, help: str) -> argparse._SubParsersAction:  # noqa: A002
+def add_group(subparsers: argparse._SubParsersAction, name: str, *, help: str) -> argparse._SubParsersAction:
     """A command group (`igtui app …`); running the group alone is a usage error naming it."""
     group = subparsers.add_parser(name, help=help, description=help)
 

@@ -37,9 +37,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     """Create the store. Everything that can refuse without the passphrase refuses first."""
     from igtui.core.crypto import KdfParams
     from igtui.core.errors import StoreError, ValidationError
+    from igtui.core.passphrase import check_new_passphrase
     from igtui.core.paths import check_private_dir, shell_quote
     from igtui.core.store import Store
-    from igtui.core.passphrase import check_new_passphrase
 
     wiring = session(args)
     paths = wiring.paths
@@ -72,8 +72,8 @@ def _new_passphrase(args: argparse.Namespace, *, prompt_allowed: bool) -> Secret
     the prompt is left and `prompt_allowed` is false (it is asked after the unlock).
     """
     from igtui.core.errors import StoreLocked
-    from igtui.core.secret import Secret
     from igtui.core.passphrase import check_new_passphrase, get_passphrase, read_passphrase_file
+    from igtui.core.secret import Secret
 
     new_env = os.environ.get("IGTUI_NEW_PASSPHRASE")
     if new_env:

@@ -25,7 +25,7 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
         return record
     try:
         message = record.getMessage()
-    except Exception:  # noqa: BLE001 — a bad %-format must not lose the record, nor leak its args
+    except Exception:  # a bad %-format must not lose the record, nor leak its args
         message = f"{record.msg!s} (unformattable log arguments)"
     record.msg = redact_text(message)
     record.args = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 from igtui.core.errors import StoreLocked
@@ -78,10 +78,8 @@ def _terminal_lent_to(pgid: int) -> Iterator[None]:
         yield
     finally:
         if lent:
-            try:
+            with suppress(OSError):
                 _set_foreground(fd, os.getpgrp())
-            except OSError:
-                pass
         os.close(fd)
 
 
@@ -91,14 +89,10 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     The pipe is closed rather than drained: a process that escaped the group (setsid) could keep
     it open forever, which is exactly the hang this exists to end.
     """
-    try:
+    with suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
+    with suppress(Exception):  # a shell that will not die must not turn into a traceback
         proc.wait(timeout=5)
-    except Exception:  # noqa: BLE001 — a shell that will not die must not turn into a traceback
-        pass
     if proc.stdout is not None:
         proc.stdout.close()
 

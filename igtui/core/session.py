@@ -34,8 +34,8 @@ from igtui.core.paths import DB_NAME, Paths, resolve_paths
 
 if TYPE_CHECKING:
     from igtui.core.graph.client import GraphClient
-    from igtui.core.models import Exchange
     from igtui.core.graph.requestlog import ExchangeRecorder
+    from igtui.core.models import Exchange
     from igtui.core.oauth.flow import LoginFlow
     from igtui.core.refresh.engine import RefreshEngine
     from igtui.core.refresh.lock import RefreshLocks

@@ -7,6 +7,7 @@ and cost ~40 ms per request). It never logs requests: a request line carries cod
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import email.policy
 import email.utils
@@ -72,10 +73,8 @@ class _Server(ThreadingHTTPServer):
         with self._conns_lock:
             conns = list(self._conns)
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -89,10 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         """Turn off Nagle (small JSON replies must not wait 40 ms) and track the connection."""
         super().setup()
-        try:
+        with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
         self.server.track(self.connection, True)
 
     def finish(self) -> None:
@@ -102,7 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.track(self.connection, False)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Silenced: the default prints request lines, which carry codes and tokens."""
 
     def _serve(self) -> None:

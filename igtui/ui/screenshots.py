@@ -52,7 +52,7 @@ SCENES: tuple[tuple[str, tuple[int, int], tuple[str, ...]], ...] = (
 
 def dump_text(app: Any) -> str:
     """The current screen as plain text (one line per row)."""
-    strips = app.screen._compositor.render_strips()  # noqa: SLF001 - pinned textual, review aid only
+    strips = app.screen._compositor.render_strips()  # pinned textual, review aid only
     return "\n".join(strip.text.rstrip() for strip in strips)
 
 
@@ -112,9 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="substring: only scenes whose name contains it")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    import igtui.core.oauth.flow as flow
-
     import types
+
+    import igtui.core.oauth.flow as flow
 
     # A stable authorize URL in the login screenshots (only this module's view of `secrets`).
     flow.secrets = types.SimpleNamespace(token_urlsafe=lambda _n=None: "SCREENSHOT-STATE")  # type: ignore[attr-defined]

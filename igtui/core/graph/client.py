@@ -22,6 +22,7 @@ avoids work plain httpx would do twice (the URL is parsed once, cookies are not 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import sys
@@ -33,14 +34,6 @@ from http.cookiejar import CookieJar
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-# httpx's __init__ imports its own command-line client (click, rich, pygments): ~40 ms per
-# process, and it puts rich in sys.modules although igtui.core must not use it. Marking that
-# one submodule as absent makes httpx take its documented ImportError fallback; nothing in
-# igtui uses the httpx CLI. (No effect if httpx was imported before this module.)
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-
-import httpx  # noqa: E402
-
 from igtui import __version__
 from igtui.core.clock import Clock, SystemClock
 from igtui.core.errors import ApiError, IgtuiError, NetworkError, TransientApiError
@@ -49,6 +42,14 @@ from igtui.core.graph.ratelimit import parse_usage
 from igtui.core.graph.redact import redact_text, redact_url
 from igtui.core.models import Exchange, Usage
 from igtui.core.secret import Secret
+
+# httpx's __init__ imports its own command-line client (click, rich, pygments): ~40 ms per
+# process, and it puts rich in sys.modules although igtui.core must not use it. Marking that
+# one submodule as absent makes httpx take its documented ImportError fallback; nothing in
+# igtui uses the httpx CLI. (No effect if httpx was imported before this module.)
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx  # noqa: E402 - must come after the sys.modules line above
 
 _USER_AGENT = f"igtui/{__version__}"
 _BACKOFF_BASE = 0.5
@@ -96,11 +97,11 @@ class _NoCookies(CookieJar):
     email.message for the stdlib cookie policy (~10 µs per call).
     """
 
-    def extract_cookies(self, response: Any, request: Any) -> None:  # noqa: ARG002
+    def extract_cookies(self, response: Any, request: Any) -> None:
         """Keep no cookie from a reply (see the class docstring)."""
         return None
 
-    def set_cookie(self, cookie: Any) -> None:  # noqa: ARG002
+    def set_cookie(self, cookie: Any) -> None:
         """Store nothing: no cookie may ride along on a later request."""
         return None
 
@@ -389,10 +390,8 @@ class GraphClient:
             usage=usage,
             pid=self._pid,
         )
-        try:
+        with contextlib.suppress(Exception):  # see the class docstring: logging must not fail a call
             self._on_exchange(exchange)
-        except Exception:  # noqa: BLE001 — see the class docstring: logging must not fail a call
-            pass
 
 
 __all__ = ["GraphClient", "GraphResponse"]

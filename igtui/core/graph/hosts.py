@@ -57,7 +57,7 @@ class Hosts:
         ValidationError: base_url is not an absolute http(s) URL.
     """
 
-    __slots__ = ("www_instagram", "api_instagram", "graph_instagram", "www_facebook", "graph_facebook", "base_url")
+    __slots__ = ("api_instagram", "base_url", "graph_facebook", "graph_instagram", "www_facebook", "www_instagram")
 
     def __init__(self, base_url: str | None = None) -> None:
         self.base_url = validate_base_url(base_url) if base_url is not None else None

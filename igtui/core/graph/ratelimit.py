@@ -118,7 +118,7 @@ def parse_usage(headers: Mapping[str, str]) -> Usage | None:
     """
     try:
         texts = [_header(headers, name) for name in (APP_USAGE, BUC_USAGE, AD_ACCOUNT_USAGE)]
-    except Exception:  # noqa: BLE001 — an odd headers object is "unknown", not a failed request
+    except Exception:  # an odd headers object is "unknown", not a failed request
         return None
     if texts == [None, None, None]:
         return None
@@ -136,7 +136,7 @@ def _parse(app_text: str | None, buc_text: str | None, ad_text: str | None) -> U
         app_raw = _app_usage(app_text)
         buc, regain = _buc_usage(buc_text)
         ad_pct, ad_reset = _ad_account_usage(ad_text)
-    except Exception:  # noqa: BLE001 — a meter must never break a request (module docstring)
+    except Exception:  # a meter must never break a request (module docstring)
         return None
     if not app_raw and not buc and ad_pct is None and ad_reset is None:
         return None

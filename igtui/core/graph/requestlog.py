@@ -138,7 +138,7 @@ class ExchangeRecorder:
         try:
             self._store.add_exchanges(rows)
             self.written += len(rows)
-        except Exception:  # noqa: BLE001 — the module docstring: the log must not fail a command
+        except Exception:  # the module docstring: the log must not fail a command
             self.failed_writes += 1
 
     def _wait_for_work(self, timeout: float) -> bool:
@@ -169,11 +169,11 @@ def _writer_loop(ref: weakref.ref[ExchangeRecorder]) -> None:
         recorder = ref()
         if recorder is None:
             return
-        if recorder._wait_for_work(timeout=1.0):  # noqa: SLF001 — the recorder's own thread
-            pause = recorder._gap_left()  # noqa: SLF001
+        if recorder._wait_for_work(timeout=1.0):  # the recorder's own thread
+            pause = recorder._gap_left()
             if pause > 0:
                 time.sleep(pause)  # batches handed over meanwhile join this transaction
-            recorder._drain(once=True)  # noqa: SLF001
+            recorder._drain(once=True)
         del recorder
 
 

@@ -103,7 +103,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server_version = "igtui"
     sys_version = ""
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:  # stdlib signature
         """Log nothing: the request line carries `?code=…&state=…`."""
         return
 
@@ -111,7 +111,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """Log nothing (see `log_message`)."""
         return
 
-    def log_error(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_error(self, format: str, *args: object) -> None:  # stdlib signature
         """Log nothing (see `log_message`)."""
         return
 
@@ -133,7 +133,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.request_version = "HTTP/1.0"  # never answer in header-less HTTP/0.9
         self._reply(code if 400 <= code < 600 else 400, _ERROR_PAGE)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:  # stdlib naming
         """Hand the one method served to the listener, which checks path, Host and state."""
         self.server.listener._handle_get(self)
 

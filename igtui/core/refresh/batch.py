@@ -101,7 +101,7 @@ class Coalescer(Generic[K, R]):
             results = await loop.run_in_executor(self._executor, self._fn, items)
             if len(results) != len(items):
                 raise RuntimeError("batched call returned the wrong number of results")
-        except Exception as exc:  # noqa: BLE001 - isolate: retry each item alone
+        except Exception as exc:  # isolate: retry each item alone
             if len(items) == 1:
                 results = [exc]
             else:
@@ -109,7 +109,7 @@ class Coalescer(Generic[K, R]):
                 for item in items:
                     try:
                         results.extend(await loop.run_in_executor(self._executor, self._fn, [item]))
-                    except Exception as one:  # noqa: BLE001
+                    except Exception as one:
                         results.append(one)
         for (_, future), result in zip(batch, results, strict=True):
             if future.done():

@@ -195,7 +195,7 @@ class Notifier:
     def _run(self, notice: Notice) -> bool:
         data = json.dumps(notice.payload()).encode()
         try:
-            proc = subprocess.run(  # noqa: S602 - a user-configured shell command, by design
+            proc = subprocess.run(  # a user-configured shell command, by design
                 self.command,  # type: ignore[arg-type]
                 shell=True,
                 input=data,

@@ -123,7 +123,7 @@ class AccountRefresh:
             return run.event(account, RefreshResult.FAILED, RefreshReason.BUSY, message=exc.message)
         except IgtuiError as exc:
             return run.event(account, RefreshResult.FAILED, RefreshReason.ERROR, message=exc.message)
-        except Exception as exc:  # noqa: BLE001 - one broken account must not stop the others
+        except Exception as exc:  # one broken account must not stop the others
             return run.event(account, RefreshResult.FAILED, RefreshReason.INTERNAL_ERROR,
                              message=f"internal error ({type(exc).__name__})")
 

@@ -7,6 +7,7 @@ The table is built from one store read (in a worker); a 1 s timer then rewrites 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -228,10 +229,8 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         for row in rows:
             table.add_row(*self._cells(row, now), key=row.key)
         if selected is not None and selected in self._by_key:
-            try:
+            with contextlib.suppress(Exception):  # the row may be filtered out
                 table.move_cursor(row=table.get_row_index(selected), animate=False)
-            except Exception:  # noqa: BLE001 - the row may be filtered out
-                pass
         self._summarise(len(rows))
 
     def _cells(self, row: Row, now: datetime) -> tuple[Text, ...]:
@@ -303,7 +302,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
             return None
         try:
             key: RowKey = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:  # noqa: BLE001 - empty or out of range
+        except Exception:  # empty or out of range
             return None
         return None if key.value is None else str(key.value)
 
