@@ -36,12 +36,14 @@ class Scope:
     """Extra context for the retired or unusual case."""
 
 
-_IG = "instagram"
-_FB = "facebook"
+_IG: Platform = "instagram"
+_FB: Platform = "facebook"
 
 CATALOGUE: tuple[Scope, ...] = (
     # Instagram API with Instagram Login (Business Login for Instagram)
-    Scope("instagram_business_basic", _IG, "Read the account's profile and media. Every login needs it.", required=True),
+    Scope(
+        "instagram_business_basic", _IG, "Read the account's profile and media. Every login needs it.", required=True
+    ),
     Scope("instagram_business_content_publish", _IG, "Publish photos, videos, reels and carousels."),
     Scope("instagram_business_manage_comments", _IG, "Read, reply to, hide and delete comments."),
     Scope("instagram_business_manage_messages", _IG, "Read and send direct messages."),
@@ -61,10 +63,21 @@ CATALOGUE: tuple[Scope, ...] = (
         note="Meta rejects it with 'Business and user permissions are mutually exclusive'",
     ),
     # Basic Display (both platforms refuse it)
-    Scope("user_profile", _IG, "Basic Display.", retired=True, replacement="instagram_business_basic", note=BASIC_DISPLAY_GONE),
-    Scope("user_media", _IG, "Basic Display.", retired=True, replacement="instagram_business_basic", note=BASIC_DISPLAY_GONE),
+    Scope(
+        "user_profile", _IG, "Basic Display.", retired=True, replacement="instagram_business_basic",
+        note=BASIC_DISPLAY_GONE,
+    ),
+    Scope(
+        "user_media", _IG, "Basic Display.", retired=True, replacement="instagram_business_basic",
+        note=BASIC_DISPLAY_GONE,
+    ),
     # Instagram API with Facebook Login
-    Scope("instagram_basic", _FB, "Read the Instagram business account's profile and media. Every login needs it.", required=True),
+    Scope(
+        "instagram_basic",
+        _FB,
+        "Read the Instagram business account's profile and media. Every login needs it.",
+        required=True,
+    ),
     Scope(
         "pages_show_list",
         _FB,
@@ -77,8 +90,12 @@ CATALOGUE: tuple[Scope, ...] = (
     Scope("instagram_manage_insights", _FB, "Read account and media insights."),
     Scope("instagram_manage_messages", _FB, "Read and send direct messages."),
     Scope("business_management", _FB, "Reach Pages and accounts owned through a Business Manager."),
-    Scope("ads_management", _FB, "Manage ads; only needed when the Page role comes through Business Manager ads access."),
-    Scope("ads_read", _FB, "Read ads data; only needed when the Page role comes through Business Manager ads access."),
+    Scope(
+        "ads_management", _FB, "Manage ads; only needed when the Page role comes through Business Manager ads access."
+    ),
+    Scope(
+        "ads_read", _FB, "Read ads data; only needed when the Page role comes through Business Manager ads access."
+    ),
 )
 
 PRESETS: dict[Platform, dict[str, tuple[str, ...]]] = {
@@ -126,7 +143,8 @@ def preset(platform: Platform, name: str) -> tuple[str, ...]:
     try:
         return PRESETS[platform][name]
     except KeyError:
-        raise ValidationError(f"no preset {echo(name)} for {platform}; choose from: {', '.join(PRESETS.get(platform, {}))}") from None
+        known = ", ".join(PRESETS.get(platform, {}))
+        raise ValidationError(f"no preset {echo(name)} for {platform}; choose from: {known}") from None
 
 
 def _check_one(platform: Platform, name: str) -> str:
@@ -195,19 +213,20 @@ def least_privilege_hint(platform: Platform, names: Sequence[str]) -> str | None
     It names the smallest preset that covers the selection, and flags scopes that are rarely
     needed (ads) or selections that ask for everything.
     """
-    chosen = [n for n in names if (s := get_scope(platform, n)) is not None and not s.retired]
+    picked = [(n, s) for n in names if (s := get_scope(platform, n)) is not None and not s.retired]
+    chosen = [n for n, _ in picked]
     if not chosen:
         return None
     rare = [n for n in chosen if n in ("ads_management", "ads_read", "business_management")]
     if rare:
         return f"{', '.join(rare)}: only needed when your Page access comes through Business Manager; drop it otherwise"
-    optional = [n for n in chosen if not get_scope(platform, n).required]  # type: ignore[union-attr]
+    optional = [n for n, s in picked if not s.required]
     if len(optional) >= 3:
         return (
             f"{len(optional)} optional scopes selected; each widens what a leaked token can do — "
             f"keep only what this app uses (presets: {', '.join(PRESETS[platform])})"
         )
-    for name, bundle in PRESETS[platform].items():
+    for bundle in PRESETS[platform].values():
         if set(chosen) == set(bundle):
             return None
     return None
