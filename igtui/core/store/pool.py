@@ -58,6 +58,7 @@ class ConnectionPool:
 
     @property
     def active(self) -> bool:
+        """Whether a reuse scope is open: while it is, each thread keeps its connection between calls."""
         return self._depth > 0
 
     @contextmanager

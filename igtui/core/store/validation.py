@@ -29,9 +29,10 @@ def validate_name(name: str) -> str:
 
 
 def validate_platform(platform: str) -> Platform:
+    """One of `PLATFORMS`: the platform decides the login endpoints and which scopes exist."""
     if platform not in PLATFORMS:
         raise ValidationError(f"platform {echo(platform)} is not one of: {', '.join(PLATFORMS)}")
-    return platform  # type: ignore[return-value]
+    return platform
 
 
 def validate_app_id(app_id: str) -> str:
@@ -67,6 +68,7 @@ def validate_redirect_uri(uri: str) -> str:
 
 
 def validate_redirect_uris(uris: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """At least one valid redirect URI, duplicates dropped in order (a login needs one to send Meta)."""
     if not uris:
         raise ValidationError("at least one redirect URI is needed")
     seen: list[str] = []
@@ -88,12 +90,18 @@ def validate_base_url(url: str | None) -> str | None:
 
 
 def validate_graph_version(version: str) -> str:
+    """A Graph API version such as v25.0: it becomes part of every request path, so nothing else passes."""
     if not isinstance(version, str) or not _GRAPH_VERSION.match(version):
         raise ValidationError(f"graph version {echo(version)} must look like v25.0")
     return version
 
 
 def validate_refresh_within(days: int | None) -> int | None:
+    """A refresh window of 1–59 whole days, or None for the default.
+
+    Why 59: a long-lived token lasts 60 days, so a window of 60 or more would make it due the
+    moment it is issued.
+    """
     if days is None:
         return None
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 59:
