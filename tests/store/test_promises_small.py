@@ -22,7 +22,8 @@ import pytest
 from igtui.core.errors import StoreLocked, ValidationError, WrongPassphrase
 from igtui.core.safetext import echo
 from igtui.core.secret import Secret
-from igtui.core.store import Store, _map_error
+from igtui.core.store import Store
+from igtui.core.store.connection import map_error as _map_error
 from igtui.core.passphrase import (
     PassphraseSource,
     check_new_passphrase,

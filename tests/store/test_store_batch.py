@@ -147,17 +147,17 @@ def _open_connections(store: Store) -> int:
 
 def test_connections_are_reused_per_thread_only_inside_a_scope(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     (a,) = _fleet(store, 1)
-    import igtui.core.store as store_module
+    import igtui.core.store.connection as store_module
 
     opened: list[sqlite3.Connection] = []
-    real_connect = store_module._connect
+    real_connect = store_module.connect
 
     def counting(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn = real_connect(path, readonly=readonly)
         opened.append(conn)
         return conn
 
-    monkeypatch.setattr(store_module, "_connect", counting)
+    monkeypatch.setattr(store_module, "connect", counting)
     for _ in range(3):
         store.get_account_by_id(a.id)
     assert len(opened) == 3  # outside a scope: one short-lived connection per call

@@ -1,0 +1,338 @@
+"""Accounts: who logged in through which app, with the token's metadata and the refresh state.
+
+Why the metadata is plain: listing, `status` and the refresh policy read expiry, scopes and
+state without a passphrase; only the token column is sealed (see `igtui.core.store.tokens` for
+reading and replacing it).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from igtui.core.errors import NotFound, UsageError, ValidationError
+from igtui.core.models import Account, AccountStatus, Profile, TokenKind
+from igtui.core.safetext import echo
+from igtui.core.secret import Secret
+from igtui.core.store import records as rec
+from igtui.core.store.base import UNSET, StoreBase
+
+IN_CHUNK = 500
+"""Ids per `IN (…)` list (well under SQLite's variable limit)."""
+
+
+def rows_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> Iterator[tuple[Account, bytes]]:
+    """Accounts with their token ciphertext, a chunk of ids per statement (one JSON row each).
+
+    Why JSON: one aggregated row is one sqlite3_step, so a worker thread reading a batch pays
+    one GIL hand-off instead of one per row (see `rec.ACCOUNT_JSON_SELECT`).
+    """
+    unique = list(dict.fromkeys(int(i) for i in ids))
+    for start in range(0, len(unique), IN_CHUNK):
+        chunk = unique[start : start + IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        text = conn.execute(f"{rec.ACCOUNT_JSON_SELECT} WHERE a.id IN ({marks})", chunk).fetchone()[0]  # noqa: S608
+        for row in rec.json_rows(text):
+            yield rec.account_from_row(row), bytes.fromhex(row[rec.A_TOKEN_HEX])
+
+
+def accounts_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Account]:
+    """`rows_by_id` without the ciphertext: several accounts by id in a few statements."""
+    return {account.id: account for account, _blob in rows_by_id(conn, ids)}
+
+
+def _status(v: Any) -> str | None:
+    return None if v is None else AccountStatus(v).value
+
+
+def _verify_ok(v: Any) -> int | None:
+    return None if v is None else int(bool(v))
+
+
+def _same(v: Any) -> Any:
+    return v
+
+
+_STATE_COLUMNS: dict[str, Callable[[Any], object]] = {
+    "status": _status,
+    "status_reason": _same,
+    "retry_at": rec.epoch,
+    "failures": int,
+    "last_verified_at": rec.epoch,
+    "last_verify_ok": _verify_ok,
+    "last_verify_message": _same,
+    "data_access_expires_at": rec.epoch,
+    "expires_at": rec.epoch,
+    "expires_known": lambda v: int(bool(v)),
+    "scopes": lambda v: rec.join_scopes(v or ()),
+    "granular_scopes": lambda v: rec.dump_granular(v or ()),
+    "refresh_within_days": _same,
+}
+"""`update_account_state`'s fields and how each becomes its column's value."""
+
+
+class AccountsMixin(StoreBase):
+    """Saving logins, finding and listing accounts, their non-secret state, removing them."""
+
+    def save_login(
+        self,
+        app_name: str,
+        profile: Profile,
+        *,
+        kind: TokenKind,
+        token: Secret,
+        issued_at: datetime | None,
+        expires_at: datetime | None,
+        expires_known: bool = True,
+        scopes: Sequence[str] = (),
+        requested_scopes: Sequence[str] = (),
+        granular_scopes: Sequence[tuple[str, Sequence[str]]] = (),
+        data_access_expires_at: datetime | None = None,
+        page_id: str | None = None,
+    ) -> Account:
+        """Insert or update the account (app, ig_user_id) with a new token; status back to OK, generation+1.
+
+        Why an upsert keyed on the Instagram user id: logging in again as the same person replaces
+        their token (and bumps the generation, so an in-flight refresh of the old token loses its
+        compare-and-swap) instead of creating a second account.
+        """
+        if not token:
+            raise ValidationError("refusing to store an empty token")
+        vault = self._require_vault()
+        ig_user_id = str(profile.user_id or profile.id)
+        now = rec.epoch(self._clock.now())
+        with self._write() as conn:
+            app_row_id = self._app_row_id(conn, app_name)
+            existing = conn.execute(
+                "SELECT id FROM accounts WHERE app = ? AND ig_user_id = ?", (app_row_id, ig_user_id)
+            ).fetchone()
+            row_id: int = existing[0] if existing else self._next_id(conn, "accounts")
+            blob = vault.encrypt_field(token, table="accounts", row_id=row_id, column="token")
+            values: dict[str, object] = {
+                "username": profile.username,
+                "app_scoped_id": profile.id if profile.user_id else None,
+                "account_type": profile.account_type,
+                "token_kind": TokenKind(kind).value,
+                "token": blob,
+                "scopes": rec.join_scopes(scopes),
+                "granular_scopes": rec.dump_granular(granular_scopes),
+                "requested_scopes": rec.join_scopes(requested_scopes),
+                "issued_at": rec.epoch(issued_at),
+                "expires_at": rec.epoch(expires_at),
+                "expires_known": int(bool(expires_known)),
+                "data_access_expires_at": rec.epoch(data_access_expires_at),
+                "status": AccountStatus.OK.value,
+                "status_reason": None,
+                "retry_at": None,
+                "failures": 0,
+                "page_id": page_id,
+                # A verification speaks of the token it checked: a new login's token has none yet.
+                "last_verified_at": None,
+                "last_verify_ok": None,
+                "last_verify_message": None,
+            }
+            if existing:
+                assignments = ", ".join(f"{c} = ?" for c in values)
+                conn.execute(
+                    f"UPDATE accounts SET {assignments}, generation = generation + 1 WHERE id = ?",  # noqa: S608
+                    (*values.values(), row_id),
+                )
+            else:
+                values.update(
+                    {"id": row_id, "app": app_row_id, "ig_user_id": ig_user_id, "generation": 1, "created_at": now}
+                )
+                columns = ", ".join(values)
+                marks = ", ".join("?" for _ in values)
+                conn.execute(f"INSERT INTO accounts ({columns}) VALUES ({marks})", tuple(values.values()))  # noqa: S608
+            return self._account(conn, row_id)
+
+    def bulk_save_logins(
+        self,
+        app_name: str,
+        logins: Iterable[tuple[Profile, Secret]],
+        *,
+        kind: TokenKind,
+        issued_at: datetime | None,
+        expires_at: datetime | None,
+        scopes: Sequence[str] = (),
+    ) -> int:
+        """Insert many new accounts in one transaction (seeding benchmarks and demos).
+
+        Tokens are still encrypted per row with their own AAD; existing (app, ig_user_id) pairs are
+        refused rather than updated. Returns the number inserted.
+        """
+        vault = self._require_vault()
+        now = rec.epoch(self._clock.now())
+        with self._write() as conn:
+            app_row_id = self._app_row_id(conn, app_name)
+            next_id = self._next_id(conn, "accounts")
+            rows = []
+            for profile, token in logins:
+                blob = vault.encrypt_field(token, table="accounts", row_id=next_id, column="token")
+                rows.append(
+                    (
+                        next_id,
+                        app_row_id,
+                        profile.username,
+                        str(profile.user_id or profile.id),
+                        profile.id if profile.user_id else None,
+                        profile.account_type,
+                        TokenKind(kind).value,
+                        blob,
+                        rec.join_scopes(scopes),
+                        rec.epoch(issued_at),
+                        rec.epoch(expires_at),
+                        now,
+                    )
+                )
+                next_id += 1
+            try:
+                conn.executemany(
+                    "INSERT INTO accounts (id, app, username, ig_user_id, app_scoped_id, account_type, token_kind,"
+                    " token, scopes, issued_at, expires_at, generation, created_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,1,?)",
+                    rows,
+                )
+            except sqlite3.IntegrityError:
+                raise ValidationError("some of these accounts already exist in this app") from None
+            return len(rows)
+
+    def list_accounts(self, app_name: str | None = None) -> list[Account]:
+        """Every account (or one app's), ordered by app then username. Decrypts nothing.
+
+        Why no passphrase: this is what `account list`, `status` and the TUI's home show.
+
+        Raises:
+            NotFound: `app_name` names no app.
+        """
+        with self._read() as conn:
+            if app_name is None:
+                rows = conn.execute(f"{rec.ACCOUNT_SELECT} ORDER BY p.name, a.username, a.id").fetchall()
+            else:
+                self._app_row(conn, app_name)
+                rows = conn.execute(
+                    f"{rec.ACCOUNT_SELECT} WHERE p.name = ? ORDER BY a.username, a.id", (app_name,)
+                ).fetchall()
+        mapper = rec.account_from_row
+        return [mapper(r) for r in rows]
+
+    def get_account(self, ref: str) -> Account:
+        """Find one account by `username`, `ig_user_id` or `APP/username`.
+
+        Why all three: users type whichever they know. Usernames match without regard to case; when
+        several accounts match, one that matches exactly still wins, else the caller is asked to
+        say APP/username.
+
+        Raises:
+            NotFound: nothing matches. UsageError: several match (the message names them).
+        """
+        ref = (ref or "").strip()
+        if not ref:
+            raise NotFound("no account given")
+        with self._read() as conn:
+            if "/" in ref:
+                app, user = ref.split("/", 1)
+                rows = conn.execute(
+                    f"{rec.ACCOUNT_SELECT} WHERE p.name = ? AND (a.username = ? COLLATE NOCASE OR a.ig_user_id = ?)",
+                    (app, user, user),
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    f"{rec.ACCOUNT_SELECT} WHERE a.username = ? COLLATE NOCASE OR a.ig_user_id = ?", (ref, ref)
+                ).fetchall()
+        if not rows:
+            raise NotFound(f"no account {echo(ref)} (see `igtui account list`)")
+        if len(rows) > 1:
+            app_at, user_at, id_at = rec.ACCOUNT["app_name"], rec.ACCOUNT["username"], rec.ACCOUNT["ig_user_id"]
+            exact = [r for r in rows if ref in (r[user_at], r[id_at], f"{r[app_at]}/{r[user_at]}")]
+            if len(exact) == 1:
+                return rec.account_from_row(exact[0])
+            names = ", ".join(sorted(f"{r[app_at]}/{r[user_at]}" for r in rows))
+            raise UsageError(f"{echo(ref)} is ambiguous: it matches {names}; use APP/username")
+        return rec.account_from_row(rows[0])
+
+    def get_account_by_id(self, account_id: int) -> Account:
+        """One account by its id (ids are what background work and the TUI hold on to), or NotFound."""
+        with self._read() as conn:
+            return self._account(conn, account_id)
+
+    def get_accounts(self, account_ids: Sequence[int]) -> dict[int, Account]:
+        """Several accounts by id in one read (absent ids are simply missing from the result).
+
+        Why: a bulk job re-reads many accounts at once; one call is a few statements, not one each.
+        """
+        with self._read() as conn:
+            return accounts_by_id(conn, account_ids)
+
+    def remove_account(self, account_id: int) -> None:
+        """Delete an account and its sealed token (history rows stay, as an audit trail).
+
+        Raises:
+            NotFound: no such account.
+        """
+        with self._write() as conn:
+            if conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,)).rowcount == 0:
+                raise NotFound(f"no account with id {account_id}")
+
+    def update_account_state(
+        self,
+        account_id: int,
+        *,
+        status: Any = UNSET,
+        status_reason: Any = UNSET,
+        retry_at: Any = UNSET,
+        failures: Any = UNSET,
+        last_verified_at: Any = UNSET,
+        last_verify_ok: Any = UNSET,
+        last_verify_message: Any = UNSET,
+        data_access_expires_at: Any = UNSET,
+        expires_at: Any = UNSET,
+        expires_known: Any = UNSET,
+        scopes: Any = UNSET,
+        granular_scopes: Any = UNSET,
+        refresh_within_days: Any = UNSET,
+        expected_generation: int | None = None,
+    ) -> Account | None:
+        """Update non-secret state fields; UNSET leaves a field alone. Never touches the token.
+
+        With `expected_generation`, the update is a compare-and-swap: it applies only while the
+        account still holds that token generation, else nothing is written and None is returned.
+        Why: a refresh that failed with the *old* token must not stamp its failure (needs re-login,
+        backoff) on a new login saved in the meantime.
+
+        Raises:
+            NotFound: no such account.
+        """
+        given = {
+            "status": status,
+            "status_reason": status_reason,
+            "retry_at": retry_at,
+            "failures": failures,
+            "last_verified_at": last_verified_at,
+            "last_verify_ok": last_verify_ok,
+            "last_verify_message": last_verify_message,
+            "data_access_expires_at": data_access_expires_at,
+            "expires_at": expires_at,
+            "expires_known": expires_known,
+            "scopes": scopes,
+            "granular_scopes": granular_scopes,
+            "refresh_within_days": refresh_within_days,
+        }
+        sets = {k: _STATE_COLUMNS[k](v) for k, v in given.items() if v is not UNSET}
+        where, args = "id = ?", [account_id]
+        if expected_generation is not None:
+            where, args = "id = ? AND generation = ?", [account_id, int(expected_generation)]
+        with self._write() as conn:
+            if sets:
+                assignments = ", ".join(f"{c} = ?" for c in sets)
+                cur = conn.execute(f"UPDATE accounts SET {assignments} WHERE {where}", (*sets.values(), *args))  # noqa: S608
+                changed = cur.rowcount == 1
+            else:
+                changed = conn.execute(f"SELECT 1 FROM accounts WHERE {where}", args).fetchone() is not None  # noqa: S608
+            account = self._account(conn, account_id)  # NotFound when the account is gone
+            return account if changed else None
+
+
+__all__ = ["IN_CHUNK", "AccountsMixin", "accounts_by_id", "rows_by_id"]

@@ -1,0 +1,266 @@
+"""Account tokens: decrypting them, and replacing them by compare-and-swap on the generation.
+
+Why compare-and-swap: a refresh reads a token, asks Meta for a new one, and stores it; meanwhile a
+new login (or another process's refresh) may have replaced it. Each replacement names the
+generation it started from and is skipped when the account has moved on, so a slow refresh never
+overwrites a newer token. A token is encrypted bound to its account's row id before any write
+lock is taken.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from igtui.core.errors import NotFound, RecordDamaged, ValidationError
+from igtui.core.models import Account, RefreshEvent
+from igtui.core.secret import Secret
+from igtui.core.store import logrecords as logrec
+from igtui.core.store import records as rec
+from igtui.core.store.accounts import IN_CHUNK, accounts_by_id, rows_by_id
+from igtui.core.store.base import StoreBase, crashpoint
+from igtui.core.store.connection import named
+
+_ROWS_CHUNK = 200
+"""Rows per multi-row VALUES statement (12 variables each: 2,400, under the 32,766 limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUpdate:
+    """One compare-and-swap for `Store.replace_tokens` (see `Store.replace_token` for the fields)."""
+
+    account_id: int
+    expected_generation: int
+    token: Secret
+    issued_at: datetime | None
+    expires_at: datetime | None
+    expires_known: bool
+    event: RefreshEvent
+
+
+class _Cas(enum.Enum):
+    """How one update of a batch ended."""
+
+    STORED = "stored"
+    MOVED = "moved"
+    """Another writer changed the generation first: nothing was written for this update."""
+    GONE = "gone"
+    """The account no longer exists."""
+
+
+def _event_for(update: TokenUpdate) -> RefreshEvent:
+    """The history row of an update (the event names its account if the caller left it out)."""
+    event = update.event
+    return replace(event, account_id=update.account_id) if event.account_id is None else event
+
+
+def _damaged_token(account_id: int, username: str, app_name: str) -> RecordDamaged:
+    """The error for a token that does not decrypt, naming the account so the user can log in again."""
+    return RecordDamaged(
+        f"account {username} (id {account_id}): token does not decrypt — the record is damaged or was tampered with",
+        record=f"{app_name}/{username}",
+    )
+
+
+class TokensMixin(StoreBase):
+    """Reading tokens (one or many) and replacing them (one, or a group commit of many)."""
+
+    def account_token(self, account_id: int) -> Secret:
+        """Decrypt one account's token, for the one call that sends it to Meta (or `token get`).
+
+        Raises:
+            StoreLocked: not unlocked. NotFound: no such account.
+            RecordDamaged: the ciphertext does not decrypt (the message names the account).
+        """
+        vault = self._require_vault()
+        with self._read() as conn:
+            row = named(
+                conn,
+                "SELECT a.token, a.username, p.name AS app_name FROM accounts a JOIN apps p ON p.id = a.app"
+                " WHERE a.id = ?",
+                (account_id,),
+            ).fetchone()
+        if row is None:
+            raise NotFound(f"no account with id {account_id}")
+        token = vault.decrypt_field(row["token"], table="accounts", row_id=account_id, column="token")
+        if token is None:
+            raise _damaged_token(account_id, row["username"], row["app_name"])
+        return token
+
+    def replace_token(
+        self,
+        account_id: int,
+        *,
+        expected_generation: int,
+        token: Secret,
+        issued_at: datetime | None,
+        expires_at: datetime | None,
+        expires_known: bool = True,
+        event: RefreshEvent,
+    ) -> Account | None:
+        """Compare-and-swap the token: only if the generation is still `expected_generation`.
+
+        Token and history row are written in one transaction (committed before this returns);
+        status goes back to OK. Returns None (and writes nothing) when another writer moved the
+        generation first. An empty token is refused: a failed refresh never replaces a good token.
+
+        Raises:
+            NotFound: no such account. ValidationError: empty token. StoreLocked: not unlocked.
+        """
+        update = TokenUpdate(account_id, expected_generation, token, issued_at, expires_at, expires_known, event)
+        outcomes, saved = self._cas_tokens([update], fetch=True)
+        if outcomes[0] is _Cas.GONE:
+            raise NotFound(f"no account with id {account_id}")
+        return saved.get(account_id) if outcomes[0] is _Cas.STORED else None
+
+    def replace_tokens(self, updates: Sequence[TokenUpdate]) -> list[Account | None]:
+        """Group commit: several compare-and-swaps, each with its own history row, in ONE transaction.
+
+        Why: a bulk refresh stores many tokens whose replies arrived together; one durable commit
+        (synchronous=FULL: one WAL fsync) for all of them instead of one each. Every update is
+        still an independent CAS on its account's generation — a moved generation (or a removed
+        account) skips that update alone and yields None in its place; the others are written.
+        The transaction is atomic: a crash before COMMIT keeps every old token, after it every
+        new one with its history row.
+
+        Raises:
+            ValidationError: an empty token (nothing is written). StoreLocked: not unlocked.
+        """
+        outcomes, saved = self._cas_tokens(updates, fetch=True)
+        return [saved.get(u.account_id) if o is _Cas.STORED else None for u, o in zip(updates, outcomes, strict=True)]
+
+    def store_tokens(self, updates: Sequence[TokenUpdate]) -> list[bool]:
+        """`replace_tokens` for callers that only need to know which CAS won (a bulk refresh).
+
+        Same single transaction; True where the token and its history row were stored, False
+        where the generation moved or the account is gone. Skips reading the accounts back.
+        """
+        outcomes, _saved = self._cas_tokens(updates, fetch=False)
+        return [o is _Cas.STORED for o in outcomes]
+
+    def _cas_tokens(self, updates: Sequence[TokenUpdate], *, fetch: bool) -> tuple[list[_Cas], dict[int, Account]]:
+        """The shared body of the replace calls: each update's outcome, and (with `fetch`) the stored accounts.
+
+        A fixed handful of statements per batch, whatever its size (each statement is one
+        sqlite3_step, so one GIL hand-off for a worker thread): read the generations, UPDATE the
+        matching rows from a VALUES list, INSERT all history rows, read the stored accounts.
+        The generation check and the UPDATE run under the same write lock (BEGIN IMMEDIATE),
+        so together they are the compare-and-swap of every account in the batch.
+        """
+        if not updates:
+            return [], {}
+        if any(not u.token for u in updates):
+            raise ValidationError("refusing to replace a token with an empty one")
+        vault = self._require_vault()
+        # Encrypt before taking the write lock: the lock is held only for the statements.
+        blobs = [vault.encrypt_field(u.token, table="accounts", row_id=u.account_id, column="token") for u in updates]
+        ids = list(dict.fromkeys(int(u.account_id) for u in updates))
+        history_marks = f"({logrec.HISTORY_INSERT.marks()})"
+        with self._write() as conn:
+            current: dict[int, int] = {}
+            for start in range(0, len(ids), IN_CHUNK):
+                chunk = ids[start : start + IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                text = conn.execute(
+                    "SELECT json_group_array(json_object('id', id, 'generation', generation))"  # noqa: S608
+                    f" FROM accounts WHERE id IN ({marks})",
+                    chunk,
+                ).fetchone()[0]
+                current.update((int(r["id"]), int(r["generation"])) for r in rec.json_rows(text))
+            done: list[int] = []  # indexes into `updates` whose CAS matched
+            taken: set[int] = set()  # a second update of the same account in one batch finds it moved
+            for index, u in enumerate(updates):
+                if u.account_id not in taken and current.get(u.account_id) == u.expected_generation:
+                    done.append(index)
+                    taken.add(u.account_id)
+            for start in range(0, len(done), _ROWS_CHUNK):
+                chunk_idx = done[start : start + _ROWS_CHUNK]
+                values: list[object] = []
+                history: list[object] = []
+                for i in chunk_idx:
+                    u = updates[i]
+                    values += [u.account_id, blobs[i], rec.epoch(u.issued_at), rec.epoch(u.expires_at),
+                               int(bool(u.expires_known)), rec.epoch(u.event.at)]
+                    history += logrec.history_values(_event_for(u))
+                rows = ",".join("(?,?,?,?,?,?)" for _ in chunk_idx)
+                conn.execute(
+                    f"WITH v(id, token, issued_at, expires_at, expires_known, refreshed_at) AS (VALUES {rows}) "  # noqa: S608
+                    "UPDATE accounts SET token = v.token, issued_at = v.issued_at, expires_at = v.expires_at,"
+                    " expires_known = v.expires_known, refreshed_at = v.refreshed_at, status = 'ok',"
+                    " status_reason = NULL, retry_at = NULL, failures = 0, generation = accounts.generation + 1"
+                    " FROM v WHERE accounts.id = v.id",
+                    values,
+                )
+                history_rows = ",".join(history_marks for _ in chunk_idx)
+                conn.execute(f"INSERT INTO history ({logrec.HISTORY_INSERT.sql}) VALUES {history_rows}", history)  # noqa: S608
+            crashpoint("refresh_in_commit")
+            saved = accounts_by_id(conn, [updates[i].account_id for i in done]) if fetch else {}
+        done_set = set(done)
+        outcomes = [
+            _Cas.STORED if i in done_set else (_Cas.MOVED if u.account_id in current else _Cas.GONE)
+            for i, u in enumerate(updates)
+        ]
+        return outcomes, saved
+
+    def get_accounts_with_tokens(self, account_ids: Sequence[int]) -> dict[int, tuple[Account, Secret | RecordDamaged]]:
+        """Several accounts with their decrypted tokens, in one read.
+
+        Why: a bulk refresh re-reads each account after taking its lock and then needs its token;
+        one batched call serves both for many accounts. A token that does not decrypt comes back
+        as its `RecordDamaged` (naming the account) rather than failing the others; absent ids
+        are missing from the result.
+
+        Raises:
+            StoreLocked: not unlocked.
+        """
+        vault = self._require_vault()
+        with self._read() as conn:
+            rows = list(rows_by_id(conn, account_ids))
+        out: dict[int, tuple[Account, Secret | RecordDamaged]] = {}
+        for account, blob in rows:
+            token = vault.decrypt_field(blob, table="accounts", row_id=account.id, column="token")
+            out[account.id] = (
+                account,
+                token if token is not None else _damaged_token(account.id, account.username, account.app_name),
+            )
+        return out
+
+    def account_tokens(self, account_ids: Sequence[int]) -> dict[int, Secret | RecordDamaged]:
+        """Decrypt several accounts' tokens in one read.
+
+        Why: a caller that already holds the accounts (a bulk job) needs only their tokens. A
+        token that does not decrypt maps to its `RecordDamaged` (naming the account) instead of
+        failing the others; absent ids are missing from the result.
+
+        Raises:
+            StoreLocked: not unlocked.
+        """
+        vault = self._require_vault()
+        unique = list(dict.fromkeys(int(i) for i in account_ids))
+        rows = []
+        with self._read() as conn:
+            for start in range(0, len(unique), IN_CHUNK):
+                chunk = unique[start : start + IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows.extend(
+                    named(
+                        conn,
+                        "SELECT a.id, a.token, a.username, p.name AS app_name"
+                        f" FROM accounts a JOIN apps p ON p.id = a.app WHERE a.id IN ({marks})",  # noqa: S608
+                        tuple(chunk),
+                    ).fetchall()
+                )
+        out: dict[int, Secret | RecordDamaged] = {}
+        for row in rows:
+            account_id = row["id"]
+            token = vault.decrypt_field(row["token"], table="accounts", row_id=account_id, column="token")
+            if token is None:
+                out[account_id] = _damaged_token(account_id, row["username"], row["app_name"])
+            else:
+                out[account_id] = token
+        return out
+
+
+__all__ = ["TokenUpdate", "TokensMixin"]
