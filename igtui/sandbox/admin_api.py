@@ -168,7 +168,7 @@ def accounts(world: World, body: Body) -> object:
     """
     app = world.app(body["app_id"])
     if "usernames" in body:
-        created = []
+        created: list[dict[str, object]] = []
         for username in body["usernames"]:
             if app.platform == "instagram":
                 user = world.create_ig_user(username, name=body.get("name"),
@@ -178,7 +178,7 @@ def accounts(world: World, body: Body) -> object:
                 fb_user = world.create_fb_user(username, name=body.get("name"))
                 created.append({"username": fb_user.username, "fb_id": fb_user.fb_id})
     else:
-        created = create_accounts(world, app, int(body["count"]), body.get("prefix", "user"))
+        created = [dict(entry) for entry in create_accounts(world, app, int(body["count"]), body.get("prefix", "user"))]
     kind = body.get("issue")
     if kind:
         for entry in created:

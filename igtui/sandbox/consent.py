@@ -14,7 +14,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
-from igtui.sandbox.records import FB_SCOPES, IG_SCOPES, SbApp
+from igtui.sandbox.records import FB_SCOPES, IG_SCOPES, FbUser, IgUser, SbApp
 from igtui.sandbox.wire import Request, Response
 from igtui.sandbox.world import World
 
@@ -129,7 +129,7 @@ def consent_page(world: World, req: Request, platform: str) -> Response:
         f"<code>{esc(s)}</code> — {esc(SCOPE_WORDS.get(s, ''))}</label></li>"
         for s in result.scopes
     )
-    users = list(world.ig_users.values() if platform == "instagram" else world.fb_users.values())
+    users: list[IgUser | FbUser] = list(world.ig_users.values() if platform == "instagram" else world.fb_users.values())
     if platform == "instagram":
         users = [u for u in users if getattr(u, "page_id", None) is None]
     if len(users) <= MAX_USER_OPTIONS:

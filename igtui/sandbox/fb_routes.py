@@ -81,8 +81,8 @@ def oauth_access_token(world: World, req: Request) -> Response:
         return graph_error(world, 100, REDIRECT_MISMATCH, subcode=36008, headers=headers)
     code.used = True
     token = world.issue_token(app, code.username, "fb_short", scopes=code.scopes)
-    body = {"access_token": token.value, "token_type": "bearer", "expires_in": FB_SHORT_SECONDS}
-    return json_response(world, body, headers=headers)
+    reply: dict[str, object] = {"access_token": token.value, "token_type": "bearer", "expires_in": FB_SHORT_SECONDS}
+    return json_response(world, reply, headers=headers)
 
 
 def _exchange(world: World, req: Request, app: SbApp, headers: list[tuple[str, str]]) -> Response:

@@ -101,7 +101,9 @@ def usable_ig(world: World, token: Token, app: SbApp) -> list[tuple[str, str]] |
     return headers
 
 
-def _grant_request(world: World, req: Request, grant_type: str) -> Response | tuple[Token, SbApp, list[tuple[str, str]]]:
+def _grant_request(
+    world: World, req: Request, grant_type: str
+) -> Response | tuple[Token, SbApp, list[tuple[str, str]]]:
     """What both token endpoints check first, in Meta's order: GET only, a usable Instagram
     token, the right grant_type. Returns the refusal, or (token, app, rate-limit headers)."""
     if req.method != "GET":

@@ -162,8 +162,8 @@ def assess(account: Account, now: datetime, *, within_days: int | None = None, a
     ends = _ends_at(account)
     reason = account.status_reason
     if app is not None and app.blocked_kind is not None:
-        return Assessment(Health.APP_BLOCKED, f"app {app.name} blocked by Meta: {app.blocked_reason or app.blocked_kind}",
-                          ends)
+        why = app.blocked_reason or app.blocked_kind
+        return Assessment(Health.APP_BLOCKED, f"app {app.name} blocked by Meta: {why}", ends)
 
     if account.status is AccountStatus.NEEDS_RELOGIN:
         return Assessment(Health.NEEDS_RELOGIN, reason or "needs a new login", ends)
@@ -274,9 +274,10 @@ def backoff(failures: int, *, rng: random.Random | None = None) -> timedelta:
         rng: Source of jitter (tests pass a seeded one).
     """
     n = max(1, failures)
-    base = BACKOFF_BASE * (2 ** min(n - 1, 16))
+    base = BACKOFF_BASE * (1 << min(n - 1, 16))
     base = min(base, BACKOFF_CAP)
-    jitter = (rng or random).uniform(-BACKOFF_JITTER, BACKOFF_JITTER)
+    uniform = rng.uniform if rng is not None else random.uniform
+    jitter = uniform(-BACKOFF_JITTER, BACKOFF_JITTER)
     return min(base * (1 + jitter), BACKOFF_CAP)
 
 
