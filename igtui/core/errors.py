@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class ExitCode(enum.IntEnum):
@@ -165,6 +165,8 @@ class ReloginRequired(ApiError):
     """The token is dead (190 family); only a new login brings the account back."""
 
     exit_code = ExitCode.ATTENTION
+    report: Any
+    """Set only by `inspect_token(verify=True)`: the account's updated TokenReport (declared, not defaulted)."""
 
 
 class RateLimited(ApiError):
@@ -174,8 +176,8 @@ class RateLimited(ApiError):
         retry_at: When access is expected back (from `estimated_time_to_regain_access`), if known.
     """
 
-    def __init__(self, message: str, *, retry_at: datetime | None = None, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, retry_at: datetime | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
         self.retry_at = retry_at
 
 
@@ -211,10 +213,10 @@ class AppBlocked(ApiError):
                                         "invalid_app")
     """What `kind` may be (the app-level events Meta announces); the refresh engine and the front ends switch on it."""
 
-    def __init__(self, message: str, *, kind: str, advice: str, **kwargs: object) -> None:
+    def __init__(self, message: str, *, kind: str, advice: str, **kwargs: Any) -> None:
         if kind not in self.KINDS:
             raise ValueError(f"unknown AppBlocked kind {kind!r}")
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, **kwargs)
         self.kind = kind
         self.advice = advice
 

@@ -239,7 +239,7 @@ class Session:
         """The login flow for `store` (a None client serves `login start`, which sends nothing)."""
         from igtui.core.oauth.flow import LoginFlow
 
-        return LoginFlow(store, client, self.clock)  # type: ignore[arg-type]
+        return LoginFlow(store, client, self.clock)
 
 
 __all__ = ["NOTIFY_ENV", "Session", "canonical_store_file", "locks_dir_for_store"]

@@ -296,7 +296,8 @@ class MetaApi:
                 targets = entry.get("target_ids")
                 ids = tuple(t for t in (_id(x) for x in targets) if t) if isinstance(targets, list) else ()
                 granular.append((entry["scope"][:128], ids))
-        error = obj.get("error") if isinstance(obj.get("error"), dict) else {}
+        raw_error = obj.get("error")
+        error = raw_error if isinstance(raw_error, dict) else {}
         message = error.get("message")
         kind = obj.get("type")
         return DebugTokenInfo(

@@ -194,12 +194,11 @@ class LoginFlow:
             ApiError, NetworkError, OAuthError: a Meta step failed; nothing was saved.
         """
         step = on_step or _noop
+        refused: Exception | None = None
         try:
             callback = await asyncio.to_thread(self.validate, url_or_code)
         except (ConsentDenied, CallbackRejected) as exc:
-            refused: Exception = exc
-        else:
-            refused = None  # type: ignore[assignment]
+            refused = exc
         if refused is not None:
             # A replayed denial is refused here as an unknown state.
             await asyncio.to_thread(self._end_denied, refused)

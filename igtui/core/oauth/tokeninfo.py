@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from igtui.core.clock import Clock, SystemClock, iso
-from igtui.core.errors import AppBlocked, ReloginRequired
+from igtui.core.errors import AppBlocked, NotFound, ReloginRequired
 from igtui.core.models import Account, AccountStatus, App, TokenKind
 from igtui.core.refresh.policy import refreshable_after
 
@@ -147,6 +147,7 @@ async def inspect_token(
         if account.platform == "facebook":
             from igtui.core.graph.errors import build_error
 
+            assert secret is not None  # credentials() reads the app secret for a Facebook account
             info = await api.debug_token(token=token, secret=secret, account=account.ref)
             if not info.is_valid:
                 error = build_error(status=None, code=info.error_code or 190, subcode=info.error_subcode,
@@ -180,11 +181,19 @@ async def inspect_token(
             account.id, status=AccountStatus.NEEDS_RELOGIN, status_reason=reason,
             last_verified_at=now, last_verify_ok=False, last_verify_message=reason,
         )
-        exc.report = report_for(updated, verified=True)  # type: ignore[attr-defined]
+        exc.report = report_for(_recorded(updated, account), verified=True)
         raise
     if app.blocked_kind is not None:  # a call for the app worked again: the block is over
         await asyncio.to_thread(store.clear_app_blocked, app.name)
-    return report_for(updated, verified=True)
+    return report_for(_recorded(updated, account), verified=True)
+
+
+def _recorded(updated: Account | None, account: Account) -> Account:
+    """The account as `update_account_state` wrote it. That returns None only for a compare-and-swap
+    (`expected_generation`), which these updates do not ask for; a gone account raises NotFound there."""
+    if updated is None:
+        raise NotFound(f"account {account.ref} changed while it was being verified; run the command again")
+    return updated
 
 
 __all__ = ["TokenReport", "inspect_token", "report_for"]
