@@ -78,7 +78,7 @@ class IgtuiApp(App[int]):
         self.push_screen(HomeScreen())
         self.set_interval(0.5, self._flush_exchanges)
         if self.services.auto_refresh_seconds:
-            self.set_interval(self.services.auto_refresh_seconds, self.auto_refresh)
+            self.set_interval(self.services.auto_refresh_seconds, self.refresh_due_now)
 
     async def on_unmount(self) -> None:
         if self._client is not None:
@@ -148,7 +148,7 @@ class IgtuiApp(App[int]):
         await asyncio.to_thread(self._recorder.flush)
 
     @work(group="auto-refresh", exclusive=True, exit_on_error=False, description="Auto-refresh")
-    async def auto_refresh(self) -> None:
+    async def refresh_due_now(self) -> None:
         """Renew due tokens (trigger auto); screens redraw through `data_version`.
 
         The toast speaks only of what this run asked Meta (a renewal, or a failure recorded in
@@ -244,7 +244,7 @@ class IgtuiApp(App[int]):
             self.push_screen(HelpScreen())
 
     def action_refresh_due(self) -> None:
-        self.auto_refresh()
+        self.refresh_due_now()
 
     async def action_quit(self) -> None:
         self.exit(0)
