@@ -85,7 +85,9 @@ def confirm(question: str, assume_yes: bool) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def add_group(subparsers: argparse._SubParsersAction, name: str, *, help: str) -> argparse._SubParsersAction:
+def add_group(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, *, help: str
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     """A command group (`igtui app …`); running the group alone is a usage error naming it."""
     group = subparsers.add_parser(name, help=help, description=help)
 

@@ -89,7 +89,7 @@ def _remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `account list` and `account remove`."""
     from igtui.commands._common import add_group
 

@@ -258,12 +258,13 @@ def _app_options(p: argparse.ArgumentParser, *, editing: bool) -> None:
         "--refresh-within",
         type=int,
         metavar="DAYS",
-        help="refresh this app's tokens when fewer than DAYS remain (default 15)" + ("; 0 clears it" if editing else ""),
+        help="refresh this app's tokens when fewer than DAYS remain (default 15)"
+        + ("; 0 clears it" if editing else ""),
     )
     p.add_argument("--secret-stdin", action="store_true", help="read the app secret from stdin instead of a prompt")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `app add`, `app list`, `app show`, `app edit` and `app remove`."""
     apps = add_group(subparsers, "app", help="register and manage Meta apps")
 

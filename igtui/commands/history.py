@@ -74,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `history`."""
     p = subparsers.add_parser("history", help="refresh attempts, newest first",
                               description="Every refresh attempt: time, trigger, result, Meta's error and fbtrace_id, "

@@ -102,7 +102,7 @@ def _log(args: argparse.Namespace) -> int:
             last = max(x.id for x in fresh if x.id is not None)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `log`."""
     parser = subparsers.add_parser(
         "log",
@@ -113,7 +113,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument("--json", action="store_true", help="print JSON (stable field names)")
     parser.add_argument("--follow", "-f", action="store_true", help="keep printing new rows (Ctrl-C to stop)")
-    parser.add_argument("--limit", "-n", type=int, default=50, metavar="N", help="how many rows to show first (default 50)")
+    parser.add_argument(
+        "--limit", "-n", type=int, default=50, metavar="N", help="how many rows to show first (default 50)"
+    )
     parser.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.set_defaults(func=_log)
 

@@ -232,7 +232,7 @@ def _login(args: argparse.Namespace) -> int:
     return _interactive(args, head)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `login` (APP | start APP | finish URL_OR_CODE)."""
     parser = subparsers.add_parser(
         "login",

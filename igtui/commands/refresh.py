@@ -128,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
     return exit_code(events, lost=len(lost))
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `refresh` (one account, `--due` or `--all`)."""
     p = subparsers.add_parser(
         "refresh",

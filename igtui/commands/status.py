@@ -124,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
     return int(ExitCode.ATTENTION if attention or blocked else ExitCode.OK)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `status`."""
     p = subparsers.add_parser(
         "status",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from igtui.commands._common import err, open_store, print_json, session
 
 if TYPE_CHECKING:
+    from igtui.core.crypto import KdfParams
     from igtui.core.errors import StoreError
     from igtui.core.secret import Secret
 
@@ -20,7 +21,7 @@ def _kdf_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kdf-lanes", type=int, metavar="N", help="Argon2id lanes (default 4)")
 
 
-def _kdf_from(args: argparse.Namespace, base: object | None = None):  # -> KdfParams | None
+def _kdf_from(args: argparse.Namespace, base: KdfParams | None = None) -> KdfParams | None:
     from igtui.core.crypto import KdfParams
 
     if args.kdf_memory is None and args.kdf_iterations is None and args.kdf_lanes is None:
@@ -198,7 +199,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `init`, `passwd` and `info`, the commands about the store itself."""
     p = subparsers.add_parser(
         "init",

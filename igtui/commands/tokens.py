@@ -122,7 +122,7 @@ def _emit(args: argparse.Namespace, report: TokenReport, now: Any) -> None:
         _print_report(report, now)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `token get` and `token inspect`."""
     from igtui.commands._common import add_group
 
