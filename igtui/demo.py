@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from igtui.core.clock import Clock, SystemClock, from_epoch
-from igtui.core.session import NOTIFY_ENV, Session
 from igtui.core.models import Profile, TokenKind, Trigger
 from igtui.core.secret import Secret
+from igtui.core.session import NOTIFY_ENV, Session
 
 DEMO_PASSPHRASE = "demo-passphrase"
 """The throwaway demo store's passphrase. Public on purpose: the store holds only sandbox tokens."""
@@ -40,6 +40,10 @@ _IG_ACCOUNTS: tuple[tuple[str, float, str], ...] = (
     ("tidal.records", 20, "throttle"),  # Meta throttles this account: rate-limited
     ("orbit.gear", 2 / 24, "none"),  # two hours old: healthy, too early to refresh
 )
+_BLOCKED_APP = {"name": "partner-ig", "app_id": "100000000000003", "secret": "partner-ig-secret-0003"}
+"""A second Instagram app, one Meta has deactivated for inactivity: every token of it fails at once."""
+_BLOCKED_ACCOUNT = ("atlas.agency", 50.0)  # due, so the engine meets the block for real
+
 _FB_ACCOUNTS: tuple[tuple[str, float], ...] = (
     ("pine.outdoors", 56),  # Facebook Login user token, 4 days left, no refresh endpoint: expiring
     ("cedar.kitchen", 5),  # Facebook Login, healthy
@@ -125,6 +129,7 @@ def start_demo(
             )
         env = DemoEnv(sandbox=sandbox, home=root, store=store, session=session, _cleanups=cleanups)
         with SandboxAdmin(sandbox.url) as admin:
+            _add_blocked_app(env, admin)
             _seed_accounts(env, admin, DEMO_IG_APP["app_id"], DEMO_FB_APP["app_id"])
             if exercise:
                 asyncio.run(_exercise(env, admin, DEMO_IG_APP["app_id"]))
@@ -153,6 +158,22 @@ def _save(env: DemoEnv, app_name: str, issued: dict[str, Any], kind: TokenKind, 
     )
 
 
+def _add_blocked_app(env: DemoEnv, admin: Any) -> None:
+    """Register the partner app in the sandbox and the store, with one account; `_exercise`
+    blocks it in the sandbox so that the engine records the block as it would from Meta."""
+    from igtui.sandbox.demo import DEMO_REDIRECT_URIS
+
+    spec = _BLOCKED_APP
+    admin.create_app("instagram", spec["app_id"], spec["secret"], DEMO_REDIRECT_URIS, name=spec["name"])
+    username, age_days = _BLOCKED_ACCOUNT
+    admin.create_users(spec["app_id"], [username])
+    env.store.add_app(name=spec["name"], platform="instagram", app_id=spec["app_id"],
+                      redirect_uris=list(DEMO_REDIRECT_URIS), scopes=["instagram_business_basic"],
+                      secret=Secret(spec["secret"]), base_url=env.sandbox.url)
+    issued = admin.issue_token(spec["app_id"], username, "ig_long", age_seconds=int(age_days * DAY))
+    _save(env, spec["name"], issued, TokenKind.IG_LONG, username)
+
+
 def _seed_accounts(env: DemoEnv, admin: Any, ig_app_id: str, fb_app_id: str) -> None:
     for username, age_days, _action in _IG_ACCOUNTS:
         issued = admin.issue_token(ig_app_id, username, "ig_long", age_seconds=int(age_days * DAY))
@@ -163,8 +184,10 @@ def _seed_accounts(env: DemoEnv, admin: Any, ig_app_id: str, fb_app_id: str) -> 
 
 
 async def _exercise(env: DemoEnv, admin: Any, ig_app_id: str) -> None:
-    """Meet Meta's failure modes for real: a revoked token, a throttled account, a refresh."""
+    """Meet Meta's failure modes for real: a revoked token, a throttled account, a refresh, an
+    app Meta blocked."""
     by_name = {account.username: account for account in env.store.list_accounts()}
+    admin.block_app(_BLOCKED_APP["app_id"], kind="inactive")
     for username, _age, action in _IG_ACCOUNTS:
         if action == "revoke":
             admin.revoke(username, subcode=460)
@@ -175,6 +198,7 @@ async def _exercise(env: DemoEnv, admin: Any, ig_app_id: str) -> None:
         for username, _age, action in _IG_ACCOUNTS:
             if action in ("refresh", "revoke", "throttle"):
                 await engine.refresh_account(by_name[username].id, trigger=Trigger.CLI, force=True)
+        await engine.refresh_account(by_name[_BLOCKED_ACCOUNT[0]].id, trigger=Trigger.CLI)
 
 
 def tui_services(args: Any) -> tuple[Any, Callable[[], None]]:

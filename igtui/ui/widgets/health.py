@@ -23,6 +23,7 @@ LABELS: dict[Health, tuple[str, str]] = {
     Health.RATE_LIMITED: ("rate-limited", "magenta"),
     Health.REFRESH_FAILED: ("refresh failed", "red"),
     Health.TOKEN_UNCERTAIN: ("uncertain", "red"),
+    Health.APP_BLOCKED: ("app blocked", "bold red"),
 }
 
 __all__ = ["ATTENTION", "LABELS", "assess_account", "health_text"]
@@ -38,8 +39,9 @@ def assess_account(account: Any, app: Any, now: datetime) -> Any:
     """The refresh policy's verdict on an account: health, reason and end time.
 
     The TUI asks the same pure function as `igtui status`, with the same warning window
-    (account, then app, then the default), so the two never disagree about an account.
+    (account, then app, then the default) and the app's own state (an app Meta blocked outranks
+    the token's), so the two never disagree about an account.
     """
     from igtui.core.refresh.policy import assess, window_days
 
-    return assess(account, now, within_days=window_days(account, app))
+    return assess(account, now, within_days=window_days(account, app), app=app)
