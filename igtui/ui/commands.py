@@ -38,7 +38,9 @@ class IgtuiCommands(Provider):
             if name in seen:
                 continue
             seen.add(name)
-            yield name, f"key {binding.key_display or binding.key}", partial(active.node.run_action, binding.action)
+            # What Widget.run_action does, for a node typed DOMNode: the app runs it with the node as namespace.
+            run = partial(app.run_action, binding.action, active.node)
+            yield name, f"key {binding.key_display or binding.key}", run
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():
