@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -38,7 +38,7 @@ class IgtuiApp(App[int]):
     SUB_TITLE = "Instagram token keeper"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {IgtuiCommands}
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]

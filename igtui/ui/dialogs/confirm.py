@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Label, Static
 
@@ -16,7 +18,7 @@ class ConfirmDialog(IgtuiModal[bool]):
     """Returns True for yes."""
 
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [Binding("escape,n", "answer(False)", "No"), Binding("y", "answer(True)", "Yes")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,n", "answer(False)", "No"), Binding("y", "answer(True)", "Yes")]
 
     def __init__(self, title: str, question: str, *, detail: str = "", yes: str = "Yes", no: str = "No") -> None:
         """A question, optionally with a paragraph of `detail` below it (what will likely happen).

@@ -6,8 +6,10 @@ here (`v`). The value is shown with markup off and word-folded so a long token s
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Label, Static
 
@@ -19,7 +21,7 @@ class CopyDialog(IgtuiModal[None]):
     """Shows `value` for manual selection."""
 
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [Binding("escape,enter", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter", "close", "Close")]
 
     def __init__(self, what: str, value: str) -> None:
         super().__init__()

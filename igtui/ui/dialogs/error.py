@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Label, Static
 
@@ -77,7 +79,7 @@ class ErrorDialog(IgtuiModal[None]):
     """Shows one error; Enter or Escape closes it."""
 
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [Binding("escape,enter", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter", "close", "Close")]
 
     def __init__(self, error: BaseException) -> None:
         super().__init__()

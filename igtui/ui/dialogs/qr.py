@@ -8,11 +8,12 @@ squeezing the 80×24 login screen.
 from __future__ import annotations
 
 import io
+from typing import ClassVar
 
 import segno
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.widgets import Button, Label, Static
 
@@ -30,7 +31,7 @@ class QrDialog(IgtuiModal[None]):
     """Shows the QR code of one URL."""
 
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [Binding("escape,enter,q", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter,q", "close", "Close")]
 
     def __init__(self, url: str) -> None:
         super().__init__()

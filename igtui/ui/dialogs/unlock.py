@@ -7,10 +7,11 @@ passphrase is reported inline and the user can try again without the dialog clos
 from __future__ import annotations
 
 import asyncio
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, LoadingIndicator, Static
 
@@ -24,7 +25,7 @@ class UnlockDialog(IgtuiModal[bool]):
     """Returns True once the store is unlocked, False when the user gives up."""
 
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [Binding("escape", "give_up", "Quit")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "give_up", "Quit")]
 
     def __init__(self, store: object, *, store_label: str) -> None:
         super().__init__()

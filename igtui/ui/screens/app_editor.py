@@ -8,18 +8,19 @@ the stored secret.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar, cast
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from igtui.core import scopes as catalogue
 from igtui.core.errors import ValidationError
-from igtui.core.models import DEFAULT_GRAPH_VERSION
+from igtui.core.models import DEFAULT_GRAPH_VERSION, Platform
 from igtui.core.secret import Secret
 from igtui.ui.base import IgtuiScreen
 from igtui.ui.text import safe
@@ -41,7 +42,7 @@ class AppEditorScreen(IgtuiScreen):
 
     TITLE = "App"
     CSS_PATH = "app_editor.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Cancel"),
         Binding("ctrl+s", "save", "Save"),
     ]
@@ -77,12 +78,12 @@ class AppEditorScreen(IgtuiScreen):
         for error in self.query(".error"):
             error.display = False
         if self._editing is not None:
-            self.load()
+            self.load(self._editing)
         self.query_one("#name", Input).focus()
 
     @work(group="app-load", exclusive=True, exit_on_error=False)
-    async def load(self) -> None:
-        app = await asyncio.to_thread(self.igtui.services.store.get_app, self._editing)
+    async def load(self, name: str) -> None:
+        app = await asyncio.to_thread(self.igtui.services.store.get_app, name)
         self.query_one("#platform", Select).value = app.platform
         values = {
             "name": app.name,
@@ -108,14 +109,17 @@ class AppEditorScreen(IgtuiScreen):
         """Validate every field; show each error under its field; None when any failed."""
         from igtui.core.store import validation as v
 
-        platform = str(self.query_one("#platform", Select).value)
+        # The Select offers only the two platforms; a wrong value is refused by the checks below.
+        platform = cast("Platform", str(self.query_one("#platform", Select).value))
         out: dict[str, Any] = {}
-        checks = {
+        checks: dict[str, Callable[[], Any]] = {
             "name": lambda: v.validate_name(self._value("name")),
             "app_id": lambda: v.validate_app_id(self._value("app_id")),
-            "redirect_uris": lambda: v.validate_redirect_uris(catalogue.parse_scope_list(self._value("redirect_uris"))),
+            "redirect_uris": lambda: v.validate_redirect_uris(
+                catalogue.parse_scope_list(self._value("redirect_uris"))
+            ),
             "scopes": lambda: catalogue.validate_scopes(
-                platform, catalogue.parse_scope_list(self._value("scopes")) or catalogue.required_scopes(platform)  # type: ignore[arg-type]
+                platform, catalogue.parse_scope_list(self._value("scopes")) or catalogue.required_scopes(platform)
             ),
             "graph_version": lambda: v.validate_graph_version(self._value("graph_version") or DEFAULT_GRAPH_VERSION),
             "base_url": lambda: v.validate_base_url(self._value("base_url") or None),
@@ -154,8 +158,9 @@ class AppEditorScreen(IgtuiScreen):
     @work(group="app-save", exclusive=True, exit_on_error=False)
     async def save(self, values: dict[str, Any]) -> None:
         store = self.igtui.services.store
+        editing = self._editing
         try:
-            if self._editing is None:
+            if editing is None:
                 await asyncio.to_thread(
                     lambda: store.add_app(
                         name=values["name"], platform=values["platform"], app_id=values["app_id"],
@@ -167,7 +172,7 @@ class AppEditorScreen(IgtuiScreen):
             else:
                 await asyncio.to_thread(
                     lambda: store.update_app(
-                        self._editing, new_name=values["name"], app_id=values["app_id"],
+                        editing, new_name=values["name"], app_id=values["app_id"],
                         redirect_uris=values["redirect_uris"], scopes=values["scopes"],
                         graph_version=values["graph_version"], base_url=values["base_url"],
                         refresh_within_days=values["refresh_within_days"], secret=values["secret"],

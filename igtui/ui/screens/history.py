@@ -7,12 +7,12 @@ changes something (`data_version`) and every few seconds, so cron's attempts app
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
@@ -47,7 +47,7 @@ class HistoryScreen(IgtuiScreen):
 
     TITLE = "Refresh history"
     CSS_PATH = "history.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("a", "focus_filter('account')", "Account filter"),
         Binding("f", "focus_filter('result')", "Result filter"),

@@ -10,12 +10,12 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.widgets.data_table import RowKey
 
@@ -126,7 +126,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
 
     TITLE = "Accounts"
     CSS_PATH = "home.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "inspect", "Inspect"),
         Binding("l", "login", "Login"),
         Binding("r", "refresh", "Refresh"),

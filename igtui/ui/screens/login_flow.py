@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Header, Input, Static
@@ -50,7 +50,7 @@ class LoginFlowScreen(IgtuiScreen):
 
     TITLE = "Login"
     CSS_PATH = "login_flow.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         # Function keys: the paste field has focus, so letters would be typed into it.
         Binding("f2,ctrl+y", "copy_url", "Copy URL", key_display="F2"),

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from igtui.core.models import Exchange
@@ -51,7 +52,7 @@ class RequestLogScreen(IgtuiScreen):
 
     TITLE = "Requests"
     CSS_PATH = "request_log.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("p", "toggle_pause", "Pause"),
         Binding("f", "toggle_follow", "Follow"),

@@ -8,12 +8,12 @@ Meta actually granted, so a user sees a permission that was declined on the cons
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Header, SelectionList, Static
 from textual.widgets.selection_list import Selection
@@ -56,7 +56,7 @@ class ScopeSelectScreen(IgtuiScreen):
 
     TITLE = "Scopes"
     CSS_PATH = "scope_select.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("n", "next", "Log in"),
         Binding("1", "preset('read-only')", "Read-only"),

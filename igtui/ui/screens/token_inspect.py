@@ -13,14 +13,14 @@ both, for this screen and for home.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
@@ -132,7 +132,7 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
 
     TITLE = "Token"
     CSS_PATH = "token_inspect.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("t", "toggle_reveal", "Reveal"),
         Binding("c", "copy", "Copy"),
