@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     import igtui.core.oauth.flow as flow
 
     # A stable authorize URL in the login screenshots (only this module's view of `secrets`).
-    flow.secrets = types.SimpleNamespace(token_urlsafe=lambda _n=None: "SCREENSHOT-STATE")  # type: ignore[attr-defined]
+    # A stand-in for flow's private import of `secrets`, not a module; this is a review aid only.
+    flow.secrets = types.SimpleNamespace(token_urlsafe=lambda _n=None: "SCREENSHOT-STATE")  # type: ignore[assignment,attr-defined]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         os.chmod(work, 0o700)

@@ -48,6 +48,7 @@ from igtui.core.secret import Secret
 
 if TYPE_CHECKING:
     from igtui.core.graph.client import GraphClient
+    from igtui.core.refresh.gates import AppGate
     from igtui.core.store import Store
 
 MAX_LIFETIME = timedelta(days=90)
@@ -294,7 +295,7 @@ class AccountRefresh:
             # Known blocked: one account asks Meta whether the block still holds; the others
             # wait for that answer instead of all repeating the same refused call.
             async with gate.probe:
-                if not gate.probed:
+                if _not_probed(gate):  # read again: another account may have probed while this one waited
                     try:
                         return await self._go(run, acc, held, api, token)
                     finally:
@@ -375,5 +376,11 @@ class AccountRefresh:
         await self.recorder.refreshed(run, acc, now)
         return event
 
+
+
+def _not_probed(gate: AppGate) -> bool:
+    """`not gate.probed`, read afresh. Inline, mypy would keep the value it narrowed before the
+    `await` (False) and call the code after the probe unreachable."""
+    return not gate.probed
 
 __all__ = ["MAX_LIFETIME", "AccountRefresh", "ApiFactory", "MetaApiLike", "validate_grant"]

@@ -45,7 +45,7 @@ def describe(error: BaseException) -> tuple[str, str, list[str]]:
 def _redact(text: str) -> str:
     """Unexpected errors may carry anything; erase every known secret before showing them."""
     try:
-        from igtui.core.graph import redact_text
+        from igtui.core.graph.redact import redact_text
     except ImportError:  # pragma: no cover - the HTTP door is always installed
         from igtui.core.secret import known_secrets
 

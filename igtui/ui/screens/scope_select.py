@@ -117,7 +117,8 @@ class ScopeSelectScreen(IgtuiScreen):
             )
         retired = [n for n in chosen if (s := catalogue.get_scope(app.platform, n)) is not None and s.retired]
         if retired:
-            self.notify(f"Retired scopes in this app's defaults: {', '.join(retired)}", severity="warning", markup=False)
+            names = ", ".join(retired)
+            self.notify(f"Retired scopes in this app's defaults: {names}", severity="warning", markup=False)
         self._update_hint()
         if listing.option_count:
             listing.highlighted = 0
@@ -129,7 +130,7 @@ class ScopeSelectScreen(IgtuiScreen):
         return list(self.query_one("#scopes", SelectionList).selected)
 
     @on(SelectionList.SelectionHighlighted)
-    def _highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
+    def _highlighted(self, event: SelectionList.SelectionHighlighted[str]) -> None:
         value = event.selection.value
         self.query_one("#about", Static).update(_about(catalogue.get_scope(self._platform, value)))
 
@@ -141,7 +142,9 @@ class ScopeSelectScreen(IgtuiScreen):
         chosen = self.selected()
         hint = catalogue.least_privilege_hint(self._platform, chosen)
         text = Text("Least privilege: ", style="bold")
-        text.append(hint or "this selection is lean — ask only for what the app uses.", style="yellow" if hint else "green")
+        text.append(
+            hint or "this selection is lean — ask only for what the app uses.", style="yellow" if hint else "green"
+        )
         self.query_one("#hint", Static).update(text)
         diff = Text()
         if self._granted is not None:
