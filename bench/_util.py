@@ -39,7 +39,12 @@ def bench_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def median_seconds(
-    argv: Sequence[str], *, runs: int = 7, env: Mapping[str, str] | None = None, input: str | None = None, warmup: int = 1
+    argv: Sequence[str],
+    *,
+    runs: int = 7,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    warmup: int = 1,
 ) -> float:
     """Median wall time of `argv` from start to exit over `runs` runs (after `warmup` unmeasured runs).
 

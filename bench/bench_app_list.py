@@ -39,7 +39,10 @@ def seed(home: Path, accounts: int) -> None:
         store.bulk_save_logins(
             app,
             (
-                (Profile(id=f"as{i}", user_id=f"1784{i:011d}", username=f"user{i:05d}"), Secret(f"IGAA{i:040d}", register=False))
+                (
+                    Profile(id=f"as{i}", user_id=f"1784{i:011d}", username=f"user{i:05d}"),
+                    Secret(f"IGAA{i:040d}", register=False),
+                )
                 for i in range(start, start + count)
             ),
             kind=TokenKind.IG_LONG,

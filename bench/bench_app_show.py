@@ -37,7 +37,10 @@ def main() -> None:
                       secret=Secret("demo-ig-secret-0001"))
         env = bench_env({"IGTUI_HOME": str(home), "IGTUI_PASSPHRASE": PASSPHRASE})
         t_show, t_base = interleaved_medians(
-            [([sys.executable, "-m", "igtui", "app", "show", "demo"], env), ([sys.executable, "-c", baseline_code], env)],
+            [
+                ([sys.executable, "-m", "igtui", "app", "show", "demo"], env),
+                ([sys.executable, "-c", baseline_code], env),
+            ],
             runs=runs,
         )
     report(

@@ -202,7 +202,8 @@ class Vault:
         check_header_params(wrapped.params, wrapped.salt)
         kek = derive_kek(passphrase, wrapped.salt, wrapped.params)
         try:
-            dek = bytearray(_open(AESGCM(bytes(kek)), wrapped.wrapped, dek_aad(store_uuid, wrapped.params, wrapped.salt)))
+            aad = dek_aad(store_uuid, wrapped.params, wrapped.salt)
+            dek = bytearray(_open(AESGCM(bytes(kek)), wrapped.wrapped, aad))
         except InvalidTag:
             raise WrongPassphrase("wrong passphrase") from None
         finally:
@@ -243,7 +244,8 @@ class Vault:
 
     def encrypt_field(self, value: Secret, *, table: str, row_id: int, column: str) -> bytes:
         """Seal one secret column of one row, bound to its store, table, row id and column name."""
-        return self.encrypt(value.reveal().encode("utf-8", "surrogatepass"), field_aad(self.store_uuid, table, row_id, column))
+        plaintext = value.reveal().encode("utf-8", "surrogatepass")
+        return self.encrypt(plaintext, field_aad(self.store_uuid, table, row_id, column))
 
     def decrypt_field(self, blob: bytes, *, table: str, row_id: int, column: str) -> Secret | None:
         """The field's plaintext, or None when it does not open (the caller names the record)."""

@@ -229,7 +229,8 @@ def unlock_with_retries(
             if found.source is not PassphraseSource.PROMPT:
                 raise
             if attempt >= tries:
-                raise WrongPassphrase(f"wrong passphrase ({tries} tries)" if tries > 1 else "wrong passphrase") from None
+                message = f"wrong passphrase ({tries} tries)" if tries > 1 else "wrong passphrase"
+                raise WrongPassphrase(message) from None
             left = tries - attempt
             say(f"wrong passphrase; try again ({left} {'try' if left == 1 else 'tries'} left)")
             continue

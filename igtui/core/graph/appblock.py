@@ -51,7 +51,8 @@ _APP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                        r"\b(?:app|application)\s+restriction"),
         ("disabled", r"\b" + _APP + r"\s+" + _BE + r"(?:disabled|banned|blocked|suspended)\b|"
                      r"\bdisabled\s+(?:app|application)\b"),
-        ("not_live", r"\bnot\s+(?:in\s+)?live(?:\s+mode)?\b|\bin\s+development\s+mode\b|\bapp\s+not\s+(?:active|live|setup)\b|"
+        ("not_live", r"\bnot\s+(?:in\s+)?live(?:\s+mode)?\b|\bin\s+development\s+mode\b|"
+                     r"\bapp\s+not\s+(?:active|live|setup)\b|"
                      r"\b" + _APP + r"\s+(?:is\s+)?not\s+(?:published|live)\b|\bmust\s+be\s+(?:live|published)\b"),
         ("invalid_app", r"error\s+validating\s+application|\b" + _APP + r"\s+(?:has\s+been|was)\s+deleted\b|"
                         r"\binvalid\s+(?:app|application)(?:\s+id)?\b|\bunknown\s+application\b|"

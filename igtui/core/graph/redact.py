@@ -143,7 +143,9 @@ def redact_text(text: str) -> str:
     if "=" in text or "%3" in text:
         text = _KV_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     if ":" in text:
-        text = _JSON_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(4)}{MASK}{m.group(4)}", text)
+        text = _JSON_RE.sub(
+            lambda m: f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{m.group(4)}{MASK}{m.group(4)}", text
+        )
         text = _HEADER_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}{MASK}{m.group(5)}", text)
     text = _SCHEME_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     return redact_known(text)

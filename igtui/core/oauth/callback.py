@@ -174,7 +174,10 @@ def _match_redirect(url: str, redirect_uris: Sequence[str]) -> str:
 
 
 def _single_params(query: str) -> dict[str, str]:
-    """Query parameters, refusing any name that appears twice (`?state=a&state=b` is ambiguous: never pick the first)."""
+    """Query parameters, refusing any name that appears twice.
+
+    `?state=a&state=b` is ambiguous: never pick the first.
+    """
     try:
         pairs = urllib.parse.parse_qsl(query, keep_blank_values=True, strict_parsing=False, max_num_fields=50)
     except ValueError:
@@ -258,4 +261,13 @@ def _bare_code(text: str, pending: Sequence[PendingFlow]) -> Callback:
     return Callback(code=code, state=None, redirect_uri=pending[0].redirect_uri)
 
 
-__all__ = ["MAX_CODE_LENGTH", "MAX_INPUT_BYTES", "META_FRAGMENTS", "PASTE_HINT", "Callback", "check_code", "normalise", "parse_callback"]
+__all__ = [
+    "MAX_CODE_LENGTH",
+    "MAX_INPUT_BYTES",
+    "META_FRAGMENTS",
+    "PASTE_HINT",
+    "Callback",
+    "check_code",
+    "normalise",
+    "parse_callback",
+]

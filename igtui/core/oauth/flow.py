@@ -96,7 +96,9 @@ def choose_redirect_uri(app: App, requested: str | None = None) -> str:
     if requested is None:
         return app.redirect_uris[0]
     if requested not in app.redirect_uris:
-        raise CallbackRejected(f"{plain(requested, limit=120)} is not a registered redirect URI of app {plain(app.name)}")
+        raise CallbackRejected(
+            f"{plain(requested, limit=120)} is not a registered redirect URI of app {plain(app.name)}"
+        )
     return requested
 
 
@@ -146,7 +148,9 @@ class LoginFlow:
         flow = self.store.add_pending_flow(app_name=app.name, state=state, redirect_uri=uri, scopes=wanted)
         url = MetaApi(self.client, app).authorize_url(state=state, scopes=wanted, redirect_uri=uri)  # type: ignore[arg-type]
         (on_step or _noop)("url_issued")
-        return StartedLogin(authorize_url=url, state_expires_at=flow.expires_at, flow=flow, state=state, redirect_uri=uri)
+        return StartedLogin(
+            authorize_url=url, state_expires_at=flow.expires_at, flow=flow, state=state, redirect_uri=uri
+        )
 
     # -- finish ----------------------------------------------------------------------------------
 

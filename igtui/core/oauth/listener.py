@@ -172,7 +172,9 @@ class LoopbackListener:
             url = await listener.wait_async()
     """
 
-    def __init__(self, redirect_uri: str, *, accept: Callable[[str], bool] | None = None, timeout: float = 600.0) -> None:
+    def __init__(
+        self, redirect_uri: str, *, accept: Callable[[str], bool] | None = None, timeout: float = 600.0
+    ) -> None:
         self.redirect_uri = redirect_uri
         self.port = loopback_port(redirect_uri)
         parts = urllib.parse.urlsplit(redirect_uri)
@@ -236,7 +238,9 @@ class LoopbackListener:
     def __enter__(self) -> LoopbackListener:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     @property
