@@ -18,7 +18,10 @@ class ConfirmDialog(IgtuiModal[bool]):
     """Returns True for yes."""
 
     CSS_PATH = "dialogs.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,n", "answer(False)", "No"), Binding("y", "answer(True)", "Yes")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "answer(False)", "No"),
+        Binding("y", "answer(True)", "Yes"),
+    ]
 
     def __init__(self, title: str, question: str, *, detail: str = "", yes: str = "Yes", no: str = "No") -> None:
         """A question, optionally with a paragraph of `detail` below it (what will likely happen).

@@ -58,7 +58,8 @@ class HistoryScreen(IgtuiScreen):
         yield Header()
         with Horizontal(id="filters"):
             yield Select[int]([], prompt="all accounts", id="account")
-            yield Select[str]([(r.value.replace("_", " "), r.value) for r in RefreshResult], prompt="all results", id="result")
+            results = [(r.value.replace("_", " "), r.value) for r in RefreshResult]
+            yield Select[str](results, prompt="all results", id="result")
         yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
         yield Static("", id="detail")
         yield Footer()

@@ -159,7 +159,9 @@ class LoginFlowScreen(IgtuiScreen):
         self._busy = True
         self._outcome(Text("Finishing the login…", style="dim"))
         try:
-            accounts = await self.igtui.login_flow.finish(url_or_code, on_step=lambda step: self.post_message(StepReached(step)))
+            accounts = await self.igtui.login_flow.finish(
+                url_or_code, on_step=lambda step: self.post_message(StepReached(step))
+            )
         except IgtuiError as error:
             title, message, details = describe(error)
             text = Text(f"{title}: ", style="bold red")

@@ -39,7 +39,8 @@ def _status(exchange: Exchange) -> Text:
 def _error(exchange: Exchange) -> Text:
     parts = []
     if exchange.error_code is not None:
-        parts.append(f"#{exchange.error_code}" + (f"/{exchange.error_subcode}" if exchange.error_subcode is not None else ""))
+        subcode = f"/{exchange.error_subcode}" if exchange.error_subcode is not None else ""
+        parts.append(f"#{exchange.error_code}{subcode}")
     if exchange.error_message:
         parts.append(exchange.error_message)
     if exchange.fbtrace_id:

@@ -114,7 +114,8 @@ class RefreshActions:
                 self.notify("Force refresh cancelled; nothing was sent to Meta.", markup=False)  # type: ignore[attr-defined]
 
         self.app.push_screen(
-            ConfirmDialog("Force refresh", question, detail=outlook, yes="Ask Meta (y)", no="Cancel (n)"), callback=answered
+            ConfirmDialog("Force refresh", question, detail=outlook, yes="Ask Meta (y)", no="Cancel (n)"),
+            callback=answered,
         )
 
 
@@ -238,7 +239,8 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         if account.last_verified_at is None:
             rows.append(("Last verification", Text("never (press V)", style="dim")))
         else:
-            verdict_text = Text("ok" if account.last_verify_ok else "failed", style="green" if account.last_verify_ok else "red")
+            ok = account.last_verify_ok
+            verdict_text = Text("ok" if ok else "failed", style="green" if ok else "red")
             verdict_text.append(f"  {when(account.last_verified_at)} UTC  ")
             verdict_text.append_text(safe(account.last_verify_message or "", style="dim", wrap=True))
             rows.append(("Last verification", verdict_text))

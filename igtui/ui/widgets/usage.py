@@ -67,9 +67,9 @@ class UsageBoard:
         pct = exchange.usage.max_pct if exchange.usage is not None else None
         if exchange.usage is not None or app not in self.by_app:
             self.by_app[app] = pct if exchange.usage is not None else self.by_app.get(app)
-        if exchange.account:
-            if exchange.usage is not None or exchange.account not in self.by_account:
-                self.by_account[exchange.account] = pct if exchange.usage is not None else self.by_account.get(exchange.account)
+        account = exchange.account
+        if account and (exchange.usage is not None or account not in self.by_account):
+            self.by_account[account] = pct if exchange.usage is not None else self.by_account.get(account)
         minutes = exchange.usage.regain_minutes if exchange.usage is not None else None
         throttled = exchange.error_code in RATE_LIMIT_CODES or exchange.status == 429
         if throttled or minutes:
@@ -84,14 +84,12 @@ class UsageBoard:
         Every name goes through `safe()`: app and account names come from the store and Meta.
         """
         text = Text()
-        lines = 0
-        for app, pct in sorted(self.by_app.items()):
+        for lines, (app, pct) in enumerate(sorted(self.by_app.items())):
             if lines:
                 text.append("\n")
             label = safe(f"app {app}", limit=22).plain
             text.append(label + " " * max(1, 24 - len(label)), style="bold")
             text.append_text(bar(pct))
-            lines += 1
         worst = sorted(self.by_account.items(), key=lambda kv: -(kv[1] or -1.0))[:max_accounts]
         for account, pct in worst:
             text.append("\n")
@@ -102,7 +100,8 @@ class UsageBoard:
             text.append("\n")
             left = at - now
             if left.total_seconds() > 0:
-                text.append(f"throttled: {safe(who, limit=30).plain} — access back in {humanize_delta(left)}", style="bold magenta")
+                back = humanize_delta(left)
+                text.append(f"throttled: {safe(who, limit=30).plain} — access back in {back}", style="bold magenta")
             else:
                 text.append(f"throttled: {safe(who, limit=30).plain} — access should be back now", style="magenta")
         if not text.plain:
