@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from igtui.core.clock import Clock, SystemClock, from_epoch
-from igtui.core.models import Profile, TokenKind, Trigger
+from igtui.core.models import Platform, Profile, TokenKind, Trigger
 from igtui.core.secret import Secret
 from igtui.core.session import NOTIFY_ENV, Session
 
@@ -120,7 +120,8 @@ def start_demo(
         # igtui accepts (the OWASP floor) to start instantly; real stores use the default.
         store = Store.create(session.paths.database, Secret(DEMO_PASSPHRASE), kdf=KdfParams.TESTING, clock=clock)
         store.unlock(Secret(DEMO_PASSPHRASE))
-        for spec, platform in ((DEMO_IG_APP, "instagram"), (DEMO_FB_APP, "facebook")):
+        demo_apps: tuple[tuple[dict[str, str], Platform], ...] = ((DEMO_IG_APP, "instagram"), (DEMO_FB_APP, "facebook"))
+        for spec, platform in demo_apps:
             store.add_app(
                 name=spec["name"], platform=platform, app_id=spec["app_id"],
                 redirect_uris=list(DEMO_REDIRECT_URIS), scopes=preset(platform, "publishing"),
