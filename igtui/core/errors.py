@@ -87,6 +87,10 @@ class NotFound(UsageError):
 class CallbackRejected(UsageError):
     """A redirect URL (pasted or received by the listener) was refused before its code was used."""
 
+    state: Any
+    """Set only for a redirect that carried Meta's error: its `state` (a Secret or None), so that
+    the flow it belongs to ends too. Declared, not defaulted: others have no such attribute."""
+
 
 class StoreError(IgtuiError):
     """The store cannot be used as asked."""
@@ -236,6 +240,9 @@ class OAuthError(IgtuiError):
 
 class ConsentDenied(OAuthError):
     """The user declined on Meta's consent page."""
+
+    state: Any
+    """The redirect's `state` (a Secret or None), set where the redirect is parsed; see CallbackRejected."""
 
 
 class FlowExpired(OAuthError):

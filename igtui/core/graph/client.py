@@ -47,7 +47,7 @@ from igtui.core.secret import Secret
 # process, and it puts rich in sys.modules although igtui.core must not use it. Marking that
 # one submodule as absent makes httpx take its documented ImportError fallback; nothing in
 # igtui uses the httpx CLI. (No effect if httpx was imported before this module.)
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None is how to mark a module absent
 
 import httpx  # noqa: E402 - must come after the sys.modules line above
 

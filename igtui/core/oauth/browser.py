@@ -41,7 +41,7 @@ def open_browser(url: str, environ: Mapping[str, str] | None = None) -> bool:
     try:
         # Text-mode browsers would take over the terminal igtui is printing to.
         for name in ("lynx", "links", "elinks", "w3m", "www-browser"):
-            webbrowser._browsers.pop(name, None)  # type: ignore[attr-defined]
+            webbrowser._browsers.pop(name, None)  # type: ignore[attr-defined]  # private registry, no API to unregister
         return bool(webbrowser.open(url, new=2))
     except Exception:
         return False

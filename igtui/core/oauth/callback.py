@@ -200,12 +200,12 @@ def _redirect_error(params: dict[str, str], state: Secret | None) -> Exception:
     err = error_from_redirect(params)
     if params.get("error") == "access_denied" or isinstance(err, ConsentDenied):
         # Meta's description is attacker-controllable text; the fixed sentence says all that matters.
-        exc: Exception = ConsentDenied("the login was denied by the user on Meta's consent page")
+        exc: ConsentDenied | CallbackRejected = ConsentDenied("the login was denied by the user on Meta's consent page")
     else:
         text = plain(str(err) if err is not None else params.get("error", "unknown"), limit=200)
         exc = CallbackRejected(f"Meta ended the login with an error: {text}")
     # The flow this redirect belongs to should end too; the caller consumes it by this state.
-    exc.state = state  # type: ignore[attr-defined]
+    exc.state = state
     return exc
 
 

@@ -38,6 +38,7 @@ from igtui.core.safetext import plain
 from igtui.core.secret import Secret
 
 if TYPE_CHECKING:
+    from igtui.core.graph.api import MetaApi
     from igtui.core.graph.client import GraphClient
     from igtui.core.store import Store
 
@@ -146,6 +147,7 @@ class LoginFlow:
             wanted = tuple(app.scopes)
         state = Secret(secrets.token_urlsafe(STATE_BYTES))
         flow = self.store.add_pending_flow(app_name=app.name, state=state, redirect_uri=uri, scopes=wanted)
+        # authorize_url builds a URL and sends nothing, so `login start` may have no client (None).
         url = MetaApi(self.client, app).authorize_url(state=state, scopes=wanted, redirect_uri=uri)  # type: ignore[arg-type]
         (on_step or _noop)("url_issued")
         return StartedLogin(
@@ -248,15 +250,15 @@ class LoginFlow:
             return False
         return True
 
-    def _api(self, app: App):  # type: ignore[no-untyped-def]
+    def _api(self, app: App) -> MetaApi:
         from igtui.core.graph.api import MetaApi
 
         if self.client is None:
             raise OAuthError("internal: finishing a login needs an HTTP client")
         return MetaApi(self.client, app)
 
-    async def _climb(  # type: ignore[no-untyped-def]
-        self, api, flow: PendingFlow, callback: Callback, secret: Secret, step: StepCallback
+    async def _climb(
+        self, api: MetaApi, flow: PendingFlow, callback: Callback, secret: Secret, step: StepCallback
     ) -> tuple[TokenGrant, TokenGrant, Secret]:
         """Code → short-lived → long-lived: the ladder both Meta logins climb first.
 

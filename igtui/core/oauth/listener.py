@@ -312,8 +312,9 @@ class LoopbackListener:
         self._done.set()
 
     def _safe_accept(self, url: str) -> bool:
+        accept = self._accept
         try:
-            return bool(self._accept(url))  # type: ignore[misc]
+            return accept is not None and bool(accept(url))
         except Exception:
             return False
 

@@ -193,10 +193,12 @@ class Notifier:
             return {key for key, entry in state.items() if entry}
 
     def _run(self, notice: Notice) -> bool:
+        command = self.command
+        assert command is not None  # both callers return early when notifications are off
         data = json.dumps(notice.payload()).encode()
         try:
             proc = subprocess.run(  # a user-configured shell command, by design
-                self.command,  # type: ignore[arg-type]
+                command,
                 shell=True,
                 input=data,
                 stdout=subprocess.DEVNULL,

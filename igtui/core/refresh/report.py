@@ -98,8 +98,8 @@ def force_outlook(account: Account, now: datetime, *, refusal: RefreshEvent | No
     if account.status is AccountStatus.TOKEN_UNCERTAIN:
         return ("A refresh of this token may have been lost, so Meta may already have replaced it; "
                 "verify it first, or log in again instead.")
-    if policy.is_expired(account, now):
-        ago = humanize_delta(now - account.expires_at)  # type: ignore[operator]
+    if account.expires_at is not None and policy.is_expired(account, now):  # is_expired implies a known expiry
+        ago = humanize_delta(now - account.expires_at)
         return f"The token expired {ago} ago. Meta will refuse an expired token; log in again instead."
     after = policy.refreshable_after(account)
     if after is not None and now < after:
