@@ -17,7 +17,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from igtui import __version__
 from igtui.core.errors import ExitCode, IgtuiError, UsageError
@@ -54,8 +54,8 @@ class IgtuiParser(argparse.ArgumentParser):
     """An ArgumentParser that (1) gives every subparser the global options and (2) reports a usage
     error as one line through igtui's error path instead of printing usage and exiting."""
 
-    def __init__(self, *args: object, _root: bool = False, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, _root: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         _add_global_options(self, root=_root)
 
     def error(self, message: str) -> NoReturn:

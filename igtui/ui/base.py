@@ -24,10 +24,14 @@ ResultT = TypeVar("ResultT")
 class _ErrorsToDialog:
     """Mixin: a worker of this node that fails becomes the app's error dialog, not a crash."""
 
+    # Declared for the type checker only; the Screen this is mixed into provides them.
+    app: Any
+    watch: Any
+
     @property
     def igtui(self) -> IgtuiApp:
         """The running app, typed."""
-        return cast("IgtuiApp", self.app)  # type: ignore[attr-defined]
+        return cast("IgtuiApp", self.app)
 
     def on_data_change(self, callback: Any) -> None:
         """Call `callback()` whenever the app bumps `data_version` (not on its initialisation)."""
@@ -36,7 +40,7 @@ class _ErrorsToDialog:
             if version:  # the reactive's first initialisation reports 0: nothing changed yet
                 callback()
 
-        self.watch(self.app, "data_version", changed, init=False)  # type: ignore[attr-defined]
+        self.watch(self.app, "data_version", changed, init=False)
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

@@ -7,7 +7,7 @@ passphrase is reported inline and the user can try again without the dialog clos
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -20,6 +20,9 @@ from igtui.core.secret import Secret
 from igtui.ui.base import IgtuiModal
 from igtui.ui.text import safe
 
+if TYPE_CHECKING:
+    from igtui.core.store import Store
+
 
 class UnlockDialog(IgtuiModal[bool]):
     """Returns True once the store is unlocked, False when the user gives up."""
@@ -27,7 +30,7 @@ class UnlockDialog(IgtuiModal[bool]):
     CSS_PATH = "dialogs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "give_up", "Quit")]
 
-    def __init__(self, store: object, *, store_label: str) -> None:
+    def __init__(self, store: Store, *, store_label: str) -> None:
         super().__init__()
         self._store = store
         self._label = store_label
@@ -84,7 +87,7 @@ class UnlockDialog(IgtuiModal[bool]):
         field.disabled = True
         spinner.display = True
         try:
-            await asyncio.to_thread(self._store.unlock, passphrase)  # type: ignore[attr-defined]
+            await asyncio.to_thread(self._store.unlock, passphrase)
         except StoreError as error:
             self.query_one("#unlock-error", Static).update(safe(error.message, wrap=True))
             field.disabled = False

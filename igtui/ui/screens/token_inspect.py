@@ -70,12 +70,15 @@ class RefreshActions:
     subclasses (it uses their `igtui`, `notify`, `run_worker`).
     """
 
+    # Declared for the type checker only; the IgtuiScreen this is mixed into provides them.
     igtui: Any
     app: Any
+    notify: Any
+    run_worker: Any
 
     def start_refresh(self, account_id: int, *, force: bool = False) -> None:
         """Refresh in a worker; `force` skips igtui's policy (after the confirmation)."""
-        self.run_worker(  # type: ignore[attr-defined]
+        self.run_worker(
             self._refresh(account_id, force=force), group="refresh", exclusive=False, exit_on_error=False,
             description="Force refresh" if force else "Refreshing",
         )
@@ -87,11 +90,11 @@ class RefreshActions:
 
         line = safe_str(event_line(event, force_hint=TUI_FORCE_HINT), limit=400)
         severity = _SEVERITY.get(event.result, "warning")
-        self.notify(line, title="Refresh", severity=severity, markup=False)  # type: ignore[attr-defined]
+        self.notify(line, title="Refresh", severity=severity, markup=False)
 
     def start_force_refresh(self, account_id: int) -> None:
         """Ask before forcing (a worker reads the account off the loop, then the dialog asks)."""
-        self.run_worker(  # type: ignore[attr-defined]
+        self.run_worker(
             self._ask_force(account_id), group="refresh-ask", exclusive=True, exit_on_error=False,
         )
 
@@ -111,7 +114,7 @@ class RefreshActions:
             if yes:
                 self.start_refresh(account_id, force=True)
             else:
-                self.notify("Force refresh cancelled; nothing was sent to Meta.", markup=False)  # type: ignore[attr-defined]
+                self.notify("Force refresh cancelled; nothing was sent to Meta.", markup=False)
 
         self.app.push_screen(
             ConfirmDialog("Force refresh", question, detail=outlook, yes="Ask Meta (y)", no="Cancel (n)"),
