@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -19,106 +18,13 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.widgets.data_table import RowKey
 
-from igtui.core.models import Health
 from igtui.ui.base import IgtuiScreen
+from igtui.ui.screens.home_rows import MAX_APP_STATES, SORTS, AppState, Row, read_home, sort_key
 from igtui.ui.screens.token_inspect import FORCE_KEY, RefreshActions
 from igtui.ui.text import countdown, safe, when
-from igtui.ui.widgets.health import ATTENTION, assess_account, health_text
+from igtui.ui.widgets.health import ATTENTION, health_text
 
-SORTS = ("expiry", "username", "app", "status")
 _PLATFORM = {"instagram": "IG", "facebook": "FB"}
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One table row, computed off the event loop."""
-
-    key: str
-    """'acct:<id>' or 'app:<name>' (an app without accounts)."""
-    account_id: int | None
-    app_name: str
-    username: str
-    platform: str
-    health: Health | None
-    ends_at: datetime | None
-    never: bool
-    refreshed_at: datetime | None
-
-    def matches(self, needle: str) -> bool:
-        status = health_text(self.health).plain if self.health else ""
-        return any(needle in v.lower() for v in (self.username, self.app_name, status, self.platform))
-
-
-@dataclass(frozen=True, slots=True)
-class AppState:
-    """An app Meta acted on (restricted, Data Use Checkup overdue…): every token of it fails.
-
-    Shown above the accounts because the cure is in the App Dashboard, not in any one account.
-    """
-
-    name: str
-    reason: str
-    """Plain words from the core: what Meta did and what to do (text partly from Meta)."""
-    since: datetime | None
-
-
-MAX_APP_STATES = 3
-"""Blocked apps listed by name above the table; more are counted (the table must stay usable)."""
-
-
-def app_states(apps: Any) -> tuple[AppState, ...]:
-    """The blocked apps among `apps`, by name (getattr: works before and after App.blocked_*)."""
-    states = []
-    for app in apps:
-        reason = getattr(app, "blocked_reason", None)
-        if reason:
-            states.append(AppState(app.name, reason, getattr(app, "blocked_at", None)))
-    return tuple(sorted(states, key=lambda s: s.name))
-
-
-def read_home(store: Any, now: datetime) -> tuple[list[Row], tuple[AppState, ...]]:
-    """Everything home shows, from one read of apps and accounts (sync: runs in a thread)."""
-    apps = store.list_apps()
-    return build_rows(store, now, apps=apps), app_states(apps)
-
-
-def build_rows(store: Any, now: datetime, *, apps: Any = None) -> list[Row]:
-    """Read apps (unless given) and accounts and assess each (sync: runs in a thread)."""
-    apps = {app.name: app for app in (store.list_apps() if apps is None else apps)}
-    rows: list[Row] = []
-    with_accounts: set[str] = set()
-    for account in store.list_accounts():
-        with_accounts.add(account.app_name)
-        verdict = assess_account(account, apps.get(account.app_name), now)
-        rows.append(
-            Row(
-                key=f"acct:{account.id}",
-                account_id=account.id,
-                app_name=account.app_name,
-                username=account.username,
-                platform=account.platform,
-                health=verdict.health,
-                ends_at=verdict.ends_at,
-                never=verdict.ends_at is None and account.expires_known,
-                refreshed_at=account.refreshed_at or account.issued_at,
-            )
-        )
-    for name, app in apps.items():
-        if name not in with_accounts:
-            rows.append(Row(f"app:{name}", None, name, "", app.platform, None, None, False, None))
-    return rows
-
-
-def _sort_key(mode: str) -> Any:
-    far = datetime.max.replace(tzinfo=None)
-    if mode == "username":
-        return lambda r: (r.username.lower(), r.app_name)
-    if mode == "app":
-        return lambda r: (r.app_name, r.username.lower())
-    if mode == "status":
-        order = list(Health)
-        return lambda r: (order.index(r.health) if r.health else 99, r.username.lower())
-    return lambda r: (r.ends_at.replace(tzinfo=None) if r.ends_at else far, r.username.lower())
 
 
 class HomeScreen(RefreshActions, IgtuiScreen):
@@ -224,7 +130,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         selected = self._selected_key()
         now = self.igtui.services.clock.now()
         rows = [r for r in self._rows if not self._needle or r.matches(self._needle)]
-        rows.sort(key=_sort_key(SORTS[self._sort]))
+        rows.sort(key=sort_key(SORTS[self._sort]))
         table.clear()
         for row in rows:
             table.add_row(*self._cells(row, now), key=row.key)
