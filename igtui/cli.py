@@ -59,6 +59,8 @@ class IgtuiParser(argparse.ArgumentParser):
         _add_global_options(self, root=_root)
 
     def error(self, message: str) -> NoReturn:
+        """A usage error becomes one UsageError line (over-long arguments cut) instead of argparse's usage dump
+        and exit 2, so it reaches the user through igtui's one error path."""
         # argparse repeats the offending argument whole ("invalid choice: 'aaaa…'"); any run of
         # more than 80 non-blank characters is cut the way safetext.echo cuts user input.
         import re

@@ -23,6 +23,7 @@ class SystemClock:
     """The real clock."""
 
     def now(self) -> datetime:
+        """The wall-clock time in UTC; code asks a Clock instead of datetime.now so tests can freeze time."""
         return datetime.now(UTC)
 
 
@@ -38,6 +39,7 @@ class FrozenClock:
         self._now = at if at.tzinfo else at.replace(tzinfo=UTC)
 
     def now(self) -> datetime:
+        """The held instant, the same on every call until advance() or set() moves it: deterministic tests."""
         with self._lock:
             return self._now
 

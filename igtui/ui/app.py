@@ -58,6 +58,7 @@ class IgtuiApp(App[int]):
 
     # ── lifecycle ──────────────────────────────────────────────────────────────────────────
     def on_mount(self) -> None:
+        """Start on home, or first ask for the store's passphrase when it is locked (a refused unlock exits 3)."""
         if self.services.store.unlocked:
             self._start()
             return
@@ -81,6 +82,7 @@ class IgtuiApp(App[int]):
             self.set_interval(self.services.auto_refresh_seconds, self.refresh_due_now)
 
     async def on_unmount(self) -> None:
+        """Close the shared HTTP client and write the last buffered request-log rows before igtui exits."""
         if self._client is not None:
             await self._client.aclose()
         self._recorder.flush()
@@ -88,6 +90,7 @@ class IgtuiApp(App[int]):
     # ── services (built lazily, inside this event loop) ───────────────────────────────────
     @property
     def client(self) -> GraphClient:
+        """The one GraphClient every screen shares, built on first use inside this event loop (it feeds the log)."""
         if self._client is None:
             self._client = self.services.make_client(self._recorder)
         return self._client
@@ -238,15 +241,18 @@ class IgtuiApp(App[int]):
             self.push_screen(HelpScreen())
 
     def action_help(self) -> None:
+        """F1: show the keys per screen; refuses to stack a second help screen on top of the first."""
         from igtui.ui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
     def action_refresh_due(self) -> None:
+        """R: renew every due token now instead of waiting for the auto-refresh timer."""
         self.refresh_due_now()
 
     async def action_quit(self) -> None:
+        """Ctrl+Q (and q on home): leave igtui with exit status 0."""
         self.exit(0)
 
     def global_commands(self) -> Iterator[Command]:

@@ -43,10 +43,12 @@ class IgtuiCommands(Provider):
             yield name, f"key {binding.key_display or binding.key}", run
 
     async def discover(self) -> Hits:
+        """What the palette lists before anything is typed: the global commands and this screen's keys."""
         for name, help_text, callback in self._commands():
             yield DiscoveryHit(name, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
+        """The palette's fuzzy match on what the user typed, with the matching letters highlighted."""
         matcher = self.matcher(query)
         for name, help_text, callback in self._commands():
             score = matcher.match(name)

@@ -106,6 +106,7 @@ async def _settle(pilot: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write one SVG per scene (demo data, frozen clock) to `out`, so screens can be reviewed without a terminal."""
     parser = argparse.ArgumentParser(prog="python -m igtui.ui.screenshots", description=__doc__)
     parser.add_argument("out", type=Path, help="directory for the SVGs (created)")
     parser.add_argument("--text", action="store_true", help="also write a .txt dump of each screen")

@@ -52,6 +52,7 @@ class Intent:
     """Set after a network error: the attempt ended (with a backoff) but Meta's reply was lost."""
 
     def dumps(self) -> bytes:
+        """The intent as JSON bytes for the lock file, so a later process can read back (loads) an attempt that died."""
         return json.dumps(
             {
                 "account_id": self.account_id,

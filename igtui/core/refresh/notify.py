@@ -148,6 +148,7 @@ class Notifier:
 
     @property
     def enabled(self) -> bool:
+        """Whether a notify command is configured; callers skip building notices when notifications are off."""
         return self.command is not None
 
     def notify(self, notice: Notice) -> bool:

@@ -52,6 +52,7 @@ class AppEditorScreen(IgtuiScreen):
         self._editing = app_name
 
     def compose(self) -> ComposeResult:
+        """The add/edit form: platform, each field with its error line under it, Cancel and Save."""
         yield Header()
         with VerticalScroll(id="form"):
             title = "Add an app" if self._editing is None else f"Edit app {self._editing}"
@@ -75,6 +76,7 @@ class AppEditorScreen(IgtuiScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        """Hide the error lines, fill the form when editing an existing app, and focus the name field."""
         for error in self.query(".error"):
             error.display = False
         if self._editing is not None:
@@ -83,6 +85,7 @@ class AppEditorScreen(IgtuiScreen):
 
     @work(group="app-load", exclusive=True, exit_on_error=False)
     async def load(self, name: str) -> None:
+        """Fill the form from the stored app; the secret field stays empty (a stored secret is never shown)."""
         app = await asyncio.to_thread(self.igtui.services.store.get_app, name)
         self.query_one("#platform", Select).value = app.platform
         values = {
@@ -151,12 +154,14 @@ class AppEditorScreen(IgtuiScreen):
             self.app.pop_screen()
 
     def action_save(self) -> None:
+        """Ctrl+S: save the app; refuses, with each error under its field, while any field is invalid."""
         values = self.collect()
         if values is not None:
             self.save(values)
 
     @work(group="app-save", exclusive=True, exit_on_error=False)
     async def save(self, values: dict[str, Any]) -> None:
+        """Write the app off the loop and go back; a refused write (e.g. a taken name) shows under the name field."""
         store = self.igtui.services.store
         editing = self._editing
         try:

@@ -52,6 +52,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 
 
 def help_table() -> Table:
+    """Every screen's keys (SECTIONS) in one grid, so the help screen answers "which key does what" at a glance."""
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True, style="bold cyan", min_width=10)
     table.add_column()
@@ -71,6 +72,7 @@ class HelpScreen(IgtuiScreen):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,q", "app.pop_screen", "Close")]
 
     def compose(self) -> ComposeResult:
+        """The key grid in a scrolling body, so the whole list stays reachable in 80×24."""
         yield Header()
         with VerticalScroll(id="body"):
             yield Static(help_table(), id="keys")

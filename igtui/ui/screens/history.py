@@ -55,6 +55,7 @@ class HistoryScreen(IgtuiScreen):
     ]
 
     def compose(self) -> ComposeResult:
+        """The account and result filters, the attempts table, and a detail line for the full error."""
         yield Header()
         with Horizontal(id="filters"):
             yield Select[int]([], prompt="all accounts", id="account")
@@ -65,6 +66,7 @@ class HistoryScreen(IgtuiScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        """Set up the columns; reload on store changes and every 5 s (other processes, cron, refresh too)."""
         table = self.query_one(DataTable)
         for label, key in (("Time (UTC)", "at"), ("By", "trigger"), ("Account", "account"), ("Result", "result"),
                            ("Old expiry", "old"), ("New expiry", "new"), ("Error", "error")):
@@ -77,12 +79,14 @@ class HistoryScreen(IgtuiScreen):
 
     @work(group="history-accounts", exclusive=True, exit_on_error=False)
     async def load_accounts(self) -> None:
+        """Fill the account filter with every account, sorted by name, off the loop."""
         accounts = await asyncio.to_thread(self.igtui.services.store.list_accounts)
         options = sorted(((safe(a.ref, limit=40).plain, a.id) for a in accounts), key=lambda o: o[0])
         self.query_one("#account", Select).set_options(options)
 
     @work(group="history-load", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
+        """Reread the newest attempts (up to LIMIT) that match the filters, keeping the cursor where it was."""
         account = self.query_one("#account", Select).value
         result = self.query_one("#result", Select).value
         kwargs: dict[str, Any] = {"limit": LIMIT}
@@ -130,8 +134,10 @@ class HistoryScreen(IgtuiScreen):
         self.load()
 
     def action_focus_filter(self, which: str) -> None:
+        """a / f: jump to the account or the result filter (`which`) to narrow the history."""
         self.query_one(f"#{which}", Select).focus()
 
     def action_clear_filters(self) -> None:
+        """x: drop both filters so every account's attempts show again."""
         self.query_one("#account", Select).clear()
         self.query_one("#result", Select).clear()

@@ -58,6 +58,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         self._states: tuple[AppState, ...] = ()
 
     def compose(self) -> ComposeResult:
+        """The summary line, the blocked-app banner, the accounts table and a hidden filter field."""
         yield Header()
         yield Static("Loading…", id="summary", markup=False)
         yield Static("", id="app-state", markup=False)
@@ -67,6 +68,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        """Set up the columns; reload on store changes and every 30 s (cron writes too); tick the countdowns."""
         table = self.query_one(DataTable)
         table.add_column("Username", key="username")
         table.add_column("App", key="app")
@@ -86,11 +88,13 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         self.load()
 
     def on_screen_resume(self) -> None:
+        """Back on home: reread, since the screen the user left may have changed accounts or apps."""
         if self._rows:
             self.load()
 
     @work(group="home-load", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
+        """Reread apps and accounts off the loop; the table is refilled only when something changed."""
         services = self.igtui.services
         rows, states = await asyncio.to_thread(read_home, services.store, services.clock.now())
         if rows == self._rows and rows and states == self._states:
@@ -223,6 +227,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         self.action_inspect()
 
     def action_inspect(self) -> None:
+        """Enter: open the selected account's token; on an app without accounts, start its login instead."""
         row = self.selected()
         if row is None:
             return
@@ -234,6 +239,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         self.app.push_screen(TokenInspectScreen(row.account_id))
 
     def action_login(self) -> None:
+        """l: log in to the selected row's app (a re-login on an account); refuses, with a hint, without apps."""
         row = self.selected()
         if row is None:
             self.notify("Add an app first (a).", markup=False)
@@ -243,6 +249,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         self.app.push_screen(ScopeSelectScreen(row.app_name, account_id=row.account_id))
 
     def action_edit_app(self) -> None:
+        """e: edit the selected row's app; does nothing on an empty table."""
         row = self.selected()
         if row is None:
             return
@@ -251,6 +258,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         self.app.push_screen(AppEditorScreen(row.app_name))
 
     def action_refresh(self) -> None:
+        """r: refresh the selected account under igtui's rules; does nothing on an app without accounts."""
         row = self.selected()
         if row is not None and row.account_id is not None:
             self.refresh_account(row.account_id)
@@ -266,15 +274,18 @@ class HomeScreen(RefreshActions, IgtuiScreen):
             self.start_force_refresh(row.account_id)
 
     def action_sort(self) -> None:
+        """s: cycle the table's order through expiry, username, app and status."""
         self._sort = (self._sort + 1) % len(SORTS)
         self._fill()
 
     def action_filter(self) -> None:
+        """/: show and focus the filter field, so typing narrows the table by username, app or status."""
         field = self.query_one("#filter", Input)
         field.display = True
         field.focus()
 
     def action_clear_filter(self) -> None:
+        """Esc: empty and hide the filter, show every row again and return to the table."""
         field = self.query_one("#filter", Input)
         field.value = ""
         field.display = False
@@ -292,6 +303,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         self.query_one(DataTable).focus()
 
     def action_delete(self) -> None:
+        """d: forget the selected account and its token after a confirmation (Meta is not told); app rows refuse."""
         row = self.selected()
         if row is None or row.account_id is None:
             return
@@ -308,5 +320,6 @@ class HomeScreen(RefreshActions, IgtuiScreen):
 
     @work(group="store-write", exit_on_error=False)
     async def delete_account(self, account_id: int) -> None:
+        """Remove the account from the store off the loop, then let every screen reload."""
         await asyncio.to_thread(self.igtui.services.store.remove_account, account_id)
         self.igtui.changed()

@@ -70,6 +70,7 @@ class LoginFlowScreen(IgtuiScreen):
         self.saved: list[Any] = []
 
     def compose(self) -> ComposeResult:
+        """The login's steps, the authorize URL, an SSH tunnel hint and the field for the redirect URL."""
         yield Header()
         with VerticalScroll(id="body"):
             yield Static(safe(f"Log in to {self._app_name} · scopes: {', '.join(self._scopes)}", wrap=True), id="what")
@@ -81,16 +82,19 @@ class LoginFlowScreen(IgtuiScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        """Draw the steps and start the login as soon as the screen shows (the tunnel hint stays hidden)."""
         self.query_one("#tunnel").display = False
         self._draw_steps()
         self.start_login()
 
     def on_unmount(self) -> None:
+        """Close the loopback listener when the user leaves, so its port is not held after the screen."""
         self._close_listener()
 
     # ── start ───────────────────────────────────────────────────────────────────────────
     @work(group="login-start", exclusive=True, exit_on_error=False)
     async def start_login(self) -> None:
+        """Create and show the authorize URL; listen on 127.0.0.1 too when the redirect URI is loopback."""
         flow = self.igtui.login_flow
         started = await asyncio.to_thread(flow.start, self._app_name, self._scopes)
         self._url = started.authorize_url
@@ -154,6 +158,8 @@ class LoginFlowScreen(IgtuiScreen):
 
     @work(group="login-finish", exclusive=False, exit_on_error=False)
     async def finish(self, url_or_code: str) -> None:
+        """Trade the pasted (or listened) URL or code for tokens and save the accounts; one finish at a time,
+        and a failure says why and leaves the field ready for another paste."""
         if self._busy:
             return
         self._busy = True
@@ -210,14 +216,17 @@ class LoginFlowScreen(IgtuiScreen):
 
     # ── URL actions ─────────────────────────────────────────────────────────────────────
     def action_copy_url(self) -> None:
+        """F2: copy the authorize URL to the clipboard; nothing until the URL exists."""
         if self._url:
             self.igtui.copy_value(self._url, what="the authorize URL")
 
     def action_show_url(self) -> None:
+        """F4: show the authorize URL for manual selection when the terminal blocks OSC 52 copies."""
         if self._url:
             self.igtui.show_for_copy(self._url, what="the authorize URL")
 
     def action_qr(self) -> None:
+        """F3: show the authorize URL as a QR code, to log in from a phone; nothing until the URL exists."""
         if self._url:
             from igtui.ui.dialogs.qr import QrDialog
 

@@ -71,6 +71,7 @@ class RequestLogScreen(IgtuiScreen):
         self._board = UsageBoard()
 
     def compose(self) -> ComposeResult:
+        """The rate-limit gauges, a state line, the requests table, a detail line and a hidden filter."""
         yield Header()
         yield Static("", id="gauges")
         yield Static("", id="state", markup=False)
@@ -80,6 +81,7 @@ class RequestLogScreen(IgtuiScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        """Set up the columns, then poll the store for new requests and redraw the gauges on timers."""
         table = self.query_one(DataTable)
         for label, key in (("Time (UTC)", "at"), ("PID", "pid"), ("Method", "method"), ("Status", "status"),
                            ("ms", "ms"), ("App", "app"), ("Account", "account"), ("URL (redacted)", "url"),
@@ -95,6 +97,7 @@ class RequestLogScreen(IgtuiScreen):
 
     @work(group="log-poll", exclusive=True, exit_on_error=False)
     async def poll(self) -> None:
+        """Fetch the requests logged since the last poll (by any igtui process); skipped while paused."""
         if self.paused:
             return
         store = self.igtui.services.store
@@ -175,16 +178,19 @@ class RequestLogScreen(IgtuiScreen):
 
     # ── actions ─────────────────────────────────────────────────────────────────────────
     def action_toggle_pause(self) -> None:
+        """p: freeze the table to read it; resuming polls at once to catch up."""
         self.paused = not self.paused
         self._draw_state()
         if not self.paused:
             self.poll()
 
     def action_toggle_follow(self) -> None:
+        """f: keep (or stop keeping) the cursor on the newest request as rows arrive."""
         self.follow = not self.follow
         self._draw_state()
 
     def action_filter(self) -> None:
+        """/: show and focus the filter, to narrow the requests by URL, app, account, status or error."""
         field = self.query_one("#filter", Input)
         field.display = True
         field.focus()

@@ -74,6 +74,7 @@ class ScopeSelectScreen(IgtuiScreen):
         self._granted: tuple[str, ...] | None = None
 
     def compose(self) -> ComposeResult:
+        """The scope checklist, what the highlighted scope allows, the least-privilege hint and presets."""
         yield Header()
         with Vertical(id="body"):
             yield Static(safe(f"Scopes for a login to {self._app_name}"), id="heading")
@@ -88,10 +89,13 @@ class ScopeSelectScreen(IgtuiScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        """Load the app's scopes as soon as the screen shows."""
         self.load()
 
     @work(group="scopes-load", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
+        """Tick the account's last request (or the app's defaults); required scopes are locked on,
+        retired ones are listed only when already chosen, and a warning names them."""
         store = self.igtui.services.store
         app = await asyncio.to_thread(store.get_app, self._app_name)
         self._platform = app.platform
@@ -127,6 +131,7 @@ class ScopeSelectScreen(IgtuiScreen):
         listing.focus()
 
     def selected(self) -> list[str]:
+        """The ticked scopes, for the least-privilege hint and for the login."""
         return list(self.query_one("#scopes", SelectionList).selected)
 
     @on(SelectionList.SelectionHighlighted)
@@ -159,6 +164,7 @@ class ScopeSelectScreen(IgtuiScreen):
         self.query_one("#diff", Static).update(diff)
 
     def action_preset(self, name: str) -> None:
+        """1–5: replace the selection by a named preset (required scopes stay ticked)."""
         wanted = set(catalogue.preset(self._platform, name))
         listing = self.query_one("#scopes", SelectionList)
         listing.deselect_all()
@@ -174,6 +180,7 @@ class ScopeSelectScreen(IgtuiScreen):
             self.action_next()
 
     def action_next(self) -> None:
+        """n: continue to the login with the ticked scopes; refuses, saying why, a set that is not valid."""
         try:
             chosen = catalogue.validate_scopes(self._platform, self.selected())
         except ValidationError as error:

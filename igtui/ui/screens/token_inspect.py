@@ -156,12 +156,14 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         self._revealed = False
 
     def compose(self) -> ComposeResult:
+        """One card with everything known about the token."""
         yield Header()
         with VerticalScroll(id="body"):
             yield Static("Loading…", id="card", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
+        """Load the account; redraw on store changes and on the countdown tick (relative times)."""
         self.on_data_change(self.load)
         seconds = self.igtui.services.countdown_seconds
         if seconds:
@@ -169,10 +171,12 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         self.load()
 
     def on_unmount(self) -> None:
+        """Drop the decrypted token from memory when the user leaves the screen."""
         self._token = None  # drop the decrypted token with the screen
 
     @work(group="token-load", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
+        """Read the account, its app and its decrypted token off the loop; a damaged token still shows the rest."""
         store = self.igtui.services.store
         account = await asyncio.to_thread(store.get_account_by_id, self._account_id)
         self._app = await asyncio.to_thread(store.get_app, account.app_name)
@@ -251,19 +255,23 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
 
     # ── actions ─────────────────────────────────────────────────────────────────────────
     def action_toggle_reveal(self) -> None:
+        """t: show the token in full, or mask it again."""
         self._revealed = not self._revealed
         self._draw()
 
     def action_copy(self) -> None:
+        """c: copy the token (wiped from the clipboard after 30 s); nothing when it could not be read."""
         if self._token is not None:
             self.igtui.copy_value(self._token.reveal(), what="token", secret=True)
 
     def action_show_copy(self) -> None:
+        """v: show the token for manual selection when the terminal blocks OSC 52; nothing if unreadable."""
         if self._token is not None:
             self.igtui.show_for_copy(self._token.reveal(), what="the token")
 
     @work(group="token-verify", exclusive=True, exit_on_error=False, description="Verifying")
     async def action_verify(self) -> None:
+        """V: ask Meta whether the token still works and record the answer; a refusal says to log in again."""
         from igtui.core.oauth.tokeninfo import inspect_token
 
         account = self._account
@@ -291,6 +299,7 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         self.start_force_refresh(self._account_id)
 
     def action_relogin(self) -> None:
+        """l: log in to this account's app again, starting from its scopes; nothing until it is loaded."""
         if self._account is None:
             return
         from igtui.ui.screens.scope_select import ScopeSelectScreen
