@@ -7,7 +7,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from test_refresh_engine import D, T0, FakeMeta, _add, _engine, _raise, env  # noqa: F401 - fixture
+from test_refresh_engine import T0, D, _add, _engine, _raise
 
 from igtui.core.errors import RateLimited, ReloginRequired, TransientApiError
 from igtui.core.models import AccountStatus, Profile, RefreshResult, TokenKind, Trigger
@@ -81,7 +81,7 @@ async def test_bulk_run_group_commits_and_records_every_account(env) -> None:
         assert acc.generation == 2 and acc.status is AccountStatus.OK
         assert store.account_token(aid).reveal().startswith("IGAAnew")
         assert lock_path(locks, aid).stat().st_size == 0  # every intent cleared after its commit
-    assert not store._pool.active  # noqa: SLF001 - the run's connections were closed
+    assert not store._pool.active  # the run's connections were closed
 
 
 async def test_concurrency_bounds_accounts_in_flight_until_their_commit(env) -> None:

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from igtui.core.clock import FrozenClock
-from igtui.core.crypto import KdfParams
 from igtui.core.errors import AppBlocked, BadRequest, NetworkError, RateLimited, ReloginRequired, TransientApiError
 from igtui.core.models import (
     AccountStatus,
@@ -89,22 +88,6 @@ def _raise(exc: Exception) -> Callable[[], object]:
         raise exc
 
     return go
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> tuple[Store, FrozenClock, FakeMeta, Path]:
-    clock = FrozenClock(T0)
-    store = Store.create(tmp_path / "igtui.db", Secret("pass phrase 123"), kdf=KdfParams.TESTING, clock=clock)
-    store.add_app(name="ig", platform="instagram", app_id="100000000000001",
-                  redirect_uris=["https://localhost/callback"], scopes=["instagram_business_basic"],
-                  secret=Secret("ig-app-secret-1"))
-    store.add_app(name="ig2", platform="instagram", app_id="100000000000003",
-                  redirect_uris=["https://localhost/callback"], scopes=["instagram_business_basic"],
-                  secret=Secret("ig-app-secret-2"))
-    store.add_app(name="fb", platform="facebook", app_id="200000000000002",
-                  redirect_uris=["https://localhost/callback"], scopes=["instagram_basic", "pages_show_list"],
-                  secret=Secret("fb-app-secret-2"))
-    return store, clock, FakeMeta(), tmp_path / "locks"
 
 
 def _add(store: Store, user: str, *, age: timedelta, app: str = "ig", lifetime: timedelta = 60 * D,

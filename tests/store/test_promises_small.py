@@ -20,16 +20,16 @@ from pathlib import Path
 import pytest
 
 from igtui.core.errors import StoreLocked, ValidationError, WrongPassphrase
-from igtui.core.safetext import echo
-from igtui.core.secret import Secret
-from igtui.core.store import Store
-from igtui.core.store.connection import map_error as _map_error
 from igtui.core.passphrase import (
     PassphraseSource,
     check_new_passphrase,
     get_passphrase,
     unlock_with_retries,
 )
+from igtui.core.safetext import echo
+from igtui.core.secret import Secret
+from igtui.core.store import Store
+from igtui.core.store.connection import map_error as _map_error
 
 PASS = "correct horse battery staple"  # the conftest store's passphrase
 ENV = {"IGTUI_PASSPHRASE": PASS}
@@ -132,7 +132,7 @@ def test_check_runs_before_repeat_for_every_prompt() -> None:
 
 
 @pytest.fixture
-def locked(store) -> Store:  # noqa: ANN001 — the conftest store
+def locked(store) -> Store:  # the conftest store
     return Store.open(store.path)
 
 
@@ -176,7 +176,7 @@ def test_other_sources_are_tried_once(locked: Store, tmp_path: Path, source: str
         passphrase_file = tmp_path / "pf"
         passphrase_file.write_text("wrong from file\n")
         passphrase_file.chmod(0o600)
-    with pytest.raises(WrongPassphrase, match="^wrong passphrase$"):
+    with pytest.raises(WrongPassphrase, match=r"^wrong passphrase$"):
         unlock_with_retries(locked, environ=environ, passphrase_file=passphrase_file, isatty=lambda: True,
                             ask=ask, say=lambda _l: None)  # type: ignore[arg-type]
     assert asked == []
@@ -202,7 +202,9 @@ def test_cli_prompt_three_tries_on_a_real_terminal(tty_igtui, with_app) -> None:
 # ── a passphrase command that hangs ──────────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize("command", ["sleep 1234.567", "sleep 1234.567; echo never", "(sleep 1234.567 &); sleep 1234.567"])
+@pytest.mark.parametrize(
+    "command", ["sleep 1234.567", "sleep 1234.567; echo never", "(sleep 1234.567 &); sleep 1234.567"]
+)
 def test_a_hanging_passphrase_command_is_killed_with_its_group(run_igtui, with_app, command: str) -> None:
     done = run_igtui("app", "show", "demo", timeout=60,
                      env={"IGTUI_PASSPHRASE": None, "IGTUI_PASSPHRASE_COMMAND": command,

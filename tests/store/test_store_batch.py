@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_store_api import T0, _event, add_demo_app, login
 
-from igtui.core.errors import NotFound, RecordDamaged, StoreLocked, ValidationError
+from igtui.core.errors import NotFound, RecordDamaged, StoreDamaged, StoreLocked, ValidationError
 from igtui.core.models import AccountStatus, RefreshResult
 from igtui.core.secret import Secret
 from igtui.core.store import Store, TokenUpdate
@@ -142,7 +142,7 @@ def test_update_account_state_with_expected_generation(store: Store) -> None:
 
 
 def _open_connections(store: Store) -> int:
-    return len(store._pool._slots)  # noqa: SLF001 - white-box: the pool's bookkeeping
+    return len(store._pool._slots)  # white-box: the pool's bookkeeping
 
 
 def test_connections_are_reused_per_thread_only_inside_a_scope(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -183,7 +183,9 @@ def test_connections_are_reused_per_thread_only_inside_a_scope(store: Store, mon
         t.start()
         t.join()
         assert seen == [2]  # the other thread got (and reused) its own connection
-        pragmas = [opened[-1].execute(f"PRAGMA {p}").fetchone()[0] for p in ("synchronous", "busy_timeout", "secure_delete")]
+        pragmas = [
+            opened[-1].execute(f"PRAGMA {p}").fetchone()[0] for p in ("synchronous", "busy_timeout", "secure_delete")
+        ]
         assert pragmas == [2, 10_000, 1]  # FULL, the busy timeout, secure_delete — like short-lived ones
     assert _open_connections(store) == 0
     for conn in opened:  # closed when the scope ended
@@ -196,16 +198,16 @@ def test_connections_are_reused_per_thread_only_inside_a_scope(store: Store, mon
 def test_nested_call_and_errors_never_share_a_broken_connection(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     (a,) = _fleet(store, 1)
     with store.reusing_connections():
-        with store._write() as conn:  # noqa: SLF001 - a store call made inside another one
+        with store._write() as conn:  # a store call made inside another one
             conn.execute("UPDATE accounts SET failures = 5 WHERE id = ?", (a.id,))
             # A nested write on the same thread gets its own connection and waits for nothing
             # it holds itself: it must not try BEGIN inside the outer transaction.
             assert store.get_account_by_id(a.id).failures == 0  # the outer one has not committed
         assert store.get_account_by_id(a.id).failures == 5
-        slot_conn = next(iter(store._pool._slots.values())).conn  # noqa: SLF001
-        with pytest.raises(Exception):
-            with store._read() as conn:  # noqa: SLF001
-                conn.execute("SELECT no_such_column FROM accounts")
+        slot_conn = next(iter(store._pool._slots.values())).conn
+        # map_error turns the pooled connection's "no such column" into StoreDamaged.
+        with pytest.raises(StoreDamaged), store._read() as conn:
+            conn.execute("SELECT no_such_column FROM accounts")
         assert _open_connections(store) == 0  # the connection that saw the error was dropped
         with pytest.raises(sqlite3.ProgrammingError):
             slot_conn.execute("SELECT 1")
@@ -226,7 +228,7 @@ def test_threads_and_scopes_together_never_see_database_is_locked(store: Store) 
                     current = saved
                     store.update_account_state(acc.id, expected_generation=current.generation, failures=i)
                     store.get_accounts_with_tokens([x.id for x in accounts])
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(acc,)) for acc in accounts]
