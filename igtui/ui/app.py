@@ -1,4 +1,4 @@
-"""IgtuiApp: wiring and policy only (style.md §5.15). Screens own their workers.
+"""IgtuiApp: wiring and policy only; screens own their workers (ARCHITECTURE.md, "How to add a screen").
 
 The app owns the cross-cutting pieces: the lazily built GraphClient/RefreshEngine/LoginFlow,
 the one error dialog, clipboard copies (OSC 52, tmux passthrough, auto-clear), the
@@ -122,7 +122,7 @@ class IgtuiApp(App[int]):
     def _fatal_error(self) -> None:
         """An unexpected crash: one redacted line instead of Textual's traceback.
 
-        Textual renders `Traceback(show_locals=True)` here (security.md §5.2), so any local that
+        Textual renders `Traceback(show_locals=True)` here, so any local that
         held a token or a secret would be printed on the way out. This private hook is pinned by
         textual<9 in pyproject.toml and covered by tests/ui/test_crash.py.
         """

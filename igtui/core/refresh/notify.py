@@ -1,7 +1,7 @@
 """Tell a human when a token is in trouble: run `IGTUI_NOTIFY_COMMAND` with JSON on stdin.
 
 A silent 60-day expiry is the complaint users of every token keeper make most
-(users-and-peers.md §4). So when an account fails to refresh, needs a new login, may have lost a
+(users of every Instagram token keeper report it). So when an account fails to refresh, needs a new login, may have lost a
 refresh, or nears an expiry no refresh can extend, igtui runs the user's shell command (mail,
 chat webhook, `notify-send`…) with one JSON object on stdin. The payload never holds a secret.
 

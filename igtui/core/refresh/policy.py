@@ -2,7 +2,7 @@
 
 Nothing here does I/O or reads a clock: the caller passes `now`, so the same rules serve the
 engine, `igtui status`, the TUI countdown and the tests (which pin time exactly). The rules
-follow instagram-platform.md §4:
+follow Meta's documented token lifetimes:
 
 * Instagram Login long-lived tokens can be refreshed once they are 24 hours old and until they
   expire; igtui refreshes them when fewer than N days remain (N = account override, else app
@@ -30,7 +30,7 @@ from igtui.core.models import (
 )
 
 MIN_REFRESH_AGE = timedelta(hours=24)
-"""Meta refuses to refresh an Instagram long-lived token younger than this (reference §4A)."""
+"""Meta refuses to refresh an Instagram long-lived token younger than this (Meta answers a younger token with an error and no new token)."""
 
 BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_CAP = timedelta(hours=6)

@@ -1,7 +1,7 @@
-"""Login flow status: the OAuth dance as a live checklist, driven by E's `LoginFlow.on_step`.
+"""Login flow status: the OAuth dance as a live checklist, driven by the core's `LoginFlow.on_step`.
 
 The authorize URL can be copied (F2), shown for manual copy (F4) or scanned as a QR code
-(F3). The redirect arrives either on E's one-shot loopback listener (when the redirect URI
+(F3). The redirect arrives either on the core's one-shot loopback listener (when the redirect URI
 is loopback) or pasted into the field; whichever comes first finishes the login. Failures are
 shown inline in plain words, with Meta's fbtrace_id, and the user may paste again.
 """
@@ -124,7 +124,7 @@ class LoginFlowScreen(IgtuiScreen):
 
     @work(group="login-listen", exclusive=True, exit_on_error=False)
     async def listen(self) -> None:
-        """Wait for the browser's redirect on 127.0.0.1 (E's one-shot listener)."""
+        """Wait for the browser's redirect on 127.0.0.1 (the core's one-shot listener)."""
         from igtui.core.oauth.listener import LoopbackListener
 
         assert self._redirect_uri is not None

@@ -1,7 +1,7 @@
 """Token inspection: everything igtui knows about one account's token, like Meta's debugger.
 
 The token stays masked until asked (`t`); copying (`c`) uses OSC 52 and is wiped after 30 s.
-Verify (`V`) goes through E's `inspect_token`; re-login (`l`) opens scope selection with this
+Verify (`V`) goes through the core's `inspect_token`; re-login (`l`) opens scope selection with this
 account's scopes. Times show as dates and live countdowns.
 
 Refresh (`r`) obeys the same policy as `igtui refresh ACCOUNT` (no Meta call for a token under
