@@ -157,6 +157,9 @@ class Harness:
 
 
 @pytest.mark.slow
+# Each trial is a fresh igtui process: 100 take about 4 minutes on a busy 2-core machine, so this
+# one test gets more than the suite's 5-minute limit, in proportion to IGTUI_CRASH_TRIALS.
+@pytest.mark.timeout(120 + 8 * TRIALS)
 def test_random_sigkill_trials(tmp_path: Path, sandbox: Any, admin: Any) -> None:
     h = Harness(tmp_path, sandbox, admin)
     rng = random.Random(int(os.environ.get("IGTUI_CRASH_SEED", "20261128")))
