@@ -7,7 +7,8 @@ Two layers (the single-flight invariant in ARCHITECTURE.md):
 * Across processes (the TUI, a cron job, a second SSH session), `flock(LOCK_EX)` on
   `<locks_dir>/refresh-<account_id>.lock`. It is a separate file, never the database: SQLite's
   own locks are POSIX locks, which belong to the process and vanish when any descriptor of the
-  file is closed, so opening and closing the database file ourselves would drop them. flock belongs to the open file description, so unrelated closes do not drop it, and the kernel
+  file is closed, so opening and closing the database file ourselves would drop them. flock
+  belongs to the open file description, so unrelated closes do not drop it, and the kernel
   releases it when its holder dies, even by SIGKILL: a killed refresher wedges nothing.
 
 The lock file also carries the *intent* of the attempt in flight (see `Intent`): written before the

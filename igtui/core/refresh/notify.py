@@ -1,8 +1,8 @@
 """Tell a human when a token is in trouble: run `IGTUI_NOTIFY_COMMAND` with JSON on stdin.
 
-A silent 60-day expiry is the complaint users of every token keeper make most
-(users of every Instagram token keeper report it). So when an account fails to refresh, needs a new login, may have lost a
-refresh, or nears an expiry no refresh can extend, igtui runs the user's shell command (mail,
+A silent 60-day expiry is the complaint users of every Instagram token keeper make most. So
+when an account fails to refresh, needs a new login, may have lost a refresh, or nears an expiry
+no refresh can extend, igtui runs the user's shell command (mail,
 chat webhook, `notify-send`…) with one JSON object on stdin. The payload never holds a secret.
 
 Not spamming: each (account, event kind) is announced once per *situation*, identified by a

@@ -30,7 +30,8 @@ from igtui.core.models import (
 )
 
 MIN_REFRESH_AGE = timedelta(hours=24)
-"""Meta refuses to refresh an Instagram long-lived token younger than this (Meta answers a younger token with an error and no new token)."""
+"""Meta refuses to refresh an Instagram long-lived token younger than this: it answers with an
+error and no new token."""
 
 BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_CAP = timedelta(hours=6)

@@ -33,7 +33,7 @@ def rows_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> Iterator[tuple[A
     for start in range(0, len(unique), IN_CHUNK):
         chunk = unique[start : start + IN_CHUNK]
         marks = ",".join("?" * len(chunk))
-        text = conn.execute(f"{rec.ACCOUNT_JSON_SELECT} WHERE a.id IN ({marks})", chunk).fetchone()[0]  # noqa: S608
+        text = conn.execute(f"{rec.ACCOUNT_JSON_SELECT} WHERE a.id IN ({marks})", chunk).fetchone()[0]
         for row in rec.json_rows(text):
             yield rec.account_from_row(row), bytes.fromhex(row[rec.A_TOKEN_HEX])
 
@@ -136,7 +136,7 @@ class AccountsMixin(StoreBase):
             if existing:
                 assignments = ", ".join(f"{c} = ?" for c in values)
                 conn.execute(
-                    f"UPDATE accounts SET {assignments}, generation = generation + 1 WHERE id = ?",  # noqa: S608
+                    f"UPDATE accounts SET {assignments}, generation = generation + 1 WHERE id = ?",
                     (*values.values(), row_id),
                 )
             else:
@@ -145,7 +145,7 @@ class AccountsMixin(StoreBase):
                 )
                 columns = ", ".join(values)
                 marks = ", ".join("?" for _ in values)
-                conn.execute(f"INSERT INTO accounts ({columns}) VALUES ({marks})", tuple(values.values()))  # noqa: S608
+                conn.execute(f"INSERT INTO accounts ({columns}) VALUES ({marks})", tuple(values.values()))
             return self._account(conn, row_id)
 
     def bulk_save_logins(
@@ -327,10 +327,10 @@ class AccountsMixin(StoreBase):
         with self._write() as conn:
             if sets:
                 assignments = ", ".join(f"{c} = ?" for c in sets)
-                cur = conn.execute(f"UPDATE accounts SET {assignments} WHERE {where}", (*sets.values(), *args))  # noqa: S608
+                cur = conn.execute(f"UPDATE accounts SET {assignments} WHERE {where}", (*sets.values(), *args))
                 changed = cur.rowcount == 1
             else:
-                changed = conn.execute(f"SELECT 1 FROM accounts WHERE {where}", args).fetchone() is not None  # noqa: S608
+                changed = conn.execute(f"SELECT 1 FROM accounts WHERE {where}", args).fetchone() is not None
             account = self._account(conn, account_id)  # NotFound when the account is gone
             return account if changed else None
 

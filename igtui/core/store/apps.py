@@ -138,7 +138,7 @@ class AppsMixin(StoreBase):
                 sets["secret"] = vault.encrypt_field(secret, table="apps", row_id=row_id, column="secret")
             sets["updated_at"] = rec.epoch(self._clock.now())
             assignments = ", ".join(f"{column} = ?" for column in sets)
-            conn.execute(f"UPDATE apps SET {assignments} WHERE id = ?", (*sets.values(), row_id))  # noqa: S608
+            conn.execute(f"UPDATE apps SET {assignments} WHERE id = ?", (*sets.values(), row_id))
             return _app_by_id(conn, row_id)
 
     def remove_app(self, name: str) -> None:

@@ -156,7 +156,7 @@ class StoreBase:
         Why: a secret is encrypted bound to its row id before the INSERT, so the id is needed first.
         """
         row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
-        top: int = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]  # noqa: S608
+        top: int = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
         return max(row[0] if row else 0, top) + 1
 
     @staticmethod

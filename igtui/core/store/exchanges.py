@@ -31,7 +31,7 @@ class ExchangesMixin(StoreBase):
             return
         with self._write() as conn:
             conn.executemany(
-                f"INSERT INTO exchanges ({logrec.EXCHANGE_INSERT.sql}) VALUES ({logrec.EXCHANGE_INSERT.marks()})",  # noqa: S608
+                f"INSERT INTO exchanges ({logrec.EXCHANGE_INSERT.sql}) VALUES ({logrec.EXCHANGE_INSERT.marks()})",
                 [logrec.exchange_values(x) for x in exchanges],
             )
             cutoff = conn.execute(

@@ -24,7 +24,7 @@ class HistoryMixin(StoreBase):
         """
         with self._write() as conn:
             cur = conn.execute(
-                f"INSERT INTO history ({logrec.HISTORY_INSERT.sql}) VALUES ({logrec.HISTORY_INSERT.marks()})",  # noqa: S608
+                f"INSERT INTO history ({logrec.HISTORY_INSERT.sql}) VALUES ({logrec.HISTORY_INSERT.marks()})",
                 logrec.history_values(event),
             )
             return replace(event, id=cur.lastrowid)

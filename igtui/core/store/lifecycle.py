@@ -7,6 +7,7 @@ byte-for-byte untouched.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -90,10 +91,8 @@ class LifecycleMixin(StoreBase):
         except BaseException:
             # Only our own half-made file is removed: it never held anything but our schema.
             for suffix in ("", "-wal", "-shm"):
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(f"{path}{suffix}")
-                except OSError:
-                    pass
             raise
         store = cls(path, clock=clock, _store_uuid=store_uuid)
         store._vault = vault
@@ -211,7 +210,7 @@ class LifecycleMixin(StoreBase):
             uuid, wrapped = self._header(conn)
             times = named(conn, "SELECT created_at, passphrase_changed_at FROM header").fetchone()
             counts = {
-                table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608 fixed names
+                table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
                 for table in _COUNTED_TABLES
             }
             user_version = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -24,6 +24,7 @@ Rules that keep it as safe as short-lived connections:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -160,10 +161,9 @@ class ConnectionPool:
 
 
 def _close_quietly(conn: sqlite3.Connection) -> None:
-    try:
+    """Close a pooled connection whose error, if any, no caller could act on."""
+    with contextlib.suppress(sqlite3.Error):
         conn.close()
-    except sqlite3.Error:
-        pass
 
 
 __all__ = ["ConnectionPool"]

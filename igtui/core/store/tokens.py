@@ -164,7 +164,7 @@ class TokensMixin(StoreBase):
                 chunk = ids[start : start + IN_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 text = conn.execute(
-                    "SELECT json_group_array(json_object('id', id, 'generation', generation))"  # noqa: S608
+                    "SELECT json_group_array(json_object('id', id, 'generation', generation))"
                     f" FROM accounts WHERE id IN ({marks})",
                     chunk,
                 ).fetchone()[0]
@@ -186,7 +186,7 @@ class TokensMixin(StoreBase):
                     history += logrec.history_values(_event_for(u))
                 rows = ",".join("(?,?,?,?,?,?)" for _ in chunk_idx)
                 conn.execute(
-                    f"WITH v(id, token, issued_at, expires_at, expires_known, refreshed_at) AS (VALUES {rows}) "  # noqa: S608
+                    f"WITH v(id, token, issued_at, expires_at, expires_known, refreshed_at) AS (VALUES {rows}) "
                     "UPDATE accounts SET token = v.token, issued_at = v.issued_at, expires_at = v.expires_at,"
                     " expires_known = v.expires_known, refreshed_at = v.refreshed_at, status = 'ok',"
                     " status_reason = NULL, retry_at = NULL, failures = 0, generation = accounts.generation + 1"
@@ -194,7 +194,7 @@ class TokensMixin(StoreBase):
                     values,
                 )
                 history_rows = ",".join(history_marks for _ in chunk_idx)
-                conn.execute(f"INSERT INTO history ({logrec.HISTORY_INSERT.sql}) VALUES {history_rows}", history)  # noqa: S608
+                conn.execute(f"INSERT INTO history ({logrec.HISTORY_INSERT.sql}) VALUES {history_rows}", history)
             crashpoint("refresh_in_commit")
             saved = accounts_by_id(conn, [updates[i].account_id for i in done]) if fetch else {}
         done_set = set(done)
@@ -248,7 +248,7 @@ class TokensMixin(StoreBase):
                     named(
                         conn,
                         "SELECT a.id, a.token, a.username, p.name AS app_name"
-                        f" FROM accounts a JOIN apps p ON p.id = a.app WHERE a.id IN ({marks})",  # noqa: S608
+                        f" FROM accounts a JOIN apps p ON p.id = a.app WHERE a.id IN ({marks})",
                         tuple(chunk),
                     ).fetchall()
                 )

@@ -50,7 +50,7 @@ def _http_url(value: str, what: str) -> urllib.parse.SplitResult:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(f"{what} {echo(value)} must be an absolute http:// or https:// URL")
     try:
-        parts.port
+        _ = parts.port  # urllib parses the port lazily: reading it is the check
     except ValueError:
         raise ValidationError(f"{what} {echo(value)} has an invalid port") from None
     if parts.username or parts.password:
