@@ -31,7 +31,7 @@ _H_OLD_EXPIRES_AT, _H_NEW_EXPIRES_AT = HISTORY["old_expires_at"], HISTORY["new_e
 
 
 def history_values(e: RefreshEvent) -> tuple[object, ...]:
-    """An event's values for `HISTORY_INSERT`, in that column order."""
+    """An event's values for `HISTORY_INSERT`, in that column order (a tuple: one per refreshed account)."""
     return (
         epoch_exact(e.at),
         e.trigger.value,
@@ -49,7 +49,7 @@ def history_values(e: RefreshEvent) -> tuple[object, ...]:
 
 
 def history_from_row(r: Row) -> RefreshEvent:
-    """A `HISTORY` row as a RefreshEvent."""
+    """A `HISTORY` row as a RefreshEvent; an unknown trigger or result raises rather than show a guess."""
     return RefreshEvent(
         id=r[_H_ID],
         at=at_exact(r[_H_AT]),
@@ -114,7 +114,7 @@ def load_usage(text: str | None) -> Usage | None:
 
 
 def exchange_values(x: Exchange) -> tuple[object, ...]:
-    """An exchange's values for `EXCHANGE_INSERT`, in that column order."""
+    """An exchange's values for `EXCHANGE_INSERT`, in that column order (a tuple: one per request)."""
     return (
         epoch_exact(x.at),
         x.method,
@@ -133,7 +133,7 @@ def exchange_values(x: Exchange) -> tuple[object, ...]:
 
 
 def exchange_from_row(r: Row) -> Exchange:
-    """An `EXCHANGE` row as an Exchange."""
+    """An `EXCHANGE` row as an Exchange, its usage parsed back so the log view can show it."""
     return Exchange(
         id=r[_X_ID],
         at=at_exact(r[_X_AT]),

@@ -135,7 +135,7 @@ _P_BLOCKED_KIND, _P_BLOCKED_REASON, _P_BLOCKED_AT = APP["blocked_kind"], APP["bl
 
 
 def app_from_row(r: Row) -> App:
-    """An `APP` row as an App; the secret column is never selected with it."""
+    """An `APP` row as an App. The secret column is never selected, so an App is safe to print."""
     return App(
         id=r[_P_ID],
         name=r[_P_NAME],
@@ -200,7 +200,7 @@ A_TOKEN_HEX = ACCOUNT_WITH_TOKEN["token_hex"]
 
 
 def account_from_row(r: Row) -> Account:
-    """An `ACCOUNT` (or `ACCOUNT_WITH_TOKEN`) row as an Account; decrypts nothing."""
+    """An `ACCOUNT` (or `ACCOUNT_WITH_TOKEN`) row as an Account; decrypts nothing, so needs no passphrase."""
     return Account(
         id=r[_A_ID],
         app_name=r[_A_APP_NAME],
