@@ -6,7 +6,7 @@ pays for cryptography and sqlite3 but never for Textual or httpx. `igtui` with n
 starts the TUI, imported lazily.
 
 Command modules live in `igtui.commands`; each defines `register(subparsers)` and sets
-`func=<callable(args) -> int>` with `set_defaults`. Owners add their module to `COMMAND_MODULES`.
+`func=<callable(args) -> int>` with `set_defaults`. A new command's module is added to `COMMAND_MODULES`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Words for refresh outcomes, shared by every front end.
 
 The CLI prints `event_line(event)` and the TUI shows the same line in its toast, so a user reads
-the same sentence for the same decision whichever front end asked (issue 13: "the TUI obeys the
-CLI's rules, with the same words"). `force_outlook` says, before a forced refresh, what Meta will
+the same sentence for the same decision whichever front end asked: the TUI obeys the CLI's rules,
+with the same words. `force_outlook` says, before a forced refresh, what Meta will
 most likely answer, so that forcing is a decision taken knowingly rather than a retry button.
 
 Pure: no I/O, no clock (callers pass `now`), no Textual/Rich (igtui.core stays headless).

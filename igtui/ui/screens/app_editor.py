@@ -1,6 +1,6 @@
 """Add or edit a Meta app. The secret sits in a password field and is never shown back.
 
-Every field is checked with A's validators (the same ones the CLI uses) and its error appears
+Every field is checked with the store's validators (the same ones the CLI uses) and its error appears
 under the field; the store write runs in a worker. Editing with the secret left empty keeps
 the stored secret.
 """

@@ -2,8 +2,8 @@
 
 The source is the store's request log, polled every second (`list_exchanges(after_id=…)` in a
 worker), so rows written by OTHER igtui processes (cron, a CLI refresh) stream in too, and this
-process's own rows arrive the same way. Rows live in a bounded ring buffer (§5.17); the table
-shows the buffer through the filter. Pause stops polling (nothing is lost: the store keeps
+process's own rows arrive the same way. Rows live in a bounded ring buffer (a long session's
+memory stays flat); the table shows the buffer through the filter. Pause stops polling (nothing is lost: the store keeps
 the rows); follow keeps the cursor on the newest row.
 """
 

@@ -1,4 +1,4 @@
-"""Scope selection before a login: A's catalogue in plain words, presets, least privilege.
+"""Scope selection before a login: the core's scope catalogue in plain words, presets, least privilege.
 
 Required scopes are locked on; retired names are listed, flagged and unselectable, with what
 replaced them. On re-login the screen starts from what was requested last time and shows what
