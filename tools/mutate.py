@@ -74,7 +74,7 @@ TARGETS: tuple[Target, ...] = (
 )
 
 EQUIVALENT: dict[str, tuple[tuple[str, str, str], ...]] = {
-    # module path -> ((mutation, the start of the site's source line, why no test can tell it apart), ...)
+    # module path -> ((mutation, text on the site's source line, why no test can tell it apart), ...)
     "igtui/core/oauth/callback.py": (
         ("0 -> -1", "return Callback(code=code, state=None, redirect_uri=pending[0]",
          "a bare code gets here only when exactly one flow is pending: pending[0] and pending[-1] are that flow"),
@@ -82,9 +82,9 @@ EQUIVALENT: dict[str, tuple[tuple[str, str, str], ...]] = {
     "igtui/core/refresh/policy.py": (
         ("'is' -> 'is not'", "if kind is TokenKind.FB_PAGE and account.expires_known:",
          "this branch and the last return both say 'never expires' for a known expiry, whatever the kind"),
-        ("16 -> 17", "base = BACKOFF_BASE * (2 ** min(n - 1, 16))",
+        ("16 -> 17", "min(n - 1, 16)",
          "the exponent cap only bounds the arithmetic: from 8 failures on the 6-hour cap decides"),
-        ("16 -> 15", "base = BACKOFF_BASE * (2 ** min(n - 1, 16))",
+        ("16 -> 15", "min(n - 1, 16)",
          "the exponent cap only bounds the arithmetic: from 8 failures on the 6-hour cap decides"),
     ),
     "igtui/core/graph/ratelimit.py": (
@@ -621,8 +621,8 @@ def run_target(target: Target, *, jobs: int, fork: bool, only: Sequence[int] | N
 
 def explain(target: Target, site: Site) -> str | None:
     """The recorded reason a survivor is equivalent, if any."""
-    for description, starts, reason in EQUIVALENT.get(target.path, ()):
-        if site.description == description and site.snippet.startswith(starts):
+    for description, text, reason in EQUIVALENT.get(target.path, ()):
+        if site.description == description and text in site.snippet:
             return reason
     return None
 
