@@ -37,8 +37,11 @@ def form(request: httpx.Request) -> dict[str, list[str]]:
 
 def test_instagram_authorize_url() -> None:
     api, _ = api_for(Recorder([]))
-    url = api.authorize_url(state=Secret("s" * 43), scopes=["instagram_business_basic", "instagram_business_content_publish"],
-                            redirect_uri="https://localhost/callback")
+    url = api.authorize_url(
+        state=Secret("s" * 43),
+        scopes=["instagram_business_basic", "instagram_business_content_publish"],
+        redirect_uri="https://localhost/callback",
+    )
     parts = urlsplit(url)
     assert (parts.scheme, parts.netloc, parts.path) == ("https", "www.instagram.com", "/oauth/authorize")
     assert {k: v[0] for k, v in parse_qs(parts.query).items()} == {
@@ -87,7 +90,11 @@ async def test_instagram_exchange_accepts_both_shapes(body: dict, user_id: str) 
     assert "client_secret" not in str(request.url)
 
 
-RESTFB_ACCESSTOKEN = '{"access_token": "EAACEdEose0...", "user_id": "1234567890", "permissions": ["instagram_business_basic","instagram_business_manage_messages","instagram_business_manage_comments","instagram_business_content_publish"]}'
+RESTFB_ACCESSTOKEN = (
+    '{"access_token": "EAACEdEose0...", "user_id": "1234567890", "permissions": ["instagram_business_basic",'
+    '"instagram_business_manage_messages","instagram_business_manage_comments",'
+    '"instagram_business_content_publish"]}'
+)
 
 
 async def test_restfb_fixture_verbatim_is_refused_for_its_placeholder_token() -> None:
@@ -123,7 +130,9 @@ async def test_used_code_is_a_bad_request() -> None:
     api, graph = api_for(rec)
     async with graph:
         with pytest.raises(BadRequest, match="already used"):
-            await api.exchange_code(code=Secret(canary()), redirect_uri="https://localhost/callback", secret=Secret(canary()))
+            await api.exchange_code(
+                code=Secret(canary()), redirect_uri="https://localhost/callback", secret=Secret(canary())
+            )
 
 
 async def test_facebook_exchange_is_a_versioned_get() -> None:
@@ -144,8 +153,17 @@ async def test_facebook_exchange_is_a_versioned_get() -> None:
 
 @pytest.mark.parametrize(
     "token",
-    ["token", "", None, 12345678901234567890, "IGAA" + "x" * 3000, "IGAA xxxxxxxxxxxxxxxxxxxx", "IGAA\x1b[31mxxxxxxxxxxxxxxx",
-     "IGAAxxxxxxxxxxxxxxxxxxxx\u00e9", ["IGAAxxxxxxxxxxxxxxxxxxxx"]],
+    [
+        "token",
+        "",
+        None,
+        12345678901234567890,
+        "IGAA" + "x" * 3000,
+        "IGAA xxxxxxxxxxxxxxxxxxxx",
+        "IGAA\x1b[31mxxxxxxxxxxxxxxx",
+        "IGAAxxxxxxxxxxxxxxxxxxxx\u00e9",
+        ["IGAAxxxxxxxxxxxxxxxxxxxx"],
+    ],
 )
 async def test_unusable_tokens_are_refused(token: object) -> None:
     # The first case is sns-sdks/python-facebook basic_display_api_user_token.json verbatim.
@@ -153,7 +171,7 @@ async def test_unusable_tokens_are_refused(token: object) -> None:
     rec = Recorder([json_response(200, body)])
     api, graph = api_for(rec)
     async with graph:
-        with pytest.raises(ApiError, match="^Meta returned an unusable token$"):
+        with pytest.raises(ApiError, match=r"^Meta returned an unusable token$"):
             await api.long_lived(short=Secret(IG_TOKEN), secret=Secret(canary()))
 
 
@@ -174,9 +192,22 @@ async def test_instagram_long_lived() -> None:
                               "access_token": "IGAAshort" + "z" * 20}
 
 
-@pytest.mark.parametrize(("expires_in", "expected"), [(None, None), (5183944, 5183944), (0, None), (-5, None),
-                                                      (10**12, None), ("5183944", 5183944), (True, None), ("soon", None)])
-async def test_facebook_long_lived_expires_in_may_be_missing_or_insane(expires_in: object, expected: int | None) -> None:
+@pytest.mark.parametrize(
+    ("expires_in", "expected"),
+    [
+        (None, None),
+        (5183944, 5183944),
+        (0, None),
+        (-5, None),
+        (10**12, None),
+        ("5183944", 5183944),
+        (True, None),
+        ("soon", None),
+    ],
+)
+async def test_facebook_long_lived_expires_in_may_be_missing_or_insane(
+    expires_in: object, expected: int | None
+) -> None:
     body: dict[str, object] = {"access_token": FB_TOKEN, "token_type": "bearer"}
     if expires_in is not None:
         body["expires_in"] = expires_in
@@ -256,12 +287,37 @@ async def test_facebook_me() -> None:
 
 # --- debug_token -------------------------------------------------------------------------------
 
-TOKEN_INFO = '{"data":{"app_id":"appId","type":"USER","application":"appName","data_access_expires_at":1585040349,"expires_at":1577347200,"is_valid":true,"scopes":["email","read_insights","manage_pages","pages_show_list","public_profile"],"granular_scopes":[{"scope":"manage_pages"},{"scope":"pages_show_list"}],"user_id":"userId"}}'
-DEBUG_INFO_2 = '{"app_id": "1234567890", "type": "USER", "application": "Example App", "data_access_expires_at": 1563217616, "expires_at": 1561330800, "is_valid": true, "scopes": ["user_location", "business_management", "public_profile"], "user_id": "9876543212345"}'
-DEBUG_INFO_3 = '{"app_id": "{app-id}", "type": "USER", "application": "{app-name}", "data_access_expires_at": 1649504517, "expires_at": 1641733200, "is_valid": true, "scopes": ["pages_show_list","instagram_basic","public_profile"], "granular_scopes": [{"scope": "pages_show_list"}, {"scope": "instagram_basic", "target_ids": ["{connected-ig-user-id}"]}], "user_id": "{user-id}"}'
-DOC_SAMPLE = '{"data": {"app_id": 138483919580948, "type": "USER", "application": "Social Cafe", "expires_at": 1352419328, "is_valid": true, "issued_at": 1347235328, "metadata": {"sso": "iphone-safari"}, "scopes": ["email", "publish_actions"], "user_id": "1207059"}}'
-PAGE_TOKEN = '{"data": {"app_id": 200000000000002, "type": "PAGE", "expires_at": 0, "data_access_expires_at": 0, "is_valid": true, "profile_id": 123456789, "user_id": 1207059, "scopes": ["pages_show_list"]}}'
-INVALID = '{"data": {"app_id": "200000000000002", "type": "USER", "is_valid": false, "expires_at": 1352419328, "scopes": [], "error": {"code": 190, "subcode": 460, "message": "The session has been invalidated because the user changed their password"}}}'
+TOKEN_INFO = (
+    '{"data":{"app_id":"appId","type":"USER","application":"appName","data_access_expires_at":1585040349,'
+    '"expires_at":1577347200,"is_valid":true,"scopes":["email","read_insights","manage_pages","pages_show_list",'
+    '"public_profile"],"granular_scopes":[{"scope":"manage_pages"},{"scope":"pages_show_list"}],'
+    '"user_id":"userId"}}'
+)
+DEBUG_INFO_2 = (
+    '{"app_id": "1234567890", "type": "USER", "application": "Example App", "data_access_expires_at": 1563217616,'
+    ' "expires_at": 1561330800, "is_valid": true, "scopes": ["user_location", "business_management",'
+    ' "public_profile"], "user_id": "9876543212345"}'
+)
+DEBUG_INFO_3 = (
+    '{"app_id": "{app-id}", "type": "USER", "application": "{app-name}", "data_access_expires_at": 1649504517,'
+    ' "expires_at": 1641733200, "is_valid": true, "scopes": ["pages_show_list","instagram_basic","public_profile"],'
+    ' "granular_scopes": [{"scope": "pages_show_list"}, {"scope": "instagram_basic",'
+    ' "target_ids": ["{connected-ig-user-id}"]}], "user_id": "{user-id}"}'
+)
+DOC_SAMPLE = (
+    '{"data": {"app_id": 138483919580948, "type": "USER", "application": "Social Cafe", "expires_at": 1352419328,'
+    ' "is_valid": true, "issued_at": 1347235328, "metadata": {"sso": "iphone-safari"}, "scopes": ["email",'
+    ' "publish_actions"], "user_id": "1207059"}}'
+)
+PAGE_TOKEN = (
+    '{"data": {"app_id": 200000000000002, "type": "PAGE", "expires_at": 0, "data_access_expires_at": 0,'
+    ' "is_valid": true, "profile_id": 123456789, "user_id": 1207059, "scopes": ["pages_show_list"]}}'
+)
+INVALID = (
+    '{"data": {"app_id": "200000000000002", "type": "USER", "is_valid": false, "expires_at": 1352419328,'
+    ' "scopes": [], "error": {"code": 190, "subcode": 460,'
+    ' "message": "The session has been invalidated because the user changed their password"}}}'
+)
 
 
 async def _debug(body: str) -> tuple[object, Recorder]:

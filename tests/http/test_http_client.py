@@ -49,7 +49,12 @@ async def test_success_returns_json_usage_and_records_the_exchange() -> None:
     assert rec.requests[0].url.params["access_token"] == token  # revealed on the wire only
     [exchange] = log
     assert exchange.url == f"{URL}?fields=id&access_token=***"
-    assert (exchange.method, exchange.status, exchange.app_name, exchange.account) == ("GET", 200, "demo-ig", "acme.studio")
+    assert (exchange.method, exchange.status, exchange.app_name, exchange.account) == (
+        "GET",
+        200,
+        "demo-ig",
+        "acme.studio",
+    )
     assert exchange.at == CLOCK_AT and exchange.latency_ms >= 0 and exchange.pid is not None
     assert exchange.usage == response.usage and exchange.error_code is None
 
@@ -199,7 +204,9 @@ async def test_non_transient_api_errors_are_not_retried(body: dict, cls: type) -
 
 
 async def test_html_200_is_an_error_not_success() -> None:
-    rec = Recorder([httpx.Response(200, text="<html>Sign in to the Wi-Fi</html>", headers={"content-type": "text/html"})])
+    rec = Recorder(
+        [httpx.Response(200, text="<html>Sign in to the Wi-Fi</html>", headers={"content-type": "text/html"})]
+    )
     async with client(rec) as graph:
         with pytest.raises(ApiError, match="HTML"):
             await graph.request("GET", URL)

@@ -78,7 +78,8 @@ def test_no_known_secret_survives_random_text() -> None:
 def test_key_rules_catch_unregistered_values_in_text() -> None:
     raw = "UNREGISTERED_" + "z" * 20
     samples = [
-        f'HTTP Request: GET https://graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token&access_token={raw} "HTTP/1.1 200 OK"',
+        "HTTP Request: GET https://graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token"
+        f'&access_token={raw} "HTTP/1.1 200 OK"',
         f'{{"access_token": "{raw}", "token_type": "bearer"}}',
         f"{{'client_secret': '{raw}'}}",
         f"client_id=1&client_secret={raw}&code={raw}",
@@ -106,7 +107,7 @@ def test_redact_headers_masks_auth_and_cookies_and_urls() -> None:
         "Proxy-Authorization": "Basic abc",
         "cookie": "a=b",
         "Set-Cookie": "c=d",
-        "Location": f"https://localhost/callback?code=abc&state=def#_",
+        "Location": "https://localhost/callback?code=abc&state=def#_",
         "X-Echo": f"token {raw}",
         "Content-Type": "application/json",
     }

@@ -18,8 +18,8 @@ from igtui.core.errors import AppBlocked, ReloginRequired, TransientApiError
 from igtui.core.graph.api import MetaApi
 from igtui.core.graph.client import GraphClient
 from igtui.core.graph.errors import APP_ADVICE
-from igtui.core.models import Exchange, Profile, TokenKind
 from igtui.core.graph.requestlog import ExchangeRecorder
+from igtui.core.models import Exchange, Profile, TokenKind
 from igtui.core.secret import Secret
 from igtui.sandbox.admin import SandboxAdmin
 from igtui.sandbox.demo import DEMO_FB_APP, DEMO_IG_APP
@@ -48,7 +48,9 @@ def admin(sandbox: Sandbox) -> Iterator[SandboxAdmin]:
         yield client
 
 
-def _api(sandbox: Sandbox, platform: str, log: list[Exchange] | None = None, **kwargs: Any) -> tuple[MetaApi, GraphClient]:
+def _api(
+    sandbox: Sandbox, platform: str, log: list[Exchange] | None = None, **kwargs: Any
+) -> tuple[MetaApi, GraphClient]:
     graph = GraphClient(backoff_base=0.0, on_exchange=log.append if log is not None else None, **kwargs)
     return MetaApi(graph, make_app(platform, sandbox.url)), graph
 
