@@ -59,7 +59,7 @@ def consent(authorize_url: str, username: str, decision: str = "allow") -> str:
     try:
         from igtui.sandbox.admin import SandboxAdmin
     except ImportError:
-        SandboxAdmin = None  # noqa: N806
+        SandboxAdmin = None
     origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(authorize_url))
     if SandboxAdmin is not None and hasattr(SandboxAdmin, "consent"):
         return str(SandboxAdmin(origin).consent(authorize_url, username, decision=decision))

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from igtui.core.clock import FrozenClock, iso
+from igtui.core.graph.requestlog import ExchangeRecorder
 from igtui.core.models import AccountStatus, Exchange, Profile, TokenKind, Usage
 from igtui.core.oauth.browser import can_open_browser, ssh_tunnel_hint, under_ssh
-from igtui.core.graph.requestlog import ExchangeRecorder
 from igtui.core.secret import Secret
 from igtui.core.store import Store
 
@@ -73,7 +73,9 @@ def test_token_get_prints_only_the_token(seeded: Store, cli: Any) -> None:
 def test_token_get_refuses_a_dead_token_unless_forced(seeded: Store, cli: Any) -> None:
     env = {"IGTUI_PASSPHRASE": "correct horse battery staple"}
     account = seeded.get_account("acme.studio")
-    seeded.update_account_state(account.id, status=AccountStatus.NEEDS_RELOGIN, status_reason="the token expired (190/463): log in again")
+    seeded.update_account_state(
+        account.id, status=AccountStatus.NEEDS_RELOGIN, status_reason="the token expired (190/463): log in again"
+    )
     dead = cli("token", "get", "acme.studio", env=env)
     assert dead.exit_code == 4 and dead.stdout == "" and "190/463" in dead.stderr
     assert cli("token", "get", "acme.studio", "--force", env=env).stdout == TOKEN + "\n"

@@ -74,7 +74,7 @@ async def test_instagram_login_saves_a_long_lived_token(flow: LoginFlow, sandbox
     started = flow.start("ig")
     assert "state=" in started.authorize_url and started.state_expires_at == clock.now() + timedelta(minutes=10)
     assert len(started.state.reveal()) >= 43  # 256 bits of token_urlsafe
-    url, accounts, steps = await _login(flow, "ig", "acme.studio")
+    _url, accounts, steps = await _login(flow, "ig", "acme.studio")
     assert steps == list(STEPS[2:])
     (account,) = accounts
     assert account.username == "acme.studio"
@@ -88,7 +88,9 @@ async def test_instagram_login_saves_a_long_lived_token(flow: LoginFlow, sandbox
 
 
 @pytest.mark.parametrize("omit", [False, True])
-async def test_facebook_login_adds_every_linked_instagram_account(flow: LoginFlow, sandbox: Sandbox, omit: bool) -> None:
+async def test_facebook_login_adds_every_linked_instagram_account(
+    flow: LoginFlow, sandbox: Sandbox, omit: bool
+) -> None:
     admin(sandbox.url, "apps/update", {"app_id": FB_APP_ID, "omit_expires_in": omit})
     _url, accounts, steps = await _login(flow, "fb", "dana.rivers")
     assert steps == list(STEPS[2:])
@@ -217,9 +219,13 @@ async def test_inspect_without_verify_makes_no_request(flow: LoginFlow, client: 
     assert client.seen == []  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("token", ["", "IGAA" + "x" * 5000, "IGAA\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", None])
-async def test_a13_unusable_token_from_the_exchange_saves_nothing(flow: LoginFlow, sandbox: Sandbox,
-                                                                 token: str | None) -> None:
+@pytest.mark.parametrize(
+    "token",
+    ["", "IGAA" + "x" * 5000, "IGAA\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", None],
+)
+async def test_a13_unusable_token_from_the_exchange_saves_nothing(
+    flow: LoginFlow, sandbox: Sandbox, token: str | None
+) -> None:
     started = flow.start("ig")
     url = consent(started.authorize_url, "acme.studio")
     body = {"token_type": "bearer"} if token is None else {"access_token": token, "user_id": 1}

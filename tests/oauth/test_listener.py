@@ -95,7 +95,7 @@ def test_binds_loopback_only(listener: LoopbackListener, port: int) -> None:
 def test_everything_else_is_refused_and_the_listener_keeps_waiting(
     listener: LoopbackListener, port: int, method: str, path: str, host: str | None, expected: int
 ) -> None:
-    status, headers, body = request(port, method, path, host.format(port=port) if host is not None else None)
+    status, _headers, _body = request(port, method, path, host.format(port=port) if host is not None else None)
     assert status == expected
     assert not listener.received
     assert listener.refused == 1
