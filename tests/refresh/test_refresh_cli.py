@@ -20,7 +20,14 @@ def _seed(store: Any) -> dict[str, int]:
     for name, app, kind, issued, expires, data in [
         ("fresh", "ig", TokenKind.IG_LONG, NOW - timedelta(days=1), NOW + timedelta(days=59), None),
         ("due", "ig", TokenKind.IG_LONG, NOW - timedelta(days=50), NOW + timedelta(days=10), None),
-        ("soon\x1b[31m", "fb", TokenKind.FB_USER, NOW - timedelta(days=50), NOW + timedelta(days=10), NOW + timedelta(days=40)),
+        (
+            "soon\x1b[31m",
+            "fb",
+            TokenKind.FB_USER,
+            NOW - timedelta(days=50),
+            NOW + timedelta(days=10),
+            NOW + timedelta(days=40),
+        ),
         ("page", "fb", TokenKind.FB_PAGE, NOW - timedelta(days=5), None, None),
     ]:
         acc = store.save_login(app, Profile(id=f"x{len(ids)}", user_id=f"1784{len(ids)}", username=name), kind=kind,
@@ -46,7 +53,9 @@ def test_status_json_and_exit_code(store: Any, cli: Any) -> None:
     assert cli("status", "--within", "5").exit_code == 0
     text = cli("status")
     assert "\x1b" not in text.stdout and "soon\\x1b[31m" in text.stdout
-    store.update_account_state(ids["fresh"], status=AccountStatus.NEEDS_RELOGIN, status_reason="the token expired; log in again")
+    store.update_account_state(
+        ids["fresh"], status=AccountStatus.NEEDS_RELOGIN, status_reason="the token expired; log in again"
+    )
     r = cli("status", "--within", "5", "--json")
     assert r.exit_code == 4 and r.json()["attention"] == 1
 
@@ -59,14 +68,31 @@ def test_status_needs_no_passphrase(store: Any, cli: Any) -> None:
 
 def test_history_filters(store: Any, cli: Any) -> None:
     ids = _seed(store)
-    for result, code in ((RefreshResult.REFRESHED, None), (RefreshResult.NEEDS_RELOGIN, 190), (RefreshResult.FAILED, 2)):
-        store.add_history(RefreshEvent(at=NOW, trigger=Trigger.CRON, account_id=ids["due"], account="ig/due", result=result,
-                                       error_code=code, error_subcode=460 if code == 190 else None, fbtrace_id="Ftrace",
-                                       message="m", duration_ms=12.5))
+    for result, code in (
+        (RefreshResult.REFRESHED, None),
+        (RefreshResult.NEEDS_RELOGIN, 190),
+        (RefreshResult.FAILED, 2),
+    ):
+        store.add_history(
+            RefreshEvent(
+                at=NOW,
+                trigger=Trigger.CRON,
+                account_id=ids["due"],
+                account="ig/due",
+                result=result,
+                error_code=code,
+                error_subcode=460 if code == 190 else None,
+                fbtrace_id="Ftrace",
+                message="m",
+                duration_ms=12.5,
+            )
+        )
     rows = cli("history", "--json").json()
     assert [r["result"] for r in rows] == ["failed", "needs_relogin", "refreshed"]
     assert rows[1]["error_subcode"] == 460 and rows[1]["trigger"] == "cron" and rows[1]["fbtrace_id"] == "Ftrace"
-    assert [r["result"] for r in cli("history", "ig/due", "--result", "needs_relogin", "--json").json()] == ["needs_relogin"]
+    assert [r["result"] for r in cli("history", "ig/due", "--result", "needs_relogin", "--json").json()] == [
+        "needs_relogin"
+    ]
     assert cli("history", "fresh", "--json").json() == []
     assert len(cli("history", "--limit", "1", "--json").json()) == 1
     assert cli("history", "--result", "bogus").exit_code == 2
@@ -77,8 +103,15 @@ def test_history_filters(store: Any, cli: Any) -> None:
 
 def test_refresh_argument_errors(store: Any, cli: Any) -> None:
     _seed(store)
-    for argv in (["refresh"], ["refresh", "due", "--due"], ["refresh", "--due", "--all"], ["refresh", "--all", "--force"],
-                 ["refresh", "due", "--within", "3"], ["refresh", "--due", "--within", "-1"], ["refresh", "--due", "--trigger", "tui"]):
+    for argv in (
+        ["refresh"],
+        ["refresh", "due", "--due"],
+        ["refresh", "--due", "--all"],
+        ["refresh", "--all", "--force"],
+        ["refresh", "due", "--within", "3"],
+        ["refresh", "--due", "--within", "-1"],
+        ["refresh", "--due", "--trigger", "tui"],
+    ):
         r = cli(*argv)
         assert r.exit_code == 2, argv
         assert r.stderr.startswith("igtui: ") and "Traceback" not in r.stderr

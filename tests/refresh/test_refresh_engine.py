@@ -150,7 +150,9 @@ async def test_relogin_marks_account_and_nothing_retries_it(env, tmp_path: Path)
     out = tmp_path / "notes.jsonl"
     aid = _add(store, "bob", age=50 * D)
     meta.behaviour["bob"] = _raise(ReloginRequired("token invalid", code=190, subcode=460, fbtrace_id="F460"))
-    eng = _engine(store, clock, meta, locks, notify_command=f"cat >> {shlex.quote(str(out))}; echo >> {shlex.quote(str(out))}")
+    eng = _engine(
+        store, clock, meta, locks, notify_command=f"cat >> {shlex.quote(str(out))}; echo >> {shlex.quote(str(out))}"
+    )
     events = await eng.refresh_due(trigger=Trigger.CRON)
     assert [e.result for e in events] == [RefreshResult.NEEDS_RELOGIN]
     assert outcome(events) == "attention"
@@ -195,8 +197,11 @@ async def test_implausible_token_never_replaces_the_good_one(env) -> None:
     store, clock, meta, locks = env
     aid = _add(store, "dan", age=50 * D)
     old = store.account_token(aid)
-    for grant in (TokenGrant(access_token=Secret("short")), TokenGrant(access_token=Secret("IGAA" + "x" * 40), expires_in=10**9),
-                  TokenGrant(access_token=Secret("IGAA has spaces and <html> in it xxxxx"), expires_in=100)):
+    for grant in (
+        TokenGrant(access_token=Secret("short")),
+        TokenGrant(access_token=Secret("IGAA" + "x" * 40), expires_in=10**9),
+        TokenGrant(access_token=Secret("IGAA has spaces and <html> in it xxxxx"), expires_in=100),
+    ):
         meta.behaviour["dan"] = lambda g=grant: g
         ev = await _engine(store, clock, meta, locks).refresh_account(aid, trigger=Trigger.CLI, force=True)
         assert ev.result is RefreshResult.FAILED and "old token is kept" in (ev.message or "")
@@ -240,7 +245,9 @@ async def test_stale_intent_with_dead_token_marks_uncertain(env, tmp_path: Path)
     lock_path(locks, aid).write_bytes(Intent(aid, acc.generation, 999999, 1, None).dumps())
     meta.me_behaviour["gus"] = _raise(ReloginRequired("invalid", code=190, subcode=467))
     out = tmp_path / "n.jsonl"
-    eng = _engine(store, clock, meta, locks, notify_command=f"cat >> {shlex.quote(str(out))}; echo >> {shlex.quote(str(out))}")
+    eng = _engine(
+        store, clock, meta, locks, notify_command=f"cat >> {shlex.quote(str(out))}; echo >> {shlex.quote(str(out))}"
+    )
     events = await eng.refresh_due(trigger=Trigger.CRON)
     assert [e.result for e in events] == [RefreshResult.FAILED]
     acc = store.get_account_by_id(aid)
@@ -321,7 +328,9 @@ async def test_facebook_and_short_tokens_never_call_refresh_but_warn(env, tmp_pa
     _add(store, "page.fine", age=D, app="fb", kind=TokenKind.FB_USER, lifetime=50 * D, data_in=80 * D)
     short = _add(store, "short", age=H / 2, kind=TokenKind.IG_SHORT, lifetime=H)
     out = tmp_path / "n.jsonl"
-    eng = _engine(store, clock, meta, locks, notify_command=f"cat >> {shlex.quote(str(out))}; echo >> {shlex.quote(str(out))}")
+    eng = _engine(
+        store, clock, meta, locks, notify_command=f"cat >> {shlex.quote(str(out))}; echo >> {shlex.quote(str(out))}"
+    )
     assert await eng.refresh_due(trigger=Trigger.CRON) == []
     all_events = await eng.refresh_all(trigger=Trigger.CLI)
     assert {e.result for e in all_events} == {RefreshResult.SKIPPED}
@@ -377,7 +386,9 @@ async def test_decisions_without_meta_carry_their_reason(env) -> None:
     _add(store, "r.fb", age=D, app="fb", kind=TokenKind.FB_USER, lifetime=50 * D)
     _add(store, "r.gone", age=61 * D)
     waits = _add(store, "r.waits", age=50 * D)
-    store.update_account_state(waits, status=AccountStatus.NEEDS_RELOGIN, status_reason="the token expired; log in again")
+    store.update_account_state(
+        waits, status=AccountStatus.NEEDS_RELOGIN, status_reason="the token expired; log in again"
+    )
     unsure = _add(store, "r.unsure", age=50 * D)
     store.update_account_state(unsure, status=AccountStatus.TOKEN_UNCERTAIN, status_reason=UNCERTAIN_REASON)
     slow = _add(store, "r.slow", age=50 * D)
@@ -401,15 +412,28 @@ async def test_decisions_without_meta_carry_their_reason(env) -> None:
 @pytest.mark.parametrize(
     ("answer", "result", "reason"),
     [
-        (lambda: _raise(ReloginRequired("invalid", code=190, subcode=460))(),
-         RefreshResult.NEEDS_RELOGIN, RefreshReason.RELOGIN_REQUIRED),
-        (lambda: _raise(TransientApiError("Meta had a temporary problem", code=2))(),
-         RefreshResult.FAILED, RefreshReason.META_ERROR),
+        (
+            lambda: _raise(ReloginRequired("invalid", code=190, subcode=460))(),
+            RefreshResult.NEEDS_RELOGIN,
+            RefreshReason.RELOGIN_REQUIRED,
+        ),
+        (
+            lambda: _raise(TransientApiError("Meta had a temporary problem", code=2))(),
+            RefreshResult.FAILED,
+            RefreshReason.META_ERROR,
+        ),
         (lambda: _raise(NetworkError("the connection broke"))(), RefreshResult.FAILED, RefreshReason.NO_ANSWER),
         (lambda: TokenGrant(access_token=Secret("short")), RefreshResult.FAILED, RefreshReason.INVALID_GRANT),
-        (lambda: _raise(RateLimited("limit reached", code=4))(), RefreshResult.RATE_LIMITED, RefreshReason.RATE_LIMITED),
-        (lambda: _raise(AppBlocked("app restricted", kind="restricted", advice="fix it", code=200))(),
-         RefreshResult.APP_BLOCKED, RefreshReason.APP_BLOCKED),
+        (
+            lambda: _raise(RateLimited("limit reached", code=4))(),
+            RefreshResult.RATE_LIMITED,
+            RefreshReason.RATE_LIMITED,
+        ),
+        (
+            lambda: _raise(AppBlocked("app restricted", kind="restricted", advice="fix it", code=200))(),
+            RefreshResult.APP_BLOCKED,
+            RefreshReason.APP_BLOCKED,
+        ),
         (lambda: _raise(RuntimeError("boom"))(), RefreshResult.FAILED, RefreshReason.INTERNAL_ERROR),
     ],
 )

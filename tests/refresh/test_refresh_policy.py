@@ -59,7 +59,9 @@ def test_due_boundary_exactly_n_days_left_is_not_due() -> None:
 
 
 def test_window_override_order() -> None:
-    app = App(id=1, name="demo-ig", platform="instagram", app_id="1", redirect_uris=(), scopes=(), refresh_within_days=20)
+    app = App(
+        id=1, name="demo-ig", platform="instagram", app_id="1", redirect_uris=(), scopes=(), refresh_within_days=20
+    )
     acc = ig_long(D)
     assert window_days(acc) == 15
     assert window_days(acc, app) == 20
@@ -96,7 +98,10 @@ def test_health_ig_long() -> None:
 
 def test_health_reflects_stored_status() -> None:
     acc = ig_long(50 * D)
-    assert health(replace(acc, status=AccountStatus.NEEDS_RELOGIN, status_reason="password changed"), NOW) is Health.NEEDS_RELOGIN
+    assert (
+        health(replace(acc, status=AccountStatus.NEEDS_RELOGIN, status_reason="password changed"), NOW)
+        is Health.NEEDS_RELOGIN
+    )
     assert health(replace(acc, status=AccountStatus.RATE_LIMITED, retry_at=NOW + H), NOW) is Health.RATE_LIMITED
     # A rate limit whose time has passed is just due again.
     assert health(replace(acc, status=AccountStatus.RATE_LIMITED, retry_at=NOW - H), NOW) is Health.REFRESH_DUE
