@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,12 +43,14 @@ def _imports(path: Path) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.append(node.module)
             found += [f"{node.module}.{alias.name}" for alias in node.names]
-        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
-            "import_module",
-            "__import__",
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) in ("import_module", "__import__")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
         ):
-            if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-                found.append(node.args[0].value)
+            found.append(node.args[0].value)
     return found
 
 
@@ -93,7 +96,10 @@ def test_app_show_path_does_not_import_textual_or_httpx(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**os.environ, "PYTHONPATH": str(REPO), "IGTUI_HOME": str(home), "IGTUI_PASSPHRASE": "pw-for-tests"}
     kdf = ["--kdf-memory", "19456", "--kdf-iterations", "2", "--kdf-lanes", "1"]
-    run = lambda *a, **k: subprocess.run([sys.executable, "-m", "igtui", *a], env=env, capture_output=True, text=True, **k)  # noqa: E731
+
+    def run(*a: str, **k: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "igtui", *a], env=env, capture_output=True, text=True, **k)
+
     assert run("init", *kdf).returncode == 0
     assert run("app", "add", "demo", "--platform", "instagram", "--app-id", "1", "--redirect-uri",
                "https://localhost/cb", "--secret-stdin", input="demo-secret-xyz\n").returncode == 0

@@ -151,7 +151,7 @@ def test_get_account_refs_and_ambiguity(store: Store) -> None:
     assert store.get_account("demo-ig/acme.studio").id == a.id
     assert store.get_account("17841400000000009").id == b.id
     assert store.get_account("demo-fb/acme.studio").id == b.id
-    with pytest.raises(UsageError, match="ambiguous.*demo-fb/acme.studio, demo-ig/acme.studio"):
+    with pytest.raises(UsageError, match=r"ambiguous.*demo-fb/acme\.studio, demo-ig/acme\.studio"):
         store.get_account("acme.studio")
     with pytest.raises(NotFound):
         store.get_account("nobody")
@@ -334,7 +334,9 @@ def test_take_pending_flow_by_id(store: Store, clock: FrozenClock) -> None:
     assert store.list_pending_flows() == []
 
 
-@pytest.mark.parametrize("wrong", ["", " ", "correct horse battery staple ", "x" * 1_000_000, "CORRECT HORSE BATTERY STAPLE"])
+@pytest.mark.parametrize(
+    "wrong", ["", " ", "correct horse battery staple ", "x" * 1_000_000, "CORRECT HORSE BATTERY STAPLE"]
+)
 def test_wrong_passphrases_never_unlock(store: Store, store_path, wrong: str) -> None:
     with pytest.raises(WrongPassphrase):
         Store.open(store_path).unlock(Secret(wrong, register=False))

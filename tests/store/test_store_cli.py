@@ -177,7 +177,10 @@ def test_global_options_before_or_after(cli, fast_kdf_args: list[str], tmp_path:
     assert cli("app", "add", "demo", "--platform", "facebook", "--app-id", "200000000000002", "--redirect-uri",
                "https://localhost/cb", "--secret-stdin", "--store", str(db), input="fb-secret-0002\n",
                env=PASS).exit_code == 0
-    assert cli("app", "list", "--json", "--store", str(db)).json()[0]["scopes"] == ["instagram_basic", "pages_show_list"]
+    assert cli("app", "list", "--json", "--store", str(db)).json()[0]["scopes"] == [
+        "instagram_basic",
+        "pages_show_list",
+    ]
     assert cli("app", "list", "--json").exit_code == 3  # default store does not exist
 
 
@@ -219,8 +222,8 @@ def _walk(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
         if isinstance(action, argparse._SubParsersAction):
             helps = {a.dest: a.help for a in action._choices_actions}
             for name, sub in action.choices.items():
-                yield prefix + (name,), helps.get(name), sub
-                yield from _walk(sub, prefix + (name,))
+                yield (*prefix, name), helps.get(name), sub
+                yield from _walk(sub, (*prefix, name))
 
 
 def test_every_subcommand_has_help_text() -> None:

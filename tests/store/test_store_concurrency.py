@@ -60,7 +60,7 @@ def test_two_writers_never_see_database_is_locked(store: Store, store_path: Path
         for tag in ("a", "b")
     ]
     outputs = [p.communicate(timeout=300) for p in procs]
-    for proc, (out, err) in zip(procs, outputs, strict=True):
+    for proc, (_out, err) in zip(procs, outputs, strict=True):
         assert "locked" not in err.lower() and "busy" not in err.lower(), err
         assert proc.returncode == 0, err
     accounts = store.list_accounts("demo")

@@ -32,7 +32,9 @@ def _works(path: Path, passphrase: str) -> bool:
 
 @pytest.mark.parametrize("point", ["passwd_before_commit", "passwd_after_commit"])
 @pytest.mark.parametrize("trial", range(TRIALS))
-def test_passwd_killed_leaves_old_or_new(run_igtui, igtui_home: Path, fast_kdf_args: list[str], point: str, trial: int) -> None:
+def test_passwd_killed_leaves_old_or_new(
+    run_igtui, igtui_home: Path, fast_kdf_args: list[str], point: str, trial: int
+) -> None:
     env = {"IGTUI_PASSPHRASE": OLD}
     assert run_igtui("init", *fast_kdf_args, env=env).returncode == 0
     r = run_igtui("app", "add", "demo", "--platform", "instagram", "--app-id", "1", "--redirect-uri",
