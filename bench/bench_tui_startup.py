@@ -2,7 +2,7 @@
 app showing a 10,000-row DataTable, measured in the same run (target: ratio ≤ 1.5).
 
 Both are timed from App construction to the first refresh after the table holds every row,
-headless, at 160×48. igtui's time includes the store read (sqlite), F's health policy for every
+headless, at 160×48. igtui's time includes the store read (sqlite), the refresh policy's health for every
 account and the table fill; the store is created and seeded (bulk insert) before timing.
 
     python bench/bench_tui_startup.py            # IGTUI_BENCH_ACCOUNTS=10000 IGTUI_BENCH_ROUNDS=3

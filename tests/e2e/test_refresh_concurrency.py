@@ -77,7 +77,9 @@ def test_killed_lock_holder_wedges_nothing(tmp_path: Path, sandbox: Any, admin: 
     acc = seed_ig(store, admin, "orbit.gear", age_days=50)
     env = cli_env(home)
     admin.fail_next(status=200, count=1, path="/refresh_access_token", body="pass", delay=6)
-    holder = subprocess.Popen(igtui_cmd("refresh", "orbit.gear"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    holder = subprocess.Popen(
+        igtui_cmd("refresh", "orbit.gear"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     path = lock_path(home / "locks", acc.id)
     deadline = time.monotonic() + 60
     while not (path.exists() and path.stat().st_size > 0):  # its intent is written: it holds the lock
@@ -85,7 +87,9 @@ def test_killed_lock_holder_wedges_nothing(tmp_path: Path, sandbox: Any, admin: 
         time.sleep(0.05)
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
-    r = subprocess.run(igtui_cmd("refresh", "orbit.gear", "--json"), env=env, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        igtui_cmd("refresh", "orbit.gear", "--json"), env=env, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["results"][0]["result"] == "refreshed"
     assert admin.token_info(store.account_token(acc.id).reveal())["valid"]

@@ -1,7 +1,8 @@
-"""Crash trials (security.md §4.3): SIGKILL a refresher at random points and at injected points,
-then check every time that the store opens, `PRAGMA integrity_check` is ok and no account lost
-its token (it decrypts, and the sandbox issued it); a refresh lost after Meta invalidated the
-old token must leave the account flagged TOKEN_UNCERTAIN, never silently broken.
+"""Crash trials (the crash-safety invariant in ARCHITECTURE.md): SIGKILL a refresher at random
+points and at injected points, then check every time that the store opens, `PRAGMA
+integrity_check` is ok and no account lost its token (it decrypts, and the sandbox issued it);
+a refresh lost after Meta invalidated the old token must leave the account flagged
+TOKEN_UNCERTAIN, never silently broken.
 
 IGTUI_CRASH_TRIALS sets the number of random-point trials (default 100 keeps this file under
 90 s on a shared 2-core box; the acceptance run uses 200).
@@ -167,7 +168,7 @@ def test_random_sigkill_trials(tmp_path: Path, sandbox: Any, admin: Any) -> None
     h.next_window()
     proc = h.spawn()
     t0 = time.monotonic()
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     window = max(0.05, (time.monotonic() - t0) * 1.3)
     assert proc.returncode == 0, err
     h.oracle()

@@ -91,14 +91,25 @@ async def test_facebook_login_expiry_and_data_access_warnings(tmp_path: Path, sa
     out = tmp_path / "notes.jsonl"
     store = make_store(tmp_path / "s.db", sandbox.url, fb=True)
     t = admin.issue_token(FB_APP_ID, "pine.outdoors", "fb_user")
-    user = store.save_login("demo-fb", Profile(id=str(t["fb_id"]), user_id=str(t["user_id"]), username="pine.outdoors"),
-                            kind=TokenKind.FB_USER, token=Secret(t["access_token"]), issued_at=from_epoch(t["issued_at"]),
-                            expires_at=from_epoch(t["expires_at"]),
-                            data_access_expires_at=from_epoch(t["data_access_expires_at"]))
+    user = store.save_login(
+        "demo-fb",
+        Profile(id=str(t["fb_id"]), user_id=str(t["user_id"]), username="pine.outdoors"),
+        kind=TokenKind.FB_USER,
+        token=Secret(t["access_token"]),
+        issued_at=from_epoch(t["issued_at"]),
+        expires_at=from_epoch(t["expires_at"]),
+        data_access_expires_at=from_epoch(t["data_access_expires_at"]),
+    )
     p = admin.issue_token(FB_APP_ID, "cedar.kitchen", "fb_page")
-    page = store.save_login("demo-fb", Profile(id="page", user_id=str(p["user_id"]), username="cedar.kitchen"),
-                            kind=TokenKind.FB_PAGE, token=Secret(p["access_token"]), issued_at=from_epoch(p["issued_at"]),
-                            expires_at=None, expires_known=True)
+    page = store.save_login(
+        "demo-fb",
+        Profile(id="page", user_id=str(p["user_id"]), username="cedar.kitchen"),
+        kind=TokenKind.FB_PAGE,
+        token=Secret(p["access_token"]),
+        issued_at=from_epoch(p["issued_at"]),
+        expires_at=None,
+        expires_known=True,
+    )
     async with GraphClient(clock=clock, retries=0) as client:
         engine = RefreshEngine(store, client, clock, locks_dir=tmp_path / "locks", notify_command=_notify_cmd(out))
         assert await engine.refresh_due(trigger=Trigger.CRON) == []
@@ -135,7 +146,9 @@ def test_refresh_failed_and_uncertain_notifications_via_cli(tmp_path: Path, sand
     env = cli_env(home, IGTUI_NOTIFY_COMMAND=_notify_cmd(out))
     # One failure: the client makes exactly one refresh attempt (a refresh is never retried).
     admin.fail_next(status=500, count=1, path="/refresh_access_token", body="html")
-    r = subprocess.run(igtui_cmd("refresh", "lumen.photo", "--json"), env=env, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        igtui_cmd("refresh", "lumen.photo", "--json"), env=env, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 1, r.stderr
     res = json.loads(r.stdout)["results"][0]
     assert res["result"] == "failed" and res["recorded"] is True
@@ -145,10 +158,17 @@ def test_refresh_failed_and_uncertain_notifications_via_cli(tmp_path: Path, sand
     assert notes[0]["account"] == "demo-ig/lumen.photo" and notes[0]["reason"]
     # A refresh whose new token is lost (kill after Meta answered, old token invalidated by Meta):
     admin.update_app(IG_APP_ID, refresh_mode="new_invalidate_old")
-    r = subprocess.run(igtui_cmd("refresh", "lumen.photo"), env={**env, "IGTUI_CRASHPOINT": "refresh_after_http_before_commit"},
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        igtui_cmd("refresh", "lumen.photo"),
+        env={**env, "IGTUI_CRASHPOINT": "refresh_after_http_before_commit"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == -9
-    r = subprocess.run(igtui_cmd("refresh", "--due", "--trigger", "cron"), env=env, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        igtui_cmd("refresh", "--due", "--trigger", "cron"), env=env, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 4, r.stdout + r.stderr
     acc = store.get_account_by_id(acc.id)
     assert acc.status is AccountStatus.TOKEN_UNCERTAIN and "lost" in (acc.status_reason or "")
@@ -233,10 +253,14 @@ def test_mixed_fleet_of_100(tmp_path: Path, sandbox: Any, admin: Any) -> None:
     # named again, one line each with what to do, and the run exits 4 (cron mails what is
     # printed). Meta is not called and nobody is notified twice.
     before = refresh_calls(admin)
-    r = subprocess.run(igtui_cmd("refresh", "--due", "--trigger", "cron"), env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        igtui_cmd("refresh", "--due", "--trigger", "cron"), env=env, capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 4 and r.stderr == ""
     lines = r.stdout.splitlines()
-    assert sorted(line.split(" — ")[0] for line in lines) == sorted(f"NEEDS RE-LOGIN: demo-ig/{u}" for u in revoked + expired)
+    assert sorted(line.split(" — ")[0] for line in lines) == sorted(
+        f"NEEDS RE-LOGIN: demo-ig/{u}" for u in revoked + expired
+    )
     assert all(line.endswith("to fix: igtui login demo-ig") for line in lines)
     assert refresh_calls(admin) == before
     assert len(_notes(out)) == len(notes)

@@ -1,4 +1,4 @@
-"""parse_error / classify / error_from_redirect: every shape, every code class (reference §6)."""
+"""parse_error / classify / error_from_redirect: every shape, every code class Meta documents."""
 
 from __future__ import annotations
 
@@ -22,15 +22,44 @@ from igtui.core.secret import Secret
 
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 
-# Fixtures quoted verbatim from reference §9 / §6.
-ERROR_DATA = b'{"error":{"message":"(#100) Object does not exist, cannot be loaded due to missing permission or reviewable feature, or does not support this operation. This endpoint requires the \'pages_read_engagement\' permission or the \'Page Public Content Access\' feature or the \'Page Public Metadata Access\' feature. \xe2\x80\xa6","type":"OAuthException","code":100,"fbtrace_id":"AQt_hJ68vFybS4TnupatNtX"}}'
-ERROR_JSON = b'{"error": {"message": "(#100) Pages Public Content Access requires either app secret proof or an app token", "type": "OAuthException", "code": 100, "fbtrace_id": "A1m6KK6iBqvjzPeQd4DYbKM"}}'
-IG_LOGIN_EXCEPTION = b'{"error": {"message": "Unknown path components: /impressions/day", "type": "IGApiException", "code": 2500, "fbtrace_id": "A7OjVVCXwSdfpIERKqntSKo"}}'
-EXAMPLE_OAUTH_ERROR = b'{"error_type": "OAuthException", "code": 400, "error_message": "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request"}'
-OAUTH_EXAMPLE_ERROR = b'{"error": {"message": "An unknown error occurred", "type": "OAuthException", "code": 1, "error_subcode": 1965014, "is_transient": false, "error_user_title": "Fundraisers Have a 90 Day Limit", "error_user_msg": "Please choose another end date.", "fbtrace_id": "EmOAvxDPlF2"}}'
-EXPIRED_190_0 = b'{"error":{"message":"Error validating access token: Session has expired on Monday, 01-Dec-25 11:00:00 PST. The current time is Tuesday, 02-Dec-25 09:00:55 PST.","type":"OAuthException","code":190,"error_subcode":0,"fbtrace_id":"AzFLksX9N3S3IECyB8dHS-W"}}'
-CODE_USED = b'{"error_type": "OAuthException", "code": 400, "error_message": "Matching code was not found or was already used"}'
-BUC_80001 = b'{"error":{"message":"(#80001) There have been too many calls to this Page account. \xe2\x80\xa6","type":"OAuthException","code":80001,"fbtrace_id":"AmFGcW_3hwDB7qFbl_QdebZ"}}'
+# Fixtures quoted verbatim from Meta's documentation and public SDKs' recordings.
+ERROR_DATA = (
+    b'{"error":{"message":"(#100) Object does not exist,'
+    b' cannot be loaded due to missing permission or reviewable feature,'
+    b' or does not support this operation. This endpoint requires the \'pages_read_engagement\' permission or the '
+    b'\'Page Public Content Access\' feature or the \'Page Public Metadata Access\' feature. \xe2\x80\xa6",'
+    b'"type":"OAuthException","code":100,"fbtrace_id":"AQt_hJ68vFybS4TnupatNtX"}}'
+)
+ERROR_JSON = (
+    b'{"error": {"message": "(#100) Pages Public Content Access requires either app secret proof or an app token",'
+    b' "type": "OAuthException", "code": 100, "fbtrace_id": "A1m6KK6iBqvjzPeQd4DYbKM"}}'
+)
+IG_LOGIN_EXCEPTION = (
+    b'{"error": {"message": "Unknown path components: /impressions/day", "type": "IGApiException", "code": 2500,'
+    b' "fbtrace_id": "A7OjVVCXwSdfpIERKqntSKo"}}'
+)
+EXAMPLE_OAUTH_ERROR = (
+    b'{"error_type": "OAuthException", "code": 400,'
+    b' "error_message": "Error validating verification code. Please make sure your redirect_uri is identical to the '
+    b'one you used in the OAuth dialog request"}'
+)
+OAUTH_EXAMPLE_ERROR = (
+    b'{"error": {"message": "An unknown error occurred", "type": "OAuthException", "code": 1,'
+    b' "error_subcode": 1965014, "is_transient": false, "error_user_title": "Fundraisers Have a 90 Day Limit",'
+    b' "error_user_msg": "Please choose another end date.", "fbtrace_id": "EmOAvxDPlF2"}}'
+)
+EXPIRED_190_0 = (
+    b'{"error":{"message":"Error validating access token: Session has expired on Monday,'
+    b' 01-Dec-25 11:00:00 PST. The current time is Tuesday, 02-Dec-25 09:00:55 PST.","type":"OAuthException",'
+    b'"code":190,"error_subcode":0,"fbtrace_id":"AzFLksX9N3S3IECyB8dHS-W"}}'
+)
+CODE_USED = (
+    b'{"error_type": "OAuthException", "code": 400, "error_message": "Matching code was not found or was already used"}'
+)
+BUC_80001 = (
+    b'{"error":{"message":"(#80001) There have been too many calls to this Page account. \xe2\x80\xa6",'
+    b'"type":"OAuthException","code":80001,"fbtrace_id":"AmFGcW_3hwDB7qFbl_QdebZ"}}'
+)
 
 
 def graph(code: int, subcode: int | None = None, message: str = "m", **extra: object) -> bytes:
@@ -144,9 +173,21 @@ def test_is_transient_flag_and_classify_table() -> None:
 @pytest.mark.parametrize(
     ("status", "body", "ctype", "cls", "words"),
     [
-        (502, b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>", "text/html", TransientApiError, "502 Bad Gateway"),
+        (
+            502,
+            b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+            "text/html",
+            TransientApiError,
+            "502 Bad Gateway",
+        ),
         (400, b"<html><body>Forbidden by proxy</body></html>", "text/html", ApiError, "Forbidden by proxy"),
-        (200, b"<!DOCTYPE html><html><body>Captive portal login</body></html>", "text/html", ApiError, "Captive portal"),
+        (
+            200,
+            b"<!DOCTYPE html><html><body>Captive portal login</body></html>",
+            "text/html",
+            ApiError,
+            "Captive portal",
+        ),
         (200, b'{"access_token": "IGAAabc', "application/json", ApiError, "not valid JSON"),
         (200, b"[1, 2]", "application/json", ApiError, "unexpected JSON"),
         (200, b"", "application/json", ApiError, "empty body"),
@@ -177,7 +218,9 @@ def test_non_2xx_without_error_envelope_is_still_an_error() -> None:
 def test_meta_text_is_redacted_and_made_plain() -> None:
     token = canary("IGAA")
     Secret(token)
-    body = graph(190, 467, message=f"Invalid token {token} \x1b]52;c;ZXZpbA==\x07 access_token=UNREG123456", error_user_msg=None)
+    body = graph(
+        190, 467, message=f"Invalid token {token} \x1b]52;c;ZXZpbA==\x07 access_token=UNREG123456", error_user_msg=None
+    )
     error = parse_error(400, body)
     assert error is not None
     for text in (str(error), error.meta_message or ""):
@@ -194,7 +237,12 @@ def test_json_redirect_error_shape() -> None:
     [
         {"error": "access_denied", "error_reason": "user_denied", "error_description": "The+user+denied+your+request"},
         {"error_reason": ["user_denied"], "error": ["access_denied"], "error_description": ["Permissions error."]},
-        {"error": "access_denied", "error_reason": "user_denied", "error_code": "200", "error_description": "Permissions error"},
+        {
+            "error": "access_denied",
+            "error_reason": "user_denied",
+            "error_code": "200",
+            "error_description": "Permissions error",
+        },
     ],
 )
 def test_redirect_denial_is_consent_denied(params: dict) -> None:
@@ -204,7 +252,9 @@ def test_redirect_denial_is_consent_denied(params: dict) -> None:
 
 
 def test_redirect_other_error_and_no_error() -> None:
-    error = error_from_redirect({"error": "invalid_scope", "error_description": "Invalid scope: []", "error_code": "100"})
+    error = error_from_redirect(
+        {"error": "invalid_scope", "error_description": "Invalid scope: []", "error_code": "100"}
+    )
     assert type(error) is ApiError and error.code == 100 and "Invalid scope" in str(error)
     assert error_from_redirect({"code": "abc", "state": "def"}) is None
 

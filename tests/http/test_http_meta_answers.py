@@ -1,4 +1,4 @@
-"""Meta as it really answers (reference §12, §13): trace ids with + and /, Meta's own 5xx, the
+"""Meta as it really answers (recorded from the real APIs): trace ids with + and /, Meta's own 5xx, the
 WWW-Authenticate hint, text/javascript JSON, and errors where Meta acted on the app itself."""
 
 from __future__ import annotations
@@ -34,14 +34,17 @@ from igtui.core.secret import Secret
 
 URL = "https://graph.facebook.com/v25.0/me"
 
-# Trace ids as recorded (reference §12), and the raw JSON Graph sends for the one with a slash.
+# Trace ids as recorded from the real APIs, and the raw JSON Graph sends for the one with a slash.
 LEGACY_TRACES = ["GNV+FOvDX3z", "F2+nGYsbU2v", "BupUdrV/3Pj"]
 MODERN_TRACE = "Ax-_gPAuFEee6GdsfwecVmrjtu"
 ESCAPED_SLASH_BODY = (b'{"error":{"message":"Invalid OAuth access token - Cannot parse access token",'
                       b'"type":"OAuthException","code":190,"fbtrace_id":"BupUdrV\\/3Pj"}}')
 
-# Meta's own 5xx answers (reference §12).
-CODE_1 = b'{"error":{"message":"An unknown error has occurred.","type":"OAuthException","code":1,"fbtrace_id":"GNV+FOvDX3z"}}'
+# Meta's own 5xx answers, as recorded.
+CODE_1 = (
+    b'{"error":{"message":"An unknown error has occurred.","type":"OAuthException","code":1,'
+    b'"fbtrace_id":"GNV+FOvDX3z"}}'
+)
 CODE_1_SUB_99 = b'{"error":{"message":"An unknown error occurred","code":1,"error_subcode":99}}'
 CODE_2_TRANSIENT = (b'{"error":{"message":"An unexpected error has occurred. Please retry your request later.",'
                     b'"type":"OAuthException","is_transient":true,"code":2,"fbtrace_id":"Ax-_gPAuFEee6GdsfwecVmrjtu"}}')
@@ -106,7 +109,9 @@ def test_trace_id_falls_back_to_the_x_fb_trace_id_header() -> None:
 
 
 async def test_trace_ids_reach_the_exchange_record_exactly() -> None:
-    answers = [httpx.Response(400, content=ESCAPED_SLASH_BODY, headers={"content-type": "text/javascript; charset=UTF-8"})]
+    answers = [
+        httpx.Response(400, content=ESCAPED_SLASH_BODY, headers={"content-type": "text/javascript; charset=UTF-8"})
+    ]
     answers += [json_response(400, {"error": {"message": "m", "type": "OAuthException", "code": 100, "fbtrace_id": t}})
                 for t in ("GNV+FOvDX3z", MODERN_TRACE)]
     seen: list[str | None] = []
@@ -218,8 +223,13 @@ def test_huge_www_authenticate_header_is_bounded() -> None:
 
 @pytest.mark.parametrize(
     ("body", "ctype"),
-    [(b'{"error":{"message":"Error validating acc', "application/json"), (b"<html><body>oops</body></html>", "text/html"),
-     (b"", "application/json"), (b"{}", "application/json"), (b"[]", "application/json")],
+    [
+        (b'{"error":{"message":"Error validating acc', "application/json"),
+        (b"<html><body>oops</body></html>", "text/html"),
+        (b"", "application/json"),
+        (b"{}", "application/json"),
+        (b"[]", "application/json"),
+    ],
 )
 def test_invalid_token_hint_on_an_unusable_body_needs_relogin(body: bytes, ctype: str) -> None:
     message = "Error validating access token: Session has expired on Monday, 01-Dec-25 11:00:00 PST."
@@ -241,7 +251,9 @@ def test_other_hints_on_an_unusable_body() -> None:
     assert type(parse_error(400, b"", auth("invalid_code", "This authorization code has been used."))) is BadRequest
     assert type(parse_error(400, b"", auth("invalid_request", "Unsupported get request."))) is BadRequest
     assert type(parse_error(400, b"", auth("unknown_error", "An unknown error has occurred."))) is TransientApiError
-    blocked = parse_error(400, b"", auth("invalid_token", "Error validating application. Application has been deleted."))
+    blocked = parse_error(
+        400, b"", auth("invalid_token", "Error validating application. Application has been deleted.")
+    )
     assert isinstance(blocked, AppBlocked) and blocked.kind == "invalid_app"
 
 
@@ -399,7 +411,9 @@ def test_app_block_kind_and_app_block_from() -> None:
 
 def test_build_error_debug_token_style_app_error() -> None:
     """debug_token's `data.error` has no HTTP status; the app-level words still decide."""
-    error = build_error(status=None, code=190, meta_message="Error validating application. Application has been disabled.")
+    error = build_error(
+        status=None, code=190, meta_message="Error validating application. Application has been disabled."
+    )
     assert isinstance(error, AppBlocked) and error.kind == "disabled"
 
 

@@ -9,10 +9,17 @@ import pytest
 
 from igtui.core.graph.ratelimit import parse_usage
 
-# Verbatim from reference §9 (sns-sdks/python-facebook tests/test_ratelimit.py).
+# Verbatim from a public SDK's recorded fixtures (sns-sdks/python-facebook tests/test_ratelimit.py).
 APP = {"x-app-usage": '{"call_count":91,"total_cputime":15,"total_time":12}'}
-BUC = {"x-business-use-case-usage": '{"112130216863063":[{"type":"pages","call_count":1,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":0,"ads_api_access_tier":"development_access"}]}'}
-AD = {"x-ad-account-usage": '{"acc_id_util_pct":9.67,"reset_time_duration":100,"ads_api_access_tier":"standard_access"}'}
+BUC = {
+    "x-business-use-case-usage": (
+        '{"112130216863063":[{"type":"pages","call_count":1,"total_cputime":1,"total_time":1,'
+        '"estimated_time_to_regain_access":0,"ads_api_access_tier":"development_access"}]}'
+    )
+}
+AD = {
+    "x-ad-account-usage": '{"acc_id_util_pct":9.67,"reset_time_duration":100,"ads_api_access_tier":"standard_access"}'
+}
 
 
 def test_app_usage_graph_form() -> None:
@@ -35,8 +42,10 @@ def test_buc_usage() -> None:
 
 
 def test_buc_takes_max_of_each_entry_and_largest_regain() -> None:
-    header = ('{"1":[{"type":"instagram","call_count":20,"total_cputime":95,"total_time":3,"estimated_time_to_regain_access":4}],'
-              '"2":[{"type":"pages","call_count":100,"estimated_time_to_regain_access":30},{"type":"messenger","call_count":5}]}')
+    header = (
+        '{"1":[{"type":"instagram","call_count":20,"total_cputime":95,"total_time":3,"estimated_time_to_regain_access":4}],'
+        '"2":[{"type":"pages","call_count":100,"estimated_time_to_regain_access":30},{"type":"messenger","call_count":5}]}'
+    )
     usage = parse_usage({"x-business-use-case-usage": header})
     assert usage is not None
     assert usage.buc["1"] == (("instagram", 95.0, 4),)

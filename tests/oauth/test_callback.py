@@ -1,4 +1,5 @@
-"""parse_callback against every paste-back case of security.md §6 A (the flow-level ones are in test_flow)."""
+"""parse_callback against every bad paste-back case: forged, oversized, foreign or garbled
+redirects (the flow-level ones, such as a replayed state, are in test_flow)."""
 
 from __future__ import annotations
 
@@ -159,7 +160,9 @@ def test_bare_code_with_another_fragment_is_refused(fragment: str) -> None:
 
 
 def test_a9_access_denied_is_consent_denied_without_the_description() -> None:
-    raw = _url(error="access_denied", error_reason="user_denied", error_description="<script>alert(1)</script>", state=STATE)
+    raw = _url(
+        error="access_denied", error_reason="user_denied", error_description="<script>alert(1)</script>", state=STATE
+    )
     with pytest.raises(ConsentDenied, match="denied by the user") as info:
         parse_callback(raw, pending=ONE, redirect_uris=URIS)
     assert "<script>" not in str(info.value)

@@ -1,4 +1,4 @@
-"""The sandbox answers as Meta really does (reference §12, §13), over real HTTP: block_app /
+"""The sandbox answers as Meta really does (as recorded from the real APIs), over real HTTP: block_app /
 unblock_app, fail_next's Meta-own 5xx kinds, WWW-Authenticate on error replies, old-style
 base64 trace ids with JSON-escaped slashes."""
 

@@ -188,7 +188,7 @@ def test_no_source_is_not_retried(locked: Store) -> None:
 
 
 def test_cli_prompt_three_tries_on_a_real_terminal(tty_igtui, with_app) -> None:
-    """Through the CLI's own wiring (Session.unlock), on a pty; whether it is wired yet is the lead's."""
+    """Through the CLI's own wiring (Session.unlock), on a pty."""
     run = tty_igtui("app", "show", "demo",
                     answers=[("Passphrase:", "nope-1"), ("Passphrase:", "nope-2"), ("Passphrase:", PASS)])
     if run.code == 3 and run.answered == 1:

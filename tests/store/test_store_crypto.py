@@ -22,7 +22,7 @@ from igtui.core.secret import Secret
 
 
 def test_rfc9106_argon2id_known_answer() -> None:
-    """RFC 9106 §5.3: the Argon2id test vector (security.md §2.1)."""
+    """RFC 9106 §5.3: the Argon2id test vector."""
     kdf = Argon2id(
         salt=b"\x02" * 16,
         length=32,
@@ -154,8 +154,8 @@ def test_bounds_accept_defaults_and_testing() -> None:
     check_header_params(KdfParams.TESTING, b"s" * 16)
     check_header_params(KdfParams(47104, 1, 1), b"s" * 16)
     check_header_params(KdfParams(1024 * 1024, 10, 16), b"s" * 16)
-    assert KdfParams.DEFAULT == KdfParams(65536, 3, 4)
-    assert KdfParams.TESTING == KdfParams(19456, 2, 1)
+    assert KdfParams(65536, 3, 4) == KdfParams.DEFAULT
+    assert KdfParams(19456, 2, 1) == KdfParams.TESTING
 
 
 def test_wrap_refuses_weak_params() -> None:
@@ -170,4 +170,4 @@ def test_lock_wipes_the_key() -> None:
     assert dek == bytearray(32)
     with pytest.raises(RuntimeError):
         vault.encrypt(b"x", b"y")
-    assert "Vault(***)" == repr(vault)
+    assert repr(vault) == "Vault(***)"

@@ -1,7 +1,7 @@
 """UI fixtures: a seeded store, an app factory with a frozen clock, and `settle()`.
 
 The seeding lives in ui_seed.py; sizes and settle() in ui_helpers.py. Snapshots are sync tests
-(snap_compare runs its own loop, style.md §5.12); flows are async Pilot tests.
+(snap_compare runs its own loop); flows are async Pilot tests.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from textual.widgets import Input
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ui_seed import seed_demo_store  # noqa: E402
+from ui_seed import seed_demo_store
 
-from igtui.core.clock import FrozenClock  # noqa: E402
-
+from igtui.core.clock import FrozenClock
 
 
 @pytest.fixture(autouse=True)
 def still_cursors(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Blinking cursors race the screenshot (style.md §5.12)."""
+    """Blinking cursors race the screenshot."""
     monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None, raising=False)
 
 

@@ -1,6 +1,6 @@
 """An unexpected crash prints one redacted line, never Textual's traceback with locals.
 
-Textual's own crash path renders `Traceback(show_locals=True)` (security.md §5.2): a local that
+Textual's own crash path renders `Traceback(show_locals=True)`: a local that
 held a token would be printed to the terminal on the way out. IgtuiApp replaces that hook.
 """
 

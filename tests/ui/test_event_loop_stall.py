@@ -144,16 +144,18 @@ async def _redirect(flow: LoginFlow, sandbox: Sandbox, user: str) -> str:
         return await asyncio.to_thread(admin.consent, started.authorize_url, user)
 
 
-async def test_login_finish_waits_for_the_write_lock_off_the_loop(stall_store: Any, stall_sandbox: Sandbox,
-                                                                  stall_client: GraphClient, clock: FrozenClock) -> None:
+async def test_login_finish_waits_for_the_write_lock_off_the_loop(
+    stall_store: Any, stall_sandbox: Sandbox, stall_client: GraphClient, clock: FrozenClock
+) -> None:
     flow = LoginFlow(stall_store, stall_client, clock)
     location = await _redirect(flow, stall_sandbox, "acme.studio")
     accounts, _ = await _measure(stall_store.path, "LoginFlow.finish", lambda: flow.finish(location))
     assert [a.username for a in accounts] == ["acme.studio"]
 
 
-async def test_inspect_token_waits_for_the_write_lock_off_the_loop(stall_store: Any, stall_sandbox: Sandbox,
-                                                                   stall_client: GraphClient, clock: FrozenClock) -> None:
+async def test_inspect_token_waits_for_the_write_lock_off_the_loop(
+    stall_store: Any, stall_sandbox: Sandbox, stall_client: GraphClient, clock: FrozenClock
+) -> None:
     flow = LoginFlow(stall_store, stall_client, clock)
     (account,) = await flow.finish(await _redirect(flow, stall_sandbox, "northwind.cafe"))
     report, _ = await _measure(
@@ -176,7 +178,8 @@ async def test_the_heartbeat_notices_a_blocked_loop(stall_store: Any) -> None:
     heartbeat.stop()
     await beating
     assert heartbeat.during(holder.acquired_at, holder.released_at) < MIN_BEATS_DURING_HOLD
-    print(f"control: a store write on the loop stalled it {heartbeat.max_stall_ms(holder.acquired_at, holder.released_at):.1f} ms")
+    stall_ms = heartbeat.max_stall_ms(holder.acquired_at, holder.released_at)
+    print(f"control: a store write on the loop stalled it {stall_ms:.1f} ms")
 
 
 async def test_tui_verify_keeps_the_screen_alive_while_the_store_is_locked(

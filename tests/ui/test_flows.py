@@ -10,8 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from ui_helpers import SMALL, WIDE, settle
 from textual.widgets import DataTable, Input
+from ui_helpers import SMALL, WIDE, settle
 
 from igtui.core.clock import FrozenClock
 from igtui.core.models import AccountStatus, Exchange, Profile, RefreshResult, TokenKind, Trigger
@@ -66,9 +66,13 @@ def _save_sandbox_account(store: Any, admin: SandboxAdmin, clock: FrozenClock, u
     token = issued["access_token"]
     expires_at = clock.now() + timedelta(days=60 - age_days)
     account = store.save_login(
-        "demo-ig", Profile(id=str(issued.get("id", "1")), user_id=str(issued.get("user_id", username)), username=username),
-        kind=TokenKind.IG_LONG, token=Secret(token), issued_at=clock.now() - timedelta(days=age_days),
-        expires_at=expires_at, scopes=("instagram_business_basic",),
+        "demo-ig",
+        Profile(id=str(issued.get("id", "1")), user_id=str(issued.get("user_id", username)), username=username),
+        kind=TokenKind.IG_LONG,
+        token=Secret(token),
+        issued_at=clock.now() - timedelta(days=age_days),
+        expires_at=expires_at,
+        scopes=("instagram_business_basic",),
     )
     return account.id, token
 
@@ -82,7 +86,9 @@ async def _until(pilot: Any, condition: Callable[[], bool], *, what: str, tries:
     raise AssertionError(f"never happened: {what}")
 
 
-async def test_login_from_scope_selection_to_saved_account(live_app: Any, sandbox_app: Any, admin: SandboxAdmin) -> None:
+async def test_login_from_scope_selection_to_saved_account(
+    live_app: Any, sandbox_app: Any, admin: SandboxAdmin
+) -> None:
     from igtui.ui.screens.login_flow import LoginFlowScreen
     from igtui.ui.screens.scope_select import ScopeSelectScreen
 
@@ -185,7 +191,7 @@ async def test_auto_refresh_renews_due_tokens_and_history_shows_it(live_app: Any
     from igtui.core.models import Health
     from igtui.core.refresh.policy import health
 
-    account_id, token = _save_sandbox_account(sandbox_app, admin, clock, "northwind.cafe", age_days=52)
+    account_id, _token = _save_sandbox_account(sandbox_app, admin, clock, "northwind.cafe", age_days=52)
     assert health(sandbox_app.get_account_by_id(account_id), clock.now()) is Health.REFRESH_DUE
     app = live_app(auto_refresh_seconds=0.3)
     async with app.run_test(size=SMALL) as pilot:
@@ -203,7 +209,7 @@ async def test_revoked_token_verify_shows_needs_relogin(live_app: Any, sandbox_a
                                                         clock: FrozenClock) -> None:
     from igtui.ui.dialogs.error import ErrorDialog
 
-    account_id, token = _save_sandbox_account(sandbox_app, admin, clock, "tidal.records", age_days=3)
+    account_id, _token = _save_sandbox_account(sandbox_app, admin, clock, "tidal.records", age_days=3)
     admin.revoke("tidal.records", subcode=460)
     app = live_app()
     async with app.run_test(size=SMALL) as pilot:
@@ -272,7 +278,9 @@ async def test_every_screen_is_reachable_from_the_command_palette(make_app: Any,
             assert isinstance(app.screen, screen_type), query
 
 
-async def test_login_errors_are_shown_inline_in_plain_words(live_app: Any, sandbox_app: Any, admin: SandboxAdmin) -> None:
+async def test_login_errors_are_shown_inline_in_plain_words(
+    live_app: Any, sandbox_app: Any, admin: SandboxAdmin
+) -> None:
     from igtui.ui.screens.login_flow import LoginFlowScreen
 
     app = live_app()

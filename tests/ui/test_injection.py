@@ -1,4 +1,4 @@
-"""Terminal injection (security.md §6 E1–E3): API strings never reach the terminal as controls,
+"""Terminal injection (escape sequences, markup, bidi controls): API strings never reach the terminal as controls,
 are never parsed as markup, and never run an action — on every screen that shows them."""
 
 from __future__ import annotations
@@ -68,8 +68,12 @@ def evil_store(store: Any, clock: Any) -> dict[str, int]:
     return ids
 
 
-@pytest.mark.parametrize("keys", [(), ("enter",), ("h",), ("L",), ("enter", "t")], ids=["home", "token", "history", "log", "token-revealed"])
-async def test_api_text_never_reaches_the_terminal(make_app: Any, evil_store: dict[str, int], keys: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "keys", [(), ("enter",), ("h",), ("L",), ("enter", "t")], ids=["home", "token", "history", "log", "token-revealed"]
+)
+async def test_api_text_never_reaches_the_terminal(
+    make_app: Any, evil_store: dict[str, int], keys: tuple[str, ...]
+) -> None:
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ui_helpers import SMALL, WIDE, settle
 from fakes import FixedStartLogin
 from textual.pilot import Pilot
+from ui_helpers import SMALL, WIDE, settle
 
 from igtui.core.errors import ReloginRequired
 
@@ -35,7 +35,9 @@ class TestHome:
         assert snap_compare(make_app(), terminal_size=WIDE, run_before=_keys())
 
     def test_home_filtered_and_sorted(self, snap_compare: Any, make_app: Any) -> None:
-        assert snap_compare(make_app(), terminal_size=SMALL, run_before=_keys("s", "slash", "d", "e", "m", "o", "-", "i", "g"))
+        assert snap_compare(
+            make_app(), terminal_size=SMALL, run_before=_keys("s", "slash", "d", "e", "m", "o", "-", "i", "g")
+        )
 
 
 def test_token_inspect(snap_compare: Any, make_app: Any) -> None:

@@ -1,4 +1,4 @@
-"""The TUI obeys the CLI's refresh rules, with the CLI's words (issue 13), against the sandbox.
+"""The TUI obeys the CLI's refresh rules, with the CLI's words, against the sandbox.
 
 `r` goes through the engine's policy (force=False): a token under 24 hours old, an expired one
 and one Meta already refused are answered without a request reaching the sandbox, in the words

@@ -4,7 +4,7 @@
 every health state the home screen can show: healthy, refresh due, expiring, expired, needs
 re-login, rate-limited, never-expiring — plus refresh history and request-log rows with usage
 gauges at normal, warning (≥80%) and critical (≥95%) levels and one throttle. Every token is
-obviously fake. Proposed to move to igtui/demo.py (the lead's) as-is.
+obviously fake.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def seed_demo_store(
             expires_at=None if left is None else now + left,
             expires_known=True,
             scopes=IG_SCOPES if app == "demo-ig" else FB_SCOPES,
-            requested_scopes=IG_SCOPES if app == "demo-ig" else FB_SCOPES + ("instagram_manage_insights",),
+            requested_scopes=IG_SCOPES if app == "demo-ig" else (*FB_SCOPES, "instagram_manage_insights"),
             data_access_expires_at=now + 80 * day if app == "demo-fb" else None,
             page_id="300000000000007" if app == "demo-fb" else None,
         )
