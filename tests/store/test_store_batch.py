@@ -141,12 +141,8 @@ def test_update_account_state_with_expected_generation(store: Store) -> None:
     assert store.update_account_state(a.id, failures=2).failures == 2
 
 
-def _open_connections(store: Store) -> int:
-    return len(store._pool._slots)  # white-box: the pool's bookkeeping
-
-
-def test_connections_are_reused_per_thread_only_inside_a_scope(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    (a,) = _fleet(store, 1)
+def _record_connects(monkeypatch: pytest.MonkeyPatch) -> list[sqlite3.Connection]:
+    """Every SQLite connection the store opens from now on, in order (the pool is observed, not read)."""
     import igtui.core.store.connection as store_module
 
     opened: list[sqlite3.Connection] = []
@@ -158,6 +154,20 @@ def test_connections_are_reused_per_thread_only_inside_a_scope(store: Store, mon
         return conn
 
     monkeypatch.setattr(store_module, "connect", counting)
+    return opened
+
+
+def _is_closed(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        return True
+    return False
+
+
+def test_connections_are_reused_per_thread_only_inside_a_scope(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    (a,) = _fleet(store, 1)
+    opened = _record_connects(monkeypatch)
     for _ in range(3):
         store.get_account_by_id(a.id)
     assert len(opened) == 3  # outside a scope: one short-lived connection per call
@@ -171,7 +181,7 @@ def test_connections_are_reused_per_thread_only_inside_a_scope(store: Store, mon
         assert len(opened) == 1  # one connection served reads and write transactions
         with store.reusing_connections():  # re-entrant
             store.get_account_by_id(a.id)
-        assert _open_connections(store) == 1
+        assert len(opened) == 1 and not _is_closed(opened[0])  # the inner scope reused it and left it open
         seen: list[int] = []
 
         def other() -> None:
@@ -187,16 +197,18 @@ def test_connections_are_reused_per_thread_only_inside_a_scope(store: Store, mon
             opened[-1].execute(f"PRAGMA {p}").fetchone()[0] for p in ("synchronous", "busy_timeout", "secure_delete")
         ]
         assert pragmas == [2, 10_000, 1]  # FULL, the busy timeout, secure_delete — like short-lived ones
-    assert _open_connections(store) == 0
-    for conn in opened:  # closed when the scope ended
-        with pytest.raises(sqlite3.ProgrammingError):
-            conn.execute("SELECT 1")
+    assert all(_is_closed(conn) for conn in opened)  # closed when the scope ended
     # After the scope, an idle store holds no handle: the WAL is folded back and removed.
     assert not Path(f"{store.path}-wal").exists()
+    before = len(opened)
+    store.get_account_by_id(a.id)
+    store.get_account_by_id(a.id)
+    assert len(opened) == before + 2  # no pooled connection outlived the scope
 
 
 def test_nested_call_and_errors_never_share_a_broken_connection(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     (a,) = _fleet(store, 1)
+    opened = _record_connects(monkeypatch)
     with store.reusing_connections():
         with store._write() as conn:  # a store call made inside another one
             conn.execute("UPDATE accounts SET failures = 5 WHERE id = ?", (a.id,))
@@ -204,14 +216,17 @@ def test_nested_call_and_errors_never_share_a_broken_connection(store: Store, mo
             # it holds itself: it must not try BEGIN inside the outer transaction.
             assert store.get_account_by_id(a.id).failures == 0  # the outer one has not committed
         assert store.get_account_by_id(a.id).failures == 5
-        slot_conn = next(iter(store._pool._slots.values())).conn
+        pooled = opened[0]  # the outer write's connection, which the scope keeps
+        assert store.get_account_by_id(a.id).failures == 5 and len(opened) == 2  # reused, not reopened
         # map_error turns the pooled connection's "no such column" into StoreDamaged.
         with pytest.raises(StoreDamaged), store._read() as conn:
+            assert conn is pooled
             conn.execute("SELECT no_such_column FROM accounts")
-        assert _open_connections(store) == 0  # the connection that saw the error was dropped
-        with pytest.raises(sqlite3.ProgrammingError):
-            slot_conn.execute("SELECT 1")
+        assert _is_closed(pooled)  # the connection that saw the error was dropped
         assert store.get_account_by_id(a.id).failures == 5  # and a fresh one took its place
+        assert len(opened) == 3 and opened[2] is not pooled
+        store.get_account_by_id(a.id)
+        assert len(opened) == 3  # which the scope now reuses
 
 
 def test_threads_and_scopes_together_never_see_database_is_locked(store: Store) -> None:
