@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 from ui_helpers import SMALL, WIDE, settle
 
 from igtui.core.clock import FrozenClock
@@ -89,7 +89,7 @@ async def _until(pilot: Any, condition: Callable[[], bool], *, what: str, tries:
 async def test_login_from_scope_selection_to_saved_account(
     live_app: Any, sandbox_app: Any, admin: SandboxAdmin
 ) -> None:
-    from igtui.ui.screens.login_flow import LoginFlowScreen
+    from igtui.ui.screens.login_flow import STEPS, LoginFlowScreen
     from igtui.ui.screens.scope_select import ScopeSelectScreen
 
     app = live_app()
@@ -114,7 +114,8 @@ async def test_login_from_scope_selection_to_saved_account(
         await _until(pilot, lambda: bool(screen.saved), what="account saved")
         await settle(pilot)
         assert field.value == ""  # the one-time code does not linger on screen
-        assert screen._reached == 6  # every step ticked, through "saved"
+        checklist = str(screen.query_one("#steps", Static).content).splitlines()
+        assert checklist == [f"✓ {label}" for _name, label in STEPS]  # every step ticked, through "saved"
         (account,) = sandbox_app.list_accounts()
         assert account.username == "lumen.photo" and account.token_kind is TokenKind.IG_LONG
         await pilot.press("escape", "escape")
