@@ -5,59 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Input, Static
-from ui_helpers import SMALL, WIDE, settle
+from ui_helpers import IG_APP_ID, SMALL, WIDE, settle
 
 from igtui.core.clock import FrozenClock
 from igtui.core.models import AccountStatus, Exchange, Profile, RefreshResult, TokenKind, Trigger
 from igtui.core.secret import Secret
 from igtui.sandbox.admin import SandboxAdmin
-from igtui.sandbox.server import Sandbox
-
-IG_APP_ID = "100000000000001"
-PASTE_URI = "https://localhost/callback"
-
-
-@pytest.fixture
-def sandbox(clock: FrozenClock) -> Iterator[Sandbox]:
-    with Sandbox(clock=clock, seed=11).start() as sb:
-        yield sb
-
-
-@pytest.fixture
-def admin(sandbox: Sandbox) -> Iterator[SandboxAdmin]:
-    with SandboxAdmin(sandbox.url) as a:
-        yield a
-
-
-@pytest.fixture
-def sandbox_app(store: Any, sandbox: Sandbox) -> Any:
-    store.add_app(name="demo-ig", platform="instagram", app_id=IG_APP_ID, redirect_uris=[PASTE_URI],
-                  scopes=["instagram_business_basic", "instagram_business_content_publish"],
-                  secret=Secret("demo-ig-secret-0001"), base_url=sandbox.url)
-    return store
-
-
-@pytest.fixture
-def live_app(make_app: Callable[..., Any], clock: FrozenClock) -> Callable[..., Any]:
-    """An app whose GraphClient talks to the sandbox (no retries: tests stay quick)."""
-
-    def build(**overrides: Any) -> Any:
-        from igtui.core.graph.client import GraphClient
-
-        def factory(on_exchange: Any) -> GraphClient:
-            return GraphClient(clock=clock, on_exchange=on_exchange, retries=0)
-
-        overrides.setdefault("client_factory", factory)
-        overrides.setdefault("log_poll_seconds", 0.2)
-        return make_app(**overrides)
-
-    return build
 
 
 def _save_sandbox_account(store: Any, admin: SandboxAdmin, clock: FrozenClock, username: str, *, age_days: float,

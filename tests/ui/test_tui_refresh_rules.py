@@ -7,26 +7,14 @@ sends nothing, confirming sends exactly one request. Request counts are the sand
 counters (its admin API), so "nothing reached Meta" is observed, not inferred.
 """
 
-# ruff: noqa: F811 - the sandbox fixtures are imported from test_flows and used by name as arguments
-
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from test_flows import (  # noqa: F401 - fixtures are used by name
-    IG_APP_ID,
-    PASTE_URI,
-    _save_sandbox_account,
-    _screen_text,
-    _until,
-    admin,
-    live_app,
-    sandbox,
-    sandbox_app,
-)
-from ui_helpers import WIDE, settle
+from test_flows import _save_sandbox_account, _screen_text, _until
+from ui_helpers import PASTE_URI, WIDE, settle
 
 from igtui.core.clock import FrozenClock
 from igtui.core.models import AccountStatus, Profile, RefreshResult, TokenKind

@@ -12,6 +12,9 @@ SMALL = (80, 24)
 WIDE = (160, 48)
 LONG_LIVED = {"log-writer", "login-listen", "auto-refresh"}
 """Worker groups that wait on the outside world; settle() does not wait for them."""
+IG_APP_ID = "100000000000001"
+"""The sandbox Instagram app's id (the `sandbox_app` fixture registers it)."""
+PASTE_URI = "https://localhost/callback"
 
 
 async def settle(pilot: Pilot[Any]) -> None:
