@@ -45,6 +45,7 @@ SCENES: tuple[tuple[str, tuple[int, int], tuple[str, ...]], ...] = (
     ("help-80x24", SMALL, ("f1",)),
     ("palette-80x24", SMALL, ("ctrl+p", *"refresh")),
     ("confirm-80x24", SMALL, ("d",)),
+    ("force-refresh-80x24", SMALL, ("F",)),  # the first row is expired: what Meta would answer
     ("copy-80x24", SMALL, ("l", "n", "f4")),  # the authorize URL: never a token in a committed image
     ("unlock-80x24", SMALL, ()),
 )
