@@ -120,8 +120,6 @@ def test_redact_headers_masks_auth_and_cookies_and_urls() -> None:
 
 
 def test_meta_prose_after_oauth_is_not_taken_for_a_token() -> None:
-    from igtui.core.graph.redact import redact_text
-
     text = "Invalid OAuth access token - Cannot parse access token"
     assert redact_text(text) == text
     assert "IGQWRPabcdefghijklmnop" not in redact_text("OAuth IGQWRPabcdefghijklmnop")
