@@ -9,10 +9,10 @@ lock is taken.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Literal
 
 from igtui.core.errors import NotFound, RecordDamaged, ValidationError
 from igtui.core.models import Account, RefreshEvent
@@ -40,14 +40,10 @@ class TokenUpdate:
     event: RefreshEvent
 
 
-class _Cas(enum.Enum):
-    """How one update of a batch ended."""
-
-    STORED = "stored"
-    MOVED = "moved"
-    """Another writer changed the generation first: nothing was written for this update."""
-    GONE = "gone"
-    """The account no longer exists."""
+_Outcome = Literal["stored", "moved", "gone"]
+"""How one update of a batch ended: stored; moved (another writer changed the generation first,
+so nothing was written for it); gone (the account no longer exists). Strings, not an Enum: every
+CLI command imports the store, and an Enum class costs more to create than its uses save."""
 
 
 def _event_for(update: TokenUpdate) -> RefreshEvent:
@@ -111,9 +107,9 @@ class TokensMixin(StoreBase):
         """
         update = TokenUpdate(account_id, expected_generation, token, issued_at, expires_at, expires_known, event)
         outcomes, saved = self._cas_tokens([update], fetch=True)
-        if outcomes[0] is _Cas.GONE:
+        if outcomes[0] == "gone":
             raise NotFound(f"no account with id {account_id}")
-        return saved.get(account_id) if outcomes[0] is _Cas.STORED else None
+        return saved.get(account_id) if outcomes[0] == "stored" else None
 
     def replace_tokens(self, updates: Sequence[TokenUpdate]) -> list[Account | None]:
         """Group commit: several compare-and-swaps, each with its own history row, in ONE transaction.
@@ -129,7 +125,7 @@ class TokensMixin(StoreBase):
             ValidationError: an empty token (nothing is written). StoreLocked: not unlocked.
         """
         outcomes, saved = self._cas_tokens(updates, fetch=True)
-        return [saved.get(u.account_id) if o is _Cas.STORED else None for u, o in zip(updates, outcomes, strict=True)]
+        return [saved.get(u.account_id) if o == "stored" else None for u, o in zip(updates, outcomes, strict=True)]
 
     def store_tokens(self, updates: Sequence[TokenUpdate]) -> list[bool]:
         """`replace_tokens` for callers that only need to know which CAS won (a bulk refresh).
@@ -138,9 +134,9 @@ class TokensMixin(StoreBase):
         where the generation moved or the account is gone. Skips reading the accounts back.
         """
         outcomes, _saved = self._cas_tokens(updates, fetch=False)
-        return [o is _Cas.STORED for o in outcomes]
+        return [o == "stored" for o in outcomes]
 
-    def _cas_tokens(self, updates: Sequence[TokenUpdate], *, fetch: bool) -> tuple[list[_Cas], dict[int, Account]]:
+    def _cas_tokens(self, updates: Sequence[TokenUpdate], *, fetch: bool) -> tuple[list[_Outcome], dict[int, Account]]:
         """The shared body of the replace calls: each update's outcome, and (with `fetch`) the stored accounts.
 
         A fixed handful of statements per batch, whatever its size (each statement is one
@@ -198,8 +194,8 @@ class TokensMixin(StoreBase):
             crashpoint("refresh_in_commit")
             saved = accounts_by_id(conn, [updates[i].account_id for i in done]) if fetch else {}
         done_set = set(done)
-        outcomes = [
-            _Cas.STORED if i in done_set else (_Cas.MOVED if u.account_id in current else _Cas.GONE)
+        outcomes: list[_Outcome] = [
+            "stored" if i in done_set else ("moved" if u.account_id in current else "gone")
             for i, u in enumerate(updates)
         ]
         return outcomes, saved
