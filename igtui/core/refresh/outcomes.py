@@ -325,8 +325,8 @@ class Recorder:
         await self.announce_expiring(run, fresh, run.apps, skip={e.account_id for e in events})
 
     async def reload(self, run: Run, accounts: list[Account], changed: set[int | None]) -> list[Account]:
-        """`accounts` with the ones this run touched read again, and the run's apps as they are now."""
-        run.apps = {a.name: a for a in await asyncio.to_thread(self.store.list_apps)}
+        """`accounts` with the ones this run touched read again. The run's apps need no re-read:
+        `app_blocked` and `app_works` keep `run.apps` current as the run records blocks."""
         if not changed:
             return accounts
         again = await asyncio.to_thread(self.store.get_accounts, [i for i in changed if i is not None])
