@@ -9,17 +9,24 @@
   fails to unwrap), and are bounded on read *before* the KDF runs (age's `maxWorkFactor` idea):
   parameters read from a file are attacker-controlled.
 * The DEK lives in a `bytearray` so that `Vault.lock()` can overwrite it.
+* `Vault.mac` authenticates plain data (metadata that must not change outside igtui) with
+  HMAC-SHA256 under a subkey derived per purpose from the DEK with HKDF-SHA256: the DEK itself
+  never keys two primitives, and a tag made for one purpose never verifies for another.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import ClassVar
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hmac import HMAC
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from igtui.core.errors import StoreDamaged, ValidationError, WrongPassphrase
 from igtui.core.secret import Secret
@@ -42,6 +49,10 @@ MAX_LANES = 16
 
 _FIELD_PREFIX = b"igtui/v1\x00"
 _DEK_PREFIX = b"igtui/v1/dek\x00"
+_MAC_INFO_PREFIX = b"igtui/v1/mac\x00"
+MAC_BYTES = 32
+"""HMAC-SHA256 tags are never truncated."""
+MAX_PURPOSE_CHARS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +196,10 @@ class Vault:
         self.store_uuid = store_uuid
         self._dek = dek
         self._aesgcm: AESGCM | None = AESGCM(bytes(dek))
+        # One keyed HMAC per purpose, derived on first use and copied per message (HKDF once, not
+        # per tag: a bulk refresh verifies 100,000 tags). Dropped by lock().
+        self._macs: dict[str, HMAC] = {}
+        self._macs_lock = threading.Lock()
 
     @classmethod
     def generate(cls, store_uuid: str) -> Vault:
@@ -255,10 +270,62 @@ class Vault:
             return None
         return Secret(raw.decode("utf-8", "surrogatepass"))
 
+    def _mac_base(self, purpose: str) -> HMAC:
+        """The HMAC keyed with this purpose's subkey: HKDF-SHA256(DEK, info = prefix‖uuid‖purpose)."""
+        if not isinstance(purpose, str) or not purpose or len(purpose) > MAX_PURPOSE_CHARS or not purpose.isascii():
+            raise ValueError("a MAC purpose is a short non-empty ASCII string")
+        if "\x00" in purpose:
+            raise ValueError("a MAC purpose holds no NUL")
+        base = self._macs.get(purpose)
+        if base is not None:
+            return base
+        with self._macs_lock:
+            base = self._macs.get(purpose)
+            if base is None:
+                info = _MAC_INFO_PREFIX + self.store_uuid.encode() + b"\x00" + purpose.encode()
+                subkey = bytearray(MAC_BYTES)
+                HKDF(algorithm=hashes.SHA256(), length=MAC_BYTES, salt=None, info=info).derive_into(
+                    bytes(self._require()), subkey
+                )
+                base = HMAC(bytes(subkey), hashes.SHA256())
+                _wipe(subkey)
+                self._macs[purpose] = base
+        return base
+
+    def mac(self, purpose: str, data: bytes) -> bytes:
+        """HMAC-SHA256 of `data` under the purpose's subkey (32 bytes).
+
+        Why a subkey per purpose: a tag over an app row can never be replayed as a tag over an
+        account row, or over an audit record, even when the bytes happen to coincide. The caller
+        owns the encoding of `data` and must make it unambiguous (length-prefixed fields).
+        """
+        self._require()
+        h = self._mac_base(purpose).copy()
+        h.update(bytes(data))
+        return h.finalize()
+
+    def verify_mac(self, purpose: str, data: bytes, tag: bytes) -> bool:
+        """Whether `tag` is the MAC of `data` for `purpose`; constant-time, never raises on a bad tag.
+
+        A tag of the wrong type or length is simply False: tags are read from the file, which an
+        attacker may have written.
+        """
+        self._require()
+        if not isinstance(tag, bytes | bytearray | memoryview) or len(tag) != MAC_BYTES:
+            return False
+        h = self._mac_base(purpose).copy()
+        h.update(bytes(data))
+        try:
+            h.verify(bytes(tag))
+        except InvalidSignature:
+            return False
+        return True
+
     def lock(self) -> None:
-        """Overwrite the DEK and drop the cipher."""
+        """Overwrite the DEK and drop the cipher and the MAC subkeys."""
         _wipe(self._dek)
         self._aesgcm = None
+        self._macs = {}
 
     def __repr__(self) -> str:
         return "Vault(***)"
@@ -266,6 +333,7 @@ class Vault:
 
 __all__ = [
     "CRYPTO_VERSION",
+    "MAC_BYTES",
     "InvalidTag",
     "KdfParams",
     "Vault",
