@@ -21,6 +21,7 @@ from igtui.core.errors import ApiError, UsageError
 from igtui.core.graph.client import GraphClient, GraphResponse
 from igtui.core.graph.hosts import Hosts
 from igtui.core.graph.redact import redact_text
+from igtui.core.ints import parse_int
 from igtui.core.models import App, DebugTokenInfo, PageAccount, Profile, TokenGrant
 from igtui.core.safetext import plain
 from igtui.core.secret import Secret
@@ -56,14 +57,13 @@ def check_token(value: Any) -> Secret:
 
 
 def check_expires_in(value: Any) -> int | None:
-    """Seconds until expiry if sane (0 < x <= 10 years); anything else means unknown (None)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.isdigit() and len(value) < 12:
-        value = int(value)
-    if isinstance(value, int) and 0 < value <= MAX_EXPIRES_IN:
-        return value
-    return None
+    """Seconds until expiry if sane (0 < x <= 10 years); anything else means unknown (None).
+
+    Never raises: an `expires_in` of "²", "nan" or 1e300 next to a good token must not cost
+    the token (Meta may already have retired the old one); the caller stores it with its
+    expiry unknown instead. Parsed by `parse_int`, so only ASCII digits count.
+    """
+    return parse_int(value, lo=1, hi=MAX_EXPIRES_IN)
 
 
 def _id(value: Any) -> str | None:
@@ -79,14 +79,19 @@ def _id(value: Any) -> str | None:
     return None
 
 
+MAX_EPOCH = 32_503_680_000
+"""3000-01-01 UTC. Larger "timestamps" are not Meta's; `datetime` itself stops at year 9999, so
+an unbounded epoch would raise out of `from_epoch` (and later out of date arithmetic)."""
+
+
 def _epoch(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if isinstance(value, (int, float)) and 0 <= value < 2**40:
-        return int(value)
-    return None
+    """A Unix time from debug_token (number, numeric string or integral float), else None."""
+    return parse_int(value, lo=0, hi=MAX_EPOCH, floats=True)
+
+
+def _code(value: Any) -> int | None:
+    """A Graph error code or subcode inside debug_token's `error` (non-negative), else None."""
+    return parse_int(value, lo=0)
 
 
 def _str(value: Any, limit: int = 256) -> str | None:
@@ -311,8 +316,8 @@ class MetaApi:
             issued_at=from_epoch(issued) if issued else None,
             scopes=_scopes(obj.get("scopes")),
             granular_scopes=tuple(granular),
-            error_code=_epoch(error.get("code")),
-            error_subcode=_epoch(error.get("subcode", error.get("error_subcode"))),
+            error_code=_code(error.get("code")),
+            error_subcode=_code(error.get("subcode", error.get("error_subcode"))),
             error_message=plain(redact_text(message), limit=200) if isinstance(message, str) else None,
         )
 

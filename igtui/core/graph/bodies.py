@@ -26,23 +26,24 @@ from igtui.core.errors import ApiError, ConsentDenied, RateLimited, TransientApi
 from igtui.core.graph.build import build_error
 from igtui.core.graph.errorheaders import auth_hint, header_trace, trace_id
 from igtui.core.graph.redact import redact_text
+from igtui.core.ints import parse_int
 from igtui.core.safetext import plain
 
 _MESSAGE_LIMIT = 200
 _SNIPPET_LIMIT = 80
-_CODE_PREFIX_RE = re.compile(r"\s*\(#(\d{1,7})\)")
-"""A message that starts "(#N)" names its Graph code N (Meta's own habit)."""
+_CODE_PREFIX_RE = re.compile(r"\s*\(#([0-9]{1,7})\)")
+"""A message that starts "(#N)" names its Graph code N (Meta's own habit). `[0-9]`, not `\\d`,
+which would match any Unicode digit."""
 
 
 def _int(value: Any) -> int | None:
-    """An int from Meta's number-or-numeric-string fields; anything else is None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
-        return int(value.strip())
-    return None
+    """An int from Meta's number-or-numeric-string fields; anything else is None.
+
+    `parse_int` (ASCII digits only, bounded): "²", "--1" or "１９０" is no code at all, so the
+    status decides the class instead of an unexpected ValueError (or a fullwidth "190"
+    sending the user to log in again).
+    """
+    return parse_int(value)
 
 
 def _text(value: Any, limit: int = _MESSAGE_LIMIT) -> str | None:
@@ -147,7 +148,7 @@ def _from_hint(status: int, hint: tuple[str, str | None], headers: Mapping[str, 
     word, raw = hint
     meta_message = _text(raw) if raw else None
     match = _CODE_PREFIX_RE.match(raw or "")
-    code = int(match.group(1)) if match else None
+    code = parse_int(match.group(1)) if match else None
     return build_error(status=status, code=code, meta_message=meta_message, fbtrace_id=header_trace(headers),
                        headers=headers, now=now, hint=word)
 

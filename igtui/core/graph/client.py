@@ -40,6 +40,7 @@ from igtui.core.errors import ApiError, IgtuiError, NetworkError, TransientApiEr
 from igtui.core.graph.errors import decode_body
 from igtui.core.graph.ratelimit import parse_usage
 from igtui.core.graph.redact import redact_text, redact_url
+from igtui.core.ints import parse_int
 from igtui.core.models import Exchange, Usage
 from igtui.core.secret import Secret
 
@@ -341,9 +342,11 @@ class GraphClient:
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         """The body, refusing more than max_body_bytes (decoded, so a gzip bomb is caught too)."""
-        length = response.headers.get("content-length")
-        if length is not None and length.isdigit():
-            if int(length) > self._max_body:
+        # parse_int, not isdigit(): "²" passes isdigit() and then int() raises. A length that
+        # is not ASCII digits is no length: the streamed read below still enforces the cap.
+        length = parse_int(response.headers.get("content-length"), lo=0)
+        if length is not None:
+            if length > self._max_body:
                 raise _TooLarge
             if "content-encoding" not in response.headers:
                 # h11 enforces Content-Length framing, so this read cannot exceed it.

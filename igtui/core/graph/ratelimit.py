@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,10 +27,19 @@ _MAX_HEADER = 16_384
 
 
 def _number(value: Any) -> float | None:
-    """A finite, non-negative number, or None (bools, strings, NaN and negatives are not usage)."""
+    """A finite, non-negative number, or None (bools, strings, NaN, inf and negatives are not
+    usage). Strings are not parsed: Meta sends these as JSON numbers.
+
+    A JSON int too big for a float (10**400 parses as an int) counts as the largest float, as
+    1e300 already does (callers cap it), instead of raising OverflowError out of `float()`,
+    which would have dropped the whole Usage.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = sys.float_info.max if value > 0 else -sys.float_info.max
     if not math.isfinite(number) or number < 0:
         return None
     return number
