@@ -27,7 +27,8 @@ in its own module —
 * `connection`: opening the file, SQLite errors in plain words, the read-only inspection, migrating;
 * `lifecycle`: create, open, unlock, lock, change the passphrase, info;
 * `apps`, `accounts`, `tokens` (reading and compare-and-swapping tokens), `history` (refresh
-  attempts), `exchanges` (the request log), `flows` (pending logins);
+  attempts), `exchanges` (the request log), `flows` (pending logins), `sinks` (where tokens
+  are pushed, their configuration sealed), `audit` (every token read, MAC-chained);
 * `records` maps rows to models by column name; `pool` reuses connections in bulk jobs;
   `migrations` is the schema; `validation` checks app fields for the CLI and the TUI alike.
 """
@@ -36,15 +37,20 @@ from __future__ import annotations
 
 from igtui.core.store.accounts import AccountsMixin
 from igtui.core.store.apps import AppsMixin
+from igtui.core.store.audit import AuditCheck, AuditMixin, AuditRecord
 from igtui.core.store.base import UNSET
 from igtui.core.store.exchanges import EXCHANGE_RETENTION, ExchangesMixin
 from igtui.core.store.flows import FlowsMixin
 from igtui.core.store.history import HistoryMixin
 from igtui.core.store.lifecycle import LifecycleMixin
+from igtui.core.store.sinks import SinksMixin
 from igtui.core.store.tokens import TokensMixin, TokenUpdate
 
 
-class Store(LifecycleMixin, AppsMixin, AccountsMixin, TokensMixin, HistoryMixin, ExchangesMixin, FlowsMixin):
+class Store(
+    LifecycleMixin, AppsMixin, AccountsMixin, TokensMixin, HistoryMixin, ExchangesMixin, FlowsMixin, SinksMixin,
+    AuditMixin,
+):
     """The encrypted igtui database. Thread-safe: every call opens its own connection (or, inside
     `reusing_connections()`, uses its thread's own pooled one).
 
@@ -53,4 +59,4 @@ class Store(LifecycleMixin, AppsMixin, AccountsMixin, TokensMixin, HistoryMixin,
     """
 
 
-__all__ = ["EXCHANGE_RETENTION", "UNSET", "Store", "TokenUpdate"]
+__all__ = ["EXCHANGE_RETENTION", "UNSET", "AuditCheck", "AuditRecord", "Store", "TokenUpdate"]

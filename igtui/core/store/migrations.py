@@ -139,7 +139,79 @@ def m002_app_state(db: Database) -> None:
     db.execute("ALTER TABLE apps ADD COLUMN blocked_at INTEGER")
 
 
-KNOWN_MIGRATIONS: tuple[str, ...] = ("m001_initial", "m002_app_state")
+_M004 = """
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY CHECK (id >= 1),
+    at REAL NOT NULL,
+    action TEXT NOT NULL,
+    account_id INTEGER,
+    account TEXT NOT NULL,
+    app TEXT,
+    username TEXT,
+    sink_id INTEGER,
+    detail TEXT,
+    uid INTEGER,
+    user TEXT,
+    pid INTEGER,
+    ppid INTEGER,
+    parent TEXT,
+    tty TEXT,
+    ssh_client TEXT,
+    sudo_user TEXT,
+    mac BLOB NOT NULL
+);
+CREATE INDEX audit_account ON audit(account_id, id);
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    count INTEGER NOT NULL,
+    last_mac BLOB,
+    mac BLOB
+);
+INSERT INTO audit_head (id, count, last_mac, mac) VALUES (1, 0, NULL, NULL)
+"""
+
+
+def m004_audit(db: Database) -> None:
+    """The audit of token reads (`igtui.core.store.audit`): one row per token that left igtui, and
+    the chain head (row count and last MAC, itself MAC'd) that makes a deleted last row visible.
+
+    The row id is the chain position, given by the head inside the write transaction, not by
+    AUTOINCREMENT. The head starts unkeyed (a migration has no data key); the first append keys it.
+    """
+    for statement in _M004.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def m005_sinks(db: Database) -> None:
+    """Sinks: where a token is pushed after every login or refresh (`igtui.core.store.sinks`).
+
+    `config` is the sealed configuration (the only copy delivery uses); `kind`, `target`,
+    `format`, `var` and `account_id` are a plain copy for listing without a passphrase, checked
+    against the sealed one before every delivery. `delivered_generation` below the account's
+    generation means a delivery is pending. No foreign key: a removed account leaves its sinks
+    orphaned (listed as such, never delivered), as its history rows stay."""
+    db.execute(
+        "CREATE TABLE sinks ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " account_id INTEGER NOT NULL,"
+        " kind TEXT NOT NULL,"
+        " target TEXT NOT NULL,"
+        " format TEXT,"
+        " var TEXT,"
+        " config BLOB NOT NULL,"
+        " created_at INTEGER NOT NULL,"
+        " delivered_generation INTEGER NOT NULL DEFAULT 0,"
+        " delivered_at INTEGER,"
+        " last_attempt_at INTEGER,"
+        " last_error TEXT,"
+        " failures INTEGER NOT NULL DEFAULT 0,"
+        " last_output TEXT)"
+    )
+    db.execute("CREATE INDEX sinks_account ON sinks(account_id, delivered_generation)")
+
+
+KNOWN_MIGRATIONS: tuple[str, ...] = ("m001_initial", "m002_app_state", "m004_audit", "m005_sinks")
 SCHEMA_VERSION = len(KNOWN_MIGRATIONS)
 """Also written to `PRAGMA user_version`."""
 
@@ -151,4 +223,6 @@ def build() -> Migrations:
     migrations = Migrations(MIGRATION_SET)
     migrations(name="m001_initial")(m001_initial)
     migrations(name="m002_app_state")(m002_app_state)
+    migrations(name="m004_audit")(m004_audit)
+    migrations(name="m005_sinks")(m005_sinks)
     return migrations
