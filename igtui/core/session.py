@@ -33,6 +33,7 @@ from igtui.core.clock import Clock, SystemClock
 from igtui.core.paths import DB_NAME, Paths, resolve_paths
 
 if TYPE_CHECKING:
+    from igtui.core.delivery.deliver import Deliverer
     from igtui.core.graph.client import GraphClient
     from igtui.core.graph.requestlog import ExchangeRecorder
     from igtui.core.models import Exchange
@@ -200,13 +201,17 @@ class Session:
         """The GraphClient's `on_exchange`: the recorder, plus a stderr line each with `--verbose`."""
         if not self.verbose:
             return recorder
+        from igtui.core.graph.redact import redact_text
         from igtui.core.safetext import plain
 
         def on_exchange(exchange: Exchange) -> None:
             if recorder is not None:
                 recorder(exchange)
             status = exchange.status if exchange.status is not None else "no reply"
-            self.say(f"{exchange.method} {plain(exchange.url, limit=300)} -> {status} ({exchange.latency_ms:.0f} ms)")
+            # The URL is already redacted by the HTTP door; the second pass (shape rules included)
+            # costs little and only runs with --verbose.
+            url = plain(redact_text(exchange.url), limit=300)
+            self.say(f"{exchange.method} {url} -> {status} ({exchange.latency_ms:.0f} ms)")
 
         return on_exchange
 
@@ -235,11 +240,21 @@ class Session:
         options.setdefault("notify_command", self.notify_command)
         return RefreshEngine(store, client, self.clock, locks_dir=self.locks_dir, **options)
 
-    def login_flow(self, store: Store, client: GraphClient | None) -> LoginFlow:
-        """The login flow for `store` (a None client serves `login start`, which sends nothing)."""
+    def login_flow(self, store: Store, client: GraphClient | None, *, trigger: str = "cli") -> LoginFlow:
+        """The login flow for `store` (a None client serves `login start`, which sends nothing);
+        a finished login's token goes to the account's sinks, as a refreshed one does."""
         from igtui.core.oauth.flow import LoginFlow
 
-        return LoginFlow(store, client, self.clock)
+        return LoginFlow(store, client, self.clock, delivery=self.deliverer(store), trigger=trigger)
+
+    def deliverer(self, store: Store) -> Deliverer:
+        """The sink deliverer for `store`, on this session's locks and notify command (the engine
+        builds the same one from the same two; `igtui sink test` and the login flow use this)."""
+        from igtui.core.delivery.deliver import Deliverer
+        from igtui.core.refresh.notify import Notifier
+
+        return Deliverer(store, self.clock, locks_dir=self.locks_dir,
+                         notifier=Notifier(self.notify_command, self.locks_dir), environ=self.environ)
 
 
 __all__ = ["NOTIFY_ENV", "Session", "canonical_store_file", "locks_dir_for_store"]

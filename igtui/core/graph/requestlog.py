@@ -16,6 +16,12 @@ the TUI from a worker thread. An interpreter exit without a flush still writes w
 
 A failing write is counted and swallowed, its rows dropped: a broken request log must not fail
 a login or a refresh that Meta already completed.
+
+Every row is redacted once more just before it is written (`scrub`), on the writer's side, so off
+the event loop: the HTTP door already redacts what it builds, but the store keeps rows for
+good, and a row from a path that forgot (or from before a rule existed, re-recorded) must not
+carry a credential into the file. That pass includes the shape rules, which erase tokens and app
+secrets this process never held (Meta echoing them in an error message).
 """
 
 from __future__ import annotations
@@ -30,10 +36,29 @@ from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from igtui.core.graph.redact import redact_text
 from igtui.core.models import Exchange
 
 if TYPE_CHECKING:
     from igtui.core.store import Store
+
+
+def scrub(exchange: Exchange) -> Exchange:
+    """The exchange with its free-text fields redacted again (URL, Meta's message, names).
+
+    The fbtrace_id, codes and numbers are left as they are: the shape rules never match a trace
+    id, and Meta support asks for it verbatim.
+    """
+
+    def clean(value: str | None) -> str | None:
+        return redact_text(value) if value else value
+
+    url = redact_text(exchange.url)
+    message, app_name, account = clean(exchange.error_message), clean(exchange.app_name), clean(exchange.account)
+    if (url, message, app_name, account) == (exchange.url, exchange.error_message, exchange.app_name,
+                                             exchange.account):
+        return exchange
+    return replace(exchange, url=url, error_message=message, app_name=app_name, account=account)
 
 
 class ExchangeRecorder:
@@ -136,7 +161,7 @@ class ExchangeRecorder:
     def _write(self, rows: list[Exchange]) -> None:
         self._last_write = time.monotonic()
         try:
-            self._store.add_exchanges(rows)
+            self._store.add_exchanges([scrub(row) for row in rows])
             self.written += len(rows)
         except Exception:  # the module docstring: the log must not fail a command
             self.failed_writes += 1
@@ -190,4 +215,4 @@ def _flush_at_exit() -> None:
         recorder.flush()
 
 
-__all__ = ["ExchangeRecorder"]
+__all__ = ["ExchangeRecorder", "scrub"]
