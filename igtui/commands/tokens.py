@@ -1,10 +1,10 @@
 """`igtui token get|inspect`: hand a token to a script, or describe it (and ask Meta with --verify).
 
 `token get` is on the hot path of shell scripts (`curl -H "Authorization: Bearer $(igtui token get
-acme)"`), so it does exactly one indexed lookup and one decrypt after the unlock, and imports
-nothing that talks HTTP. It prints the token and a newline and nothing else on stdout; it refuses
-(exit 4, nothing on stdout) when the token is known to be dead, so a script fails loudly instead of
-sending a dead token.
+acme)"`), so it does exactly one indexed lookup, one decrypt and one audit append after the
+unlock, and imports nothing that talks HTTP. It prints the token and a newline and nothing else on
+stdout; it refuses (exit 4, nothing on stdout) when the token is known to be dead, so a script fails
+loudly instead of sending a dead token.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def _get(args: argparse.Namespace) -> int:
         if account.expires_at is not None and account.expires_at <= SystemClock().now():
             raise ReloginRequired(f"the token of {account.ref} expired; log in again")
     token = store.account_token(account.id)
+    store.append_audit("get", account)  # before the token leaves: no audit row, no token (SECURITY.md)
     sys.stdout.write(token.reveal() + "\n")
     sys.stdout.flush()
     return 0
