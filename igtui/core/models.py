@@ -62,6 +62,12 @@ class Health(enum.StrEnum):
     TOKEN_UNCERTAIN = "token_uncertain"
     APP_BLOCKED = "app_blocked"
     """Meta blocked the account's app itself; no login or refresh helps until the app is fixed."""
+    DAMAGED = "damaged"
+    """The account's row (or its app's) holds a value igtui never writes: damaged, or changed
+    outside igtui. Nothing is sent and no secret is returned for it; the other accounts go on."""
+    DELIVERY_FAILED = "delivery_failed"
+    """The token is fine and stored, but one of the account's sinks did not receive it (its last
+    delivery failed, or its sealed configuration was changed outside igtui); retried on every run."""
 
 
 class Trigger(enum.StrEnum):
@@ -86,6 +92,10 @@ class RefreshResult(enum.StrEnum):
     RATE_LIMITED = "rate_limited"
     APP_BLOCKED = "app_blocked"
     """Meta answered that the app itself is blocked, or the app was known blocked this run."""
+    DELIVERED = "delivered"
+    """History only: a sink received the account's token (igtui.core.delivery)."""
+    DELIVERY_FAILED = "delivery_failed"
+    """History only: a sink did not receive the token; the stored token is untouched."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +125,10 @@ class App:
     """Plain words: what Meta said and what to do in the App Dashboard."""
     blocked_at: datetime | None = None
     """When igtui first saw the block."""
+    damage: str | None = None
+    """None for a sound row; else which columns hold values igtui never writes (e.g.
+    'platform: not a platform'). A damaged app's fields are safe defaults where the column was
+    bad; its secret is never returned and nothing is sent for it or its accounts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +173,11 @@ class Account:
     page_id: str | None = None
     """Facebook Login: the Page the Instagram business account is linked to."""
     created_at: datetime | None = None
+    damage: str | None = None
+    """None for a sound row; else which columns hold values igtui never writes (e.g.
+    'expires_at: not a time'). Why a field and not an exception: one bad row must not stop a
+    listing or a bulk run, so reading a row never raises; every consumer sees the flag instead
+    (health DAMAGED, no Meta call, no token returned). Bad columns hold safe defaults."""
 
     @property
     def ref(self) -> str:
@@ -317,6 +336,8 @@ class RefreshReason(enum.StrEnum):
     """Another igtui error stopped this account (e.g. a record that does not decrypt)."""
     INTERNAL_ERROR = "internal_error"
     """A bug: an unexpected exception, kept to this account."""
+    DAMAGED = "damaged"
+    """Not sent: the account's row (or its app's) is damaged or was changed outside igtui."""
 
 
 @dataclass(frozen=True, slots=True)

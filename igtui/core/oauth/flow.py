@@ -38,6 +38,7 @@ from igtui.core.safetext import plain
 from igtui.core.secret import Secret
 
 if TYPE_CHECKING:
+    from igtui.core.delivery.deliver import Deliverer, Delivery
     from igtui.core.graph.api import MetaApi
     from igtui.core.graph.client import GraphClient
     from igtui.core.store import Store
@@ -110,12 +111,20 @@ class LoginFlow:
         store: The unlocked store (pending flows, app secrets, accounts).
         client: The HTTP door; only `finish` uses it (None is fine for `start` alone).
         clock: Time for expiries.
+        delivery: Pushes a saved login's token to the account's sinks (None: no sinks, as in
+            tests that build a flow alone); `Session.login_flow` always gives one.
+        trigger: What the deliveries' history rows name as their cause ("cli" or "tui").
     """
 
-    def __init__(self, store: Store, client: GraphClient | None, clock: Clock) -> None:
+    def __init__(self, store: Store, client: GraphClient | None, clock: Clock, *,
+                 delivery: Deliverer | None = None, trigger: str = "cli") -> None:
         self.store = store
         self.client = client
         self.clock = clock
+        self.delivery = delivery
+        self.trigger = trigger
+        self.last_deliveries: list[Delivery] = []
+        """The sink deliveries of the latest `finish` (the CLI prints the failures)."""
 
     # -- start -----------------------------------------------------------------------------------
 
@@ -218,8 +227,27 @@ class LoginFlow:
             await asyncio.to_thread(self.give_back, flow, callback.state)
             raise
         if app.platform == "facebook":
-            return await self._finish_facebook(app, flow, callback, secret, step)
-        return await self._finish_instagram(app, flow, callback, secret, step)
+            accounts = await self._finish_facebook(app, flow, callback, secret, step)
+        else:
+            accounts = await self._finish_instagram(app, flow, callback, secret, step)
+        await self._deliver(accounts)
+        return accounts
+
+    async def _deliver(self, accounts: list[Account]) -> None:
+        """A saved login is a new token: push it to the accounts' sinks (igtui.core.delivery).
+
+        The login itself is done and stays done whatever a sink does: a failed delivery is
+        recorded on the sink and caught up by the next refresh run.
+        """
+        self.last_deliveries = []
+        if self.delivery is None or not accounts:
+            return
+        try:
+            self.last_deliveries = await asyncio.to_thread(
+                self.delivery.deliver_pending, trigger=self.trigger, account_ids=[a.id for a in accounts])
+        except IgtuiError as exc:
+            if self.delivery.warn is not None:
+                self.delivery.warn(f"sinks were not delivered this time: {exc.message}")
 
     def _app_and_secret(self, app_name: str) -> tuple[App, Secret]:
         app = self.store.get_app(app_name)

@@ -9,7 +9,10 @@ This module is the engine's front: its four public calls, each served by a `Run`
   store calls and group commit, the bounds on what is in flight;
 * `gates` — the per-app pauses and blocks that hold an app's accounts back during a run;
 * `outcomes` — what each ending writes (account state, history row, notice) and the run's close;
-* `crashpoints` — the `IGTUI_CRASHPOINT` test hooks that prove a crash at any step is safe.
+* `crashpoints` — the `IGTUI_CRASHPOINT` test hooks that prove a crash at any step is safe;
+* `igtui.core.delivery` — the sinks: every public call delivers the pending ones first and last,
+  so a new token reaches its sinks in the same call that stored it, and a delivery a kill
+  interrupted is caught up by the next call, whoever makes it (CLI, cron, TUI, `exec --watch`).
 
 History gets every real attempt; notices go to `IGTUI_NOTIFY_COMMAND`. ARCHITECTURE.md draws
 how a refresh flows through the layers.
@@ -22,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from igtui.core.clock import Clock
+from igtui.core.delivery.deliver import Deliverer, Delivery
+from igtui.core.errors import IgtuiError
 from igtui.core.models import RefreshEvent, Trigger
 from igtui.core.refresh.bulk import (
     GROUP_COMMIT_MAX,
@@ -70,6 +75,7 @@ class RefreshEngine:
         lock_wait: Seconds to wait for another process's lock before giving up on an account.
         notifier: Inject a ready `Notifier` instead of `notify_command`.
         api_factory: Builds the Meta API for an app (tests inject fakes); default `MetaApi`.
+        deliverer: Inject a ready `Deliverer` (sinks); default one on this store, locks and notifier.
     """
 
     def __init__(
@@ -84,6 +90,7 @@ class RefreshEngine:
         lock_wait: float | None = None,
         notifier: Notifier | None = None,
         api_factory: ApiFactory | None = None,
+        deliverer: Deliverer | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -104,6 +111,9 @@ class RefreshEngine:
         self._last_bulk: Run | None = None
         self.last_run = RunSummary()
         """What the latest call did (the CLI's summary, `--json`'s paused and blocked apps)."""
+        self.delivery = deliverer or Deliverer(store, clock, locks_dir=Path(locks_dir), notifier=self.notifier)
+        self.last_deliveries: list[Delivery] = []
+        """The sink deliveries of the latest call (its first and last delivery passes)."""
 
     @property
     def last_io(self) -> BulkIO | None:
@@ -133,7 +143,10 @@ class RefreshEngine:
         # A block seen earlier is asked about again; a throttle pause still holds.
         self._gates.ask_again(account.app_name)
         run = self._start(Run(self.clock, trigger, "single", force=force, gates=self._gates))
-        return await self._single.guarded(run, account)
+        await self._deliver_pending(trigger, first=True)
+        event = await self._single.guarded(run, account)
+        await self._deliver_pending(trigger)
+        return event
 
     async def refresh_due(self, *, trigger: Trigger, within_days: int | None = None) -> list[RefreshEvent]:
         """Refresh every due account; announce accounts no refresh can save.
@@ -147,7 +160,10 @@ class RefreshEngine:
             within_days: Override the window for this run (else account ?? app ?? 15).
         """
         run = self._start_bulk(Run(self.clock, trigger, "due", window=within_days))
-        return await self._bulk.refresh_due(run, self._limits())
+        await self._deliver_pending(trigger, first=True)
+        events = await self._bulk.refresh_due(run, self._limits())
+        await self._deliver_pending(trigger)
+        return events
 
     async def refresh_all(self, *, trigger: Trigger) -> list[RefreshEvent]:
         """Refresh every Instagram long-lived token Meta would accept now, due or not.
@@ -156,13 +172,32 @@ class RefreshEngine:
         tokens under 24 hours old as too early; accounts needing a login as such.
         """
         run = self._start_bulk(Run(self.clock, trigger, "all"))
-        return await self._bulk.refresh_all(run, self._limits())
+        await self._deliver_pending(trigger, first=True)
+        events = await self._bulk.refresh_all(run, self._limits())
+        await self._deliver_pending(trigger)
+        return events
 
     async def check_notices(self, *, within_days: int | None = None) -> list[Notice]:
         """Announce expiring / expired / broken accounts without refreshing (the TUI's timer)."""
         # No event is made in this run; its trigger is the timer's, should one ever be.
+        # The TUI's timer is also what catches up a delivery a killed process left pending.
+        await self._deliver_pending(Trigger.AUTO, first=True)
         return await self._bulk.check_notices(self._start_bulk(Run(self.clock, Trigger.AUTO, "notices",
                                                                    window=within_days)))
+
+    # ------------------------------------------------------------------ sinks
+
+    async def _deliver_pending(self, trigger: Trigger, *, first: bool = False) -> None:
+        """Deliver every pending sink (cheap when none is): first, to catch up what an earlier
+        process left pending; last, to push what this call stored. A delivery problem never
+        fails the refresh: it is the sink's, recorded on it, and retried on the next call."""
+        if first:
+            self.last_deliveries = []
+        try:
+            self.last_deliveries += await asyncio.to_thread(self.delivery.deliver_pending, trigger=trigger.value)
+        except IgtuiError as exc:
+            if self.delivery.warn is not None:
+                self.delivery.warn(f"sinks were not delivered this time: {exc.message}")
 
     # ------------------------------------------------------------------ runs
 
@@ -188,6 +223,7 @@ __all__ = [
     "CHANGED_DURING_REFRESH",
     "CRASHPOINTS",
     "UNCERTAIN_REASON",
+    "Delivery",
     "MetaApiLike",
     "Outcome",
     "RefreshEngine",

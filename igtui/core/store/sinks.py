@@ -198,7 +198,8 @@ class SinksMixin(StoreBase):
             found = accounts.get(sink.account_id)
             # The sealed account id decides whose token goes out; the plain one was checked equal.
             if found is None or isinstance(config, RecordDamaged):
-                out.append(SinkMaterial(sink, config, found[0] if found else None, None, None))
+                account = found[0] if found else None
+                out.append(SinkMaterial(sink, config, account, None, account.generation if account else None))
                 continue
             account, blob = found
             token = vault.decrypt_field(blob, table="accounts", row_id=account.id, column="token")

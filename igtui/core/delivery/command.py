@@ -1,0 +1,107 @@
+"""Command sinks: run the user's command with the token on stdin, under a timeout.
+
+Why so:
+
+* **stdin, never argv or the environment.** `/proc/PID/cmdline` and `ps` show argv to every
+  user of the machine, and a child's environment is inherited by everything it starts; stdin
+  is read once by the one program meant to read it. The token is written with no trailing
+  newline (`gh secret set`, `vault kv put … token=-` and `kubectl --from-file=…=/dev/stdin`
+  store what they read verbatim).
+* **What the command needs to know, in the environment:** `IGTUI_ACCOUNT` (APP/username),
+  `IGTUI_APP`, `IGTUI_EXPIRES_AT` (ISO 8601 UTC, empty when unknown or never),
+  `INSTAGRAM_USER_ID` and `IGTUI_SINK_ID`. igtui's own passphrase variables are removed: a
+  sink command is not meant to unlock the store.
+* **A timeout that really ends it.** The command runs in a new session (its own process group);
+  on timeout the whole group is killed, so a shell pipeline cannot leave a child running.
+* **Output goes to history, redacted.** stdout and stderr (merged, in order) are kept, cut to
+  the last characters, with every secret the process knows erased (`graph.redact.redact_text`:
+  the token in raw, URL-encoded, base64 and hex form, plus `key=value` secrets).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from igtui.core.graph.redact import redact_text
+
+OUTPUT_KEEP = 2000
+"""Characters of output kept (the end: errors come last)."""
+_SCRUB = ("IGTUI_PASSPHRASE", "IGTUI_PASSPHRASE_COMMAND", "IGTUI_NEW_PASSPHRASE", "IGTUI_CRASHPOINT")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOutcome:
+    """How one run of a command sink ended (every text already redacted)."""
+
+    ok: bool
+    error: str | None
+    output: str
+    duration_ms: float
+
+
+def _clean(raw: bytes, token: str) -> str:
+    text = raw.decode("utf-8", "replace").replace(token, "***")
+    text = redact_text(text)
+    return text[-OUTPUT_KEEP:].strip()
+
+
+def child_environment(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    """The command's environment: igtui's, without its passphrase sources, plus `extra`."""
+    env = {k: v for k, v in base.items() if k not in _SCRUB}
+    env.setdefault("PATH", os.defpath)  # a session built without an environment (tests, the demo)
+    env.update(extra)
+    return env
+
+
+def run_command_sink(command: str, token: str, *, env: Mapping[str, str], timeout: float) -> CommandOutcome:
+    """Run `command` through /bin/sh with `token` on stdin; never raises for the command's failures."""
+    started = time.perf_counter()
+
+    def took() -> float:
+        return (time.perf_counter() - started) * 1000
+
+    try:
+        proc = subprocess.Popen(  # a user-configured shell command, by design (like the notify command)
+            ["/bin/sh", "-c", command],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=dict(env),
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError as exc:
+        return CommandOutcome(False, f"the command could not start: {exc.strerror}", "", took())
+    try:
+        out, _ = proc.communicate(input=token.encode(), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        try:
+            out, _ = proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:  # a grandchild in another session still holds the pipe
+            proc.kill()
+            out = b""
+        return CommandOutcome(False, f"the command timed out after {timeout:g}s and was killed",
+                              _clean(out or b"", token), took())
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    text = _clean(out or b"", token)
+    if proc.returncode != 0:
+        how = f"killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exited {proc.returncode}"
+        tail = text.splitlines()[-1:] if text else []
+        detail = f": {tail[0][:200]}" if tail else ""
+        return CommandOutcome(False, f"the command {how}{detail}", text, took())
+    return CommandOutcome(True, None, text, took())
+
+
+__all__ = ["CommandOutcome", "child_environment", "run_command_sink"]

@@ -1,0 +1,268 @@
+"""The one place a token is pushed to its sinks: `Deliverer`.
+
+Who calls it: the refresh engine at the start and at the end of every public call (a single
+refresh, `--due`, `--all`, the TUI's periodic check, and `exec --watch`, which runs the engine),
+and the login flow after it saved a login. Nothing else delivers, so every front end and cron
+behave alike (ARCHITECTURE.md: one wiring).
+
+How one pass goes, and why it is at least once and crash-safe:
+
+1. Which sinks: the pending ones (their `delivered_generation` is below their account's
+   generation: one indexed join), or the ones named (`sink test`).
+2. Take `sinks.lock` in the lock directory (flock; the kernel drops it if we die), so two
+   processes never write one sink at once; then read the sealed configurations and the current
+   tokens in one snapshot (`Store.open_sinks`). A sink another process served meanwhile is
+   no longer pending and is skipped.
+3. Deliver each from its SEALED configuration only. A configuration that does not open or
+   disagrees with its plain copy is refused (never delivered) and recorded as failing.
+4. Record every outcome in one transaction (sink state + history row each). A kill before
+   this leaves the sinks pending, so the next run delivers again: a sink may receive one
+   token twice, never miss the newest. A failed delivery never touches the stored token.
+5. Notices: `delivery_failed` once per failing spell of a sink, `recovered` when it succeeds
+   again (the sink's own record in notified.json). Audit: one row per delivered token.
+
+No Textual, and blocking: async callers run it in a thread (`asyncio.to_thread`), as the engine
+does with every store call.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from igtui.core.clock import Clock, iso
+from igtui.core.delivery.config import SinkConfig
+from igtui.core.delivery.files import DeliveryError, crashpoint, write_file_sink
+from igtui.core.errors import IgtuiError, RecordDamaged
+from igtui.core.graph.redact import redact_text
+from igtui.core.safetext import plain
+
+if TYPE_CHECKING:
+    from igtui.core.models import Account
+    from igtui.core.refresh.notify import Notifier
+    from igtui.core.secret import Secret
+    from igtui.core.store import Store
+    from igtui.core.store.sinks import DeliveryRecord, SinkMaterial
+
+LOCK_NAME = "sinks.lock"
+AUTO_RETRY_FLOOR = timedelta(minutes=5)
+"""The TUI's one-minute timer retries a failing sink no more often than its backoff allows
+(5 min doubling, capped at 6 h); explicit runs (refresh, cron, `sink test`) always retry."""
+DELIVERY_CRASHPOINTS = frozenset({"sink_before_deliver", "sink_mid_write", "sink_before_rename",
+                                  "sink_after_rename", "sink_before_record"})
+"""The crash trials' points (env IGTUI_CRASHPOINT) between storing a token and recording its delivery."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One sink's outcome in a pass, for the front ends' lines and exit codes."""
+
+    sink_id: int
+    account: str
+    target: str
+    ok: bool
+    message: str
+    """One redacted line: what was delivered, or why not."""
+    damaged: bool = False
+    """The sink's sealed configuration was refused (changed outside igtui): exit 3."""
+
+    def line(self) -> str:
+        """The line the CLI prints (stderr) for this outcome."""
+        head = "delivered" if self.ok else ("SINK REFUSED" if self.damaged else "DELIVERY FAILED")
+        return plain(f"{head}: sink {self.sink_id} ({self.account} → {self.target}) — {self.message}", limit=1000)
+
+
+def _stderr(line: str) -> None:
+    print(f"igtui: {line}", file=sys.stderr)
+
+
+class Deliverer:
+    """Delivers tokens to sinks for one store (see the module docstring).
+
+    Args:
+        store: The unlocked store.
+        clock: Times recorded with each outcome.
+        locks_dir: The store's lock directory (`Session.locks_dir`): `sinks.lock` lives there.
+        notifier: Where `delivery_failed` / `recovered` go (None: no notices).
+        environ: The environment command sinks inherit (igtui's passphrase variables removed).
+        warn: Where a failed delivery is said at once (default: a line on stderr; None: silent).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        locks_dir: Path,
+        notifier: Notifier | None = None,
+        environ: Mapping[str, str] | None = None,
+        warn: Callable[[str], None] | None = _stderr,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.locks_dir = Path(locks_dir)
+        self.notifier = notifier
+        self.environ = dict(os.environ if environ is None else environ)
+        self.warn = warn
+
+    # ── entry points ────────────────────────────────────────────────────────────────────────
+    def deliver_pending(self, *, trigger: str, account_ids: Sequence[int] | None = None) -> list[Delivery]:
+        """Deliver every pending sink (or those of `account_ids`). Cheap when none is pending."""
+        ids = self.store.pending_sink_ids(account_ids)
+        if not ids:
+            return []
+        if trigger == "auto":
+            ids = self._due_for_retry(ids)
+        return self._pass(ids, trigger=trigger, force=False)
+
+    def deliver_now(self, sink_ids: Sequence[int], *, trigger: str = "cli") -> list[Delivery]:
+        """Deliver these sinks now, pending or not (`igtui sink test`, `sink add`)."""
+        return self._pass(list(sink_ids), trigger=trigger, force=True)
+
+    # ── the pass ────────────────────────────────────────────────────────────────────────────
+    def _due_for_retry(self, ids: list[int]) -> list[int]:
+        """Pending sinks minus failing ones still inside their backoff (the TUI's timer only)."""
+        from igtui.core.refresh.policy import backoff
+
+        now = self.clock.now()
+        wanted = set(ids)
+        keep = []
+        for sink in self.store.list_sinks():
+            if sink.id not in wanted:
+                continue
+            if sink.failing and sink.last_attempt_at is not None:
+                wait = max(AUTO_RETRY_FLOOR, backoff(sink.failures))
+                if sink.last_attempt_at + wait > now:
+                    continue
+            keep.append(sink.id)
+        return keep
+
+    def _lock(self) -> int:
+        self.locks_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.locks_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held for one pass: bounded by the sinks' own timeouts
+        return fd
+
+    def _pass(self, ids: list[int], *, trigger: str, force: bool) -> list[Delivery]:
+        if not ids:
+            return []
+        fd = self._lock()
+        try:
+            materials = self.store.open_sinks(ids)
+            results: list[tuple[Delivery, DeliveryRecord, Account | None]] = []
+            for m in materials:
+                if not force and (m.generation is None or m.sink.delivered_generation >= m.generation):
+                    continue  # served by another process meanwhile, or the account is gone
+                results.append(self._one(m, trigger))
+            crashpoint("sink_before_record")
+            self.store.record_deliveries([r for _d, r, _a in results])
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        for delivery, _record, account in results:
+            self._after(delivery, account)
+        return [d for d, _r, _a in results]
+
+    def _one(self, m: SinkMaterial, trigger: str) -> tuple[Delivery, DeliveryRecord, Account | None]:
+        """Deliver one sink from its sealed configuration; never raises for the sink's failures."""
+        from igtui.core.store.sinks import DeliveryRecord
+
+        now = self.clock.now()
+        sink, account = m.sink, m.account
+        ref = account.ref if account is not None else (sink.account or f"account {sink.account_id}")
+        started = time.perf_counter()
+        generation = m.generation or 0
+        output: str | None = None
+        damaged = False
+        error: str | None = None
+        config = m.config
+        if isinstance(config, RecordDamaged):
+            damaged, error = True, config.message
+        elif account is None:
+            error = "its account was removed"
+        elif isinstance(m.token, RecordDamaged) or m.token is None:
+            error = m.token.message if isinstance(m.token, RecordDamaged) else "no token"
+        else:
+            crashpoint("sink_before_deliver")
+            try:
+                self._audit(account, config, sink.id)  # before the token leaves: no row, no delivery
+                output = self._deliver(config, account, m.token, sink.id)
+            except DeliveryError as exc:
+                error, output = exc.message, exc.output
+            except OSError as exc:  # anything the file layer did not name
+                error = f"cannot deliver: {exc.strerror or type(exc).__name__}"
+        target = config.target if isinstance(config, SinkConfig) else sink.target
+        kind = config.kind if isinstance(config, SinkConfig) else sink.kind
+        error = None if error is None else redact_text(error)
+        output = None if output is None else redact_text(output)
+        if error is None:
+            message = f"{kind} sink {sink.id} received generation {generation}"
+        else:
+            message = f"{kind} sink {sink.id}: {error}; the stored token is untouched, the next run retries"
+        record = DeliveryRecord(
+            sink_id=sink.id, ok=error is None, generation=generation, at=now, trigger=trigger,
+            account_id=sink.account_id, account=ref, message=message, error=error, output=output,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+        if error is None:
+            shown = f"generation {generation} written"
+        else:
+            shown = error if damaged else f"{error}; retried on the next run"
+        delivery = Delivery(sink.id, ref, target, error is None, shown, damaged=damaged)
+        return delivery, record, account
+
+    def _deliver(self, config: SinkConfig, account: Account, token: Secret, sink_id: int) -> str | None:
+        """Write or send the token as the sealed configuration says; the command's output, if any."""
+        if config.kind == "file":
+            assert config.path is not None and config.format is not None
+            write_file_sink(config.path, config.format, config.var, token.reveal())
+            return None
+        from igtui.core.delivery.command import child_environment, run_command_sink
+
+        assert config.command is not None and config.timeout is not None
+        env = child_environment(self.environ, {
+            "IGTUI_ACCOUNT": account.ref,
+            "IGTUI_APP": account.app_name,
+            "IGTUI_EXPIRES_AT": iso(account.expires_at) or "",
+            "INSTAGRAM_USER_ID": account.ig_user_id,
+            "IGTUI_SINK_ID": str(sink_id),
+        })
+        outcome = run_command_sink(config.command, token.reveal(), env=env, timeout=config.timeout)
+        if not outcome.ok:
+            raise DeliveryError(outcome.error or "the command failed", output=outcome.output)
+        return outcome.output
+
+    def _after(self, delivery: Delivery, account: Account | None) -> None:
+        """Say it, notify it, audit it — after the lock is released and the outcome stored."""
+        if not delivery.ok and self.warn is not None:
+            self.warn(delivery.line())
+        if account is not None and self.notifier is not None and self.notifier.enabled:
+            from igtui.core.refresh.notify import Notice
+
+            now = self.clock.now()
+            if delivery.ok:
+                self.notifier.recover(Notice("recovered", account, now, f"sink {delivery.sink_id} received the token",
+                                             sink=delivery.sink_id))
+            else:
+                self.notifier.notify(Notice("delivery_failed", account, now,
+                                            f"sink {delivery.sink_id} ({delivery.target}): {delivery.message}",
+                                            sink=delivery.sink_id))
+
+    def _audit(self, account: Account, config: SinkConfig, sink_id: int) -> None:
+        """THE audit call site for sink deliveries (action "sink", the sink's id), written before
+        the token leaves; a row that cannot be written stops this delivery (retried next run)."""
+        detail = f"{config.kind} {config.format or ''}".strip()
+        try:
+            self.store.append_audit("sink", account, detail=detail, sink_id=sink_id)
+        except IgtuiError as exc:
+            raise DeliveryError(f"the audit row could not be written ({exc.message}); nothing was delivered") from None
+
+
+__all__ = ["DELIVERY_CRASHPOINTS", "Deliverer", "Delivery"]
