@@ -152,7 +152,7 @@ def _interactive(args: argparse.Namespace, app_name: str) -> int:
                     _err("a browser was opened")
                 on_step("waiting_for_consent")
                 if listener is not None:
-                    _err(f"listening on 127.0.0.1:{listener.port} for the redirect (Ctrl-C to stop)")
+                    _err(f"listening on {listener.where} for the redirect (Ctrl-C to stop)")
                     raw = await listener.wait_async()
                 else:
                     raw = await asyncio.to_thread(_read_paste, "Paste the URL your browser was redirected to: ")

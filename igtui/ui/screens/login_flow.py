@@ -67,6 +67,7 @@ class LoginFlowScreen(IgtuiScreen):
         self._reached = -1
         self._busy = False
         self._listener: Any = None
+        self._state: Any = None
         self.saved: list[Any] = []
 
     def compose(self) -> ComposeResult:
@@ -99,6 +100,7 @@ class LoginFlowScreen(IgtuiScreen):
         started = await asyncio.to_thread(flow.start, self._app_name, self._scopes)
         self._url = started.authorize_url
         self._redirect_uri = started.flow.redirect_uri
+        self._state = started.state
         self._step("url_issued")
         self._step("waiting_for_consent")
         text = Text("Open this URL in a browser where you can log in (F2 copies, F3 shows a QR code):\n", style="bold")
@@ -124,11 +126,12 @@ class LoginFlowScreen(IgtuiScreen):
 
     @work(group="login-listen", exclusive=True, exit_on_error=False)
     async def listen(self) -> None:
-        """Wait for the browser's redirect on 127.0.0.1 (the core's one-shot listener)."""
+        """Wait for the browser's redirect on the loopback listener (the core's, until a valid callback)."""
         from igtui.core.oauth.listener import LoopbackListener
 
         assert self._redirect_uri is not None
-        listener = LoopbackListener(self._redirect_uri)
+        # With this login's state, a stray or forged request is told so and cannot end the wait.
+        listener = LoopbackListener(self._redirect_uri, state=self._state)
         try:
             await asyncio.to_thread(listener.start)
         except IgtuiError as error:
