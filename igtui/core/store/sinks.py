@@ -32,32 +32,48 @@ from igtui.core.store.base import StoreBase
 
 _SINK_SELECT = (
     "SELECT s.id, s.account_id, CASE WHEN a.id IS NULL THEN NULL ELSE p.name || '/' || a.username END,"
-    " s.kind, s.target, s.format, s.var, s.created_at, s.delivered_generation, a.generation,"
-    " s.delivered_at, s.last_attempt_at, s.last_error, s.failures, s.last_output, s.config"
+    " CAST(s.kind AS BLOB), CAST(s.target AS BLOB), CAST(s.format AS BLOB), CAST(s.var AS BLOB), s.created_at,"
+    " s.delivered_generation, a.generation, s.delivered_at, s.last_attempt_at, CAST(s.last_error AS BLOB),"
+    " s.failures, CAST(s.last_output AS BLOB), CAST(s.config AS BLOB)"
     " FROM sinks s LEFT JOIN accounts a ON a.id = s.account_id LEFT JOIN apps p ON p.id = a.app"
 )
+# Text columns are read as bytes and decoded here: a value someone wrote outside igtui that is
+# not UTF-8 must make its own sink look damaged, not make every listing fail.
 OUTPUT_LIMIT = 2000
 """Characters of a command's output kept with the sink and in history (already redacted)."""
 ERROR_LIMIT = 500
 
 
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _int(value: object) -> int:
+    """An integer column; anything else written outside igtui reads as 0 (the seal catches the rest)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def _sink(row: Sequence[object]) -> Sink:
     return Sink(
-        id=int(row[0]),  # type: ignore[call-overload]
-        account_id=int(row[1]),  # type: ignore[call-overload]
+        id=_int(row[0]),
+        account_id=_int(row[1]),
         account=row[2] if isinstance(row[2], str) else None,
-        kind=str(row[3]),
-        target=str(row[4]),
-        format=row[5] if isinstance(row[5], str) else None,
-        var=row[6] if isinstance(row[6], str) else None,
-        created_at=rec.dt(row[7]),  # type: ignore[arg-type]
-        delivered_generation=int(row[8]),  # type: ignore[call-overload]
-        account_generation=None if row[9] is None else int(row[9]),  # type: ignore[call-overload]
-        delivered_at=rec.dt(row[10]),  # type: ignore[arg-type]
-        last_attempt_at=rec.dt(row[11]),  # type: ignore[arg-type]
-        last_error=row[12] if isinstance(row[12], str) else None,
-        failures=int(row[13]),  # type: ignore[call-overload]
-        last_output=row[14] if isinstance(row[14], str) else None,
+        kind=_text(row[3]) or "",
+        target=_text(row[4]) or "",
+        format=_text(row[5]),
+        var=_text(row[6]),
+        created_at=rec.dt(row[7]) if isinstance(row[7], int) else None,
+        delivered_generation=_int(row[8]),
+        account_generation=row[9] if isinstance(row[9], int) else None,
+        delivered_at=rec.dt(row[10]) if isinstance(row[10], int) else None,
+        last_attempt_at=rec.dt(row[11]) if isinstance(row[11], int) else None,
+        last_error=_text(row[12]),
+        failures=_int(row[13]),
+        last_output=_text(row[14]),
     )
 
 
@@ -189,8 +205,7 @@ class SinksMixin(StoreBase):
                 chunk = ids[start : start + IN_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 rows += conn.execute(f"{_SINK_SELECT} WHERE s.id IN ({marks}) ORDER BY s.id", chunk).fetchall()
-            accounts = dict((acc.id, (acc, blob)) for acc, blob in
-                            rows_by_id(conn, [int(r[1]) for r in rows]))  # type: ignore[call-overload]
+            accounts = {acc.id: (acc, blob) for acc, blob in rows_by_id(conn, [_int(r[1]) for r in rows])}
         out: list[SinkMaterial] = []
         for row in rows:
             sink = _sink(row)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from igtui.core.models import Health
-from igtui.ui.widgets.health import assess_account, health_text
+from igtui.ui.widgets.health import ATTENTION, assess_account, health_text
 
 SORTS = ("expiry", "username", "app", "status")
 
@@ -74,9 +74,13 @@ def build_rows(store: Any, now: datetime, *, apps: Any = None) -> list[Row]:
     apps = {app.name: app for app in (store.list_apps() if apps is None else apps)}
     rows: list[Row] = []
     with_accounts: set[str] = set()
+    failing = _failing_sink_accounts(store)
     for account in store.list_accounts():
         with_accounts.add(account.app_name)
         verdict = assess_account(account, apps.get(account.app_name), now)
+        health = verdict.health
+        if account.id in failing and health not in ATTENTION:
+            health = Health.DELIVERY_FAILED  # the token is fine; a sink did not receive it (as `igtui status`)
         rows.append(
             Row(
                 key=f"acct:{account.id}",
@@ -84,7 +88,7 @@ def build_rows(store: Any, now: datetime, *, apps: Any = None) -> list[Row]:
                 app_name=account.app_name,
                 username=account.username,
                 platform=account.platform,
-                health=verdict.health,
+                health=health,
                 ends_at=verdict.ends_at,
                 never=verdict.ends_at is None and account.expires_known,
                 refreshed_at=account.refreshed_at or account.issued_at,
@@ -94,6 +98,14 @@ def build_rows(store: Any, now: datetime, *, apps: Any = None) -> list[Row]:
         if name not in with_accounts:
             rows.append(Row(f"app:{name}", None, name, "", app.platform, None, None, False, None))
     return rows
+
+
+def _failing_sink_accounts(store: Any) -> set[int]:
+    """Accounts with a sink whose last delivery failed (one plain read; no passphrase)."""
+    list_sinks = getattr(store, "list_sinks", None)
+    if list_sinks is None:
+        return set()
+    return {sink.account_id for sink in list_sinks() if sink.failing}
 
 
 def sort_key(mode: str) -> Any:
