@@ -1,14 +1,22 @@
 """Where igtui keeps its files, and the permission rules those files must obey.
 
 One place resolves paths (platformdirs, or `IGTUI_HOME`, or `--store`), so that the CLI, the TUI
-and the tests agree. Nothing is created by `resolve_paths`; `ensure_home` and `precreate_file` do
-that explicitly, because a store must be born private: SQLite creates its file 0644 under the
-usual umask and the -wal/-shm files copy the database's mode, so the file is created 0600 by us
-*before* SQLite ever opens it.
+and the tests agree. Nothing is created by `resolve_paths`; `ensure_private_dir` and
+`precreate_file` do that explicitly, because a store must be born private: SQLite creates its file
+0644 under the usual umask and the -wal/-shm files copy the database's mode, so the file is created
+0600 by us *before* SQLite ever opens it.
+
+One rule for every directory igtui makes or writes in (the store's, the lock directory and the
+one holding it): every directory it creates is 0700 whatever the umask, parents included; an
+existing one must be ours and not writable by group or others, or it is refused with the
+`chmod`/`chown` that fixes it; and the files in it are opened with O_NOFOLLOW and O_CLOEXEC
+relative to the checked directory (`open_private_dir`, `open_private_file`). SECURITY.md says
+which attacker this stops.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Mapping
@@ -18,6 +26,9 @@ from pathlib import Path
 from igtui.core.errors import InsecurePermissions, StoreError
 
 DB_NAME = "igtui.db"
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +67,21 @@ def shell_quote(path: Path | str) -> str:
     return "'" + str(path).replace("'", "'\\''") + "'"
 
 
-def check_private_dir(directory: Path) -> None:
-    """Refuse a store directory that is a symlink, owned by someone else, or writable by others.
+def check_private_dir(
+    directory: Path,
+    *,
+    what: str = "the store directory",
+    if_symlink: str = "point IGTUI_HOME or --store at the real directory",
+) -> None:
+    """Refuse a directory of igtui's that is a symlink, owned by someone else, or writable by others.
+
+    Why one rule for every directory (the store's, the lock directory and the one that holds it):
+    whoever can write to a directory can replace what igtui opens in it.
+
+    Args:
+        directory: The directory; a missing one passes (it is made 0700 when it is needed).
+        what: How the message names it.
+        if_symlink: The fix when it is a symlink.
 
     Raises:
         InsecurePermissions: with the exact command that fixes it.
@@ -68,16 +92,14 @@ def check_private_dir(directory: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise StoreError(f"cannot examine the store directory {shell_quote(directory)}: {exc.strerror}") from None
+        raise StoreError(f"cannot examine {what} {shell_quote(directory)}: {exc.strerror}") from None
     if stat.S_ISLNK(st.st_mode):
         raise InsecurePermissions(
-            f"the store directory {shell_quote(directory)} is a symlink; igtui will not follow it — "
-            f"point IGTUI_HOME or --store at the real directory"
+            f"{what} {shell_quote(directory)} is a symlink; igtui will not follow it — {if_symlink}"
         )
     if not stat.S_ISDIR(st.st_mode):
-        raise StoreError(f"{shell_quote(directory)} is not a directory")
-    refuse_foreign_or_loose(st, directory, what="the store directory", mask=0o022, mode="700",
-                            problem="writable by other users")
+        raise StoreError(f"{what} {shell_quote(directory)} is not a directory")
+    refuse_foreign_or_loose(st, directory, what=what, mask=0o022, mode="700", problem="writable by other users")
 
 
 def refuse_foreign_or_loose(
@@ -124,19 +146,177 @@ def check_private_file(path: Path) -> None:
                             problem="open to other users")
 
 
-def ensure_private_dir(directory: Path) -> None:
-    """Create `directory` (and parents) with mode 0700 if missing, then check it.
+def make_private_dirs(directory: Path) -> list[Path]:
+    """Create each missing directory on the way to `directory`, one by one, each exactly 0700.
 
-    Parents that already exist are left alone; the leaf is chmod-ed to 0700 only when we created
-    it (an existing loose directory is refused with the fix, never silently changed).
+    Why not `Path.mkdir(parents=True)`: it gives the parents the umask's mode (0777 under umask
+    000), and only the leaf the mode asked for. Each directory made here is chmod-ed through a
+    descriptor opened with O_NOFOLLOW, so the umask cannot loosen it and a link swapped in after
+    the mkdir is not followed. Directories that already existed are left exactly as they were;
+    one another igtui made at the same moment counts as existing.
+
+    Returns:
+        The directories this call created, outermost first.
+
+    Raises:
+        StoreError: one cannot be created (the OS's words), or something not a directory is in the way.
     """
-    if not directory.exists():
+    missing: list[Path] = []
+    here = Path(directory)
+    while not os.path.lexists(here) and here != here.parent:
+        missing.append(here)
+        here = here.parent
+    made: list[Path] = []
+    for path in reversed(missing):
         try:
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask; make it exact
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
         except OSError as exc:
-            raise StoreError(f"cannot create {shell_quote(directory)}: {exc.strerror}") from None
+            raise StoreError(f"cannot create {shell_quote(path)}: {exc.strerror}") from None
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC)
+        except OSError as exc:
+            raise StoreError(f"cannot create {shell_quote(path)}: {exc.strerror}") from None
+        try:
+            os.fchmod(fd, 0o700)
+        finally:
+            os.close(fd)
+        made.append(path)
+    return made
+
+
+def ensure_private_dir(directory: Path) -> None:
+    """Create `directory` and any missing parents, each 0700, then check it.
+
+    An existing directory (the leaf or a parent) is never changed: a loose leaf is refused with
+    the fix, never silently tightened.
+    """
+    make_private_dirs(directory)
     check_private_dir(directory)
+
+
+LOCKS_WHAT = "the lock directory"
+LOCKS_IF_SYMLINK = "fix: rm {path} (igtui then makes a private directory)"
+
+
+def open_private_dir(directory: Path, *, create: bool, what: str = LOCKS_WHAT) -> int | None:
+    """Open a directory of igtui's and check it on the descriptor: ours, and no group/other write.
+
+    Why a descriptor: the files in it are then opened relative to the directory that was checked
+    (`open_private_file`), so nothing can swap the directory between the check and the open. The
+    directory that holds it is checked too (by path: it is igtui's as well — the store directory,
+    or `DIR/locks` above a `store-<digest>` lock directory), since whoever can write there can
+    replace the directory itself.
+
+    Args:
+        directory: The directory (made 0700, with its missing parents, when `create`).
+        create: False for readers: a missing directory is then None, and nothing is made.
+        what: How messages name it.
+
+    Returns:
+        An O_DIRECTORY descriptor (the caller closes it), or None when missing and not `create`.
+
+    Raises:
+        InsecurePermissions: a symlink, another user's, or writable by others (with the fix).
+        StoreError: not a directory, or the OS refuses.
+    """
+    directory = Path(directory)
+    check_private_dir(directory.parent, what=f"the directory holding {what}",
+                      if_symlink=LOCKS_IF_SYMLINK.format(path=shell_quote(directory.parent)))
+    if create:
+        make_private_dirs(directory)
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC)
+    except FileNotFoundError:
+        if create:
+            raise StoreError(f"{what} {shell_quote(directory)} vanished while igtui made it; try again") from None
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(directory):
+            raise InsecurePermissions(
+                f"{what} {shell_quote(directory)} is a symlink; igtui will not follow it — "
+                + LOCKS_IF_SYMLINK.format(path=shell_quote(directory))
+            ) from None
+        if exc.errno == errno.ENOTDIR:
+            raise StoreError(
+                f"{what} {shell_quote(directory)} is not a directory; fix: rm {shell_quote(directory)}"
+            ) from None
+        raise StoreError(f"cannot open {what} {shell_quote(directory)}: {exc.strerror}") from None
+    try:
+        refuse_foreign_or_loose(os.fstat(fd), directory, what=what, mask=0o022, mode="700",
+                                problem="writable by other users")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_private_file(dir_fd: int, directory: Path, name: str, *, create: bool, what: str) -> int | None:
+    """Open `name` in a checked directory for reading and writing, never through a link.
+
+    O_NOFOLLOW refuses a planted symlink (the audit's `refresh-1.lock -> ~/victim`), O_CLOEXEC
+    keeps the descriptor (and its flock) out of the notify command, O_NONBLOCK keeps a planted
+    FIFO from hanging the open, and anything that is not a regular file is refused after it.
+    A file this call creates is made with O_EXCL and chmod-ed to exactly 0600 whatever the umask;
+    an existing one must be ours and not writable by others, like the directory.
+
+    Args:
+        dir_fd: The directory's descriptor, from `open_private_dir`.
+        directory: Its path, for messages.
+        name: A plain file name inside it.
+        create: Make the file when missing (else a missing file is None).
+        what: How messages name it ("the lock file").
+
+    Returns:
+        A read-write descriptor (the caller closes it), or None when missing and not `create`.
+
+    Raises:
+        InsecurePermissions: a symlink, another user's, or writable by others (with the fix).
+        StoreError: not a regular file, or the OS refuses.
+    """
+    path = Path(directory) / name
+    flags = os.O_RDWR | _NOFOLLOW | _CLOEXEC | os.O_NONBLOCK
+    for _attempt in range(3):  # a file removed between the two opens is simply looked for again
+        try:
+            fd = os.open(name, flags, dir_fd=dir_fd)
+        except FileNotFoundError:
+            if not create:
+                return None
+            try:
+                fd = os.open(name, flags | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=dir_fd)
+            except FileExistsError:
+                continue  # another igtui made it (or a link appeared): look at it again
+            except OSError as exc:
+                raise StoreError(f"cannot create {what} {shell_quote(path)}: {exc.strerror}") from None
+            try:
+                os.fchmod(fd, 0o600)  # the umask may have taken bits from 0600: make it exact
+            except BaseException:
+                os.close(fd)
+                raise
+            return fd
+        except OSError as exc:
+            raise _refusal(exc, path, what) from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise StoreError(f"{what} {shell_quote(path)} is not a regular file; fix: rm -r {shell_quote(path)}")
+            refuse_foreign_or_loose(st, path, what=what, mask=0o022, mode="600", problem="writable by other users")
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+    raise StoreError(f"{what} {shell_quote(path)} keeps changing while igtui opens it; try again")
+
+
+def _refusal(exc: OSError, path: Path, what: str) -> StoreError:
+    """The one-line refusal for an open that failed: a link, something not a file, or the OS's words."""
+    quoted = shell_quote(path)
+    if exc.errno == errno.ELOOP:
+        return InsecurePermissions(f"{what} {quoted} is a symlink; igtui will not follow it — fix: rm {quoted}")
+    if exc.errno in (errno.EISDIR, errno.ENXIO, errno.ENODEV, errno.EOPNOTSUPP):
+        return StoreError(f"{what} {quoted} is not a regular file; fix: rm -r {quoted}")
+    return StoreError(f"cannot open {what} {quoted}: {exc.strerror}")
 
 
 def precreate_file(path: Path) -> None:
@@ -145,7 +325,7 @@ def precreate_file(path: Path) -> None:
     Raises:
         StoreError: if it already exists (an existing store is never overwritten) or cannot be made.
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
     try:
         fd = os.open(path, flags, 0o600)
     except FileExistsError:
@@ -164,6 +344,9 @@ __all__ = [
     "check_private_dir",
     "check_private_file",
     "ensure_private_dir",
+    "make_private_dirs",
+    "open_private_dir",
+    "open_private_file",
     "precreate_file",
     "resolve_paths",
     "shell_quote",
