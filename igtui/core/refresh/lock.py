@@ -13,7 +13,18 @@ Two layers (the single-flight invariant in ARCHITECTURE.md):
 
 The lock file also carries the *intent* of the attempt in flight (see `Intent`): written before the
 HTTP call and cleared after the outcome is stored. A holder that finds an intent left behind
-knows the previous holder died mid-refresh, possibly after Meta issued a new token.
+knows the previous holder died mid-refresh, possibly after Meta issued a new token. The intent
+is written in place on the locked descriptor (truncate, then one pwrite), never through a
+temporary file and a rename: the rename would give the path a new inode, and a waiter already
+blocked on the old one would then hold a lock nobody else takes.
+
+Whoever can write to the lock directory can plant a link where a lock file goes and make igtui
+truncate the file it points at, or plant intents. So the directory is checked like the store's
+(ours, no group or other write; so is the directory holding it), each file is opened relative to
+the checked directory with O_NOFOLLOW and O_CLOEXEC and must be a regular file of ours, and
+anything else is refused with the fix named (`igtui.core.paths.open_private_dir` and
+`open_private_file`). `RefreshLocks` refuses such a directory when it is built, so a run stops
+(exit 3) before any account is touched.
 """
 
 from __future__ import annotations
@@ -23,12 +34,14 @@ import errno
 import fcntl
 import json
 import os
+import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from igtui.core.errors import IgtuiError
+from igtui.core.paths import open_private_dir, open_private_file
 
 DEFAULT_WAIT_SECONDS = 120.0
 """Longer than one refresh can take (GraphClient timeout × retries), so waiters never give up on a
@@ -114,15 +127,33 @@ class HeldLock:
         os.ftruncate(self._fd, 0)
 
 
+LOCK_FILE = "the lock file"
+"""How messages name a lock file."""
+_PREFIX, _SUFFIX = "refresh-", ".lock"
+
+
+def lock_name(account_id: int) -> str:
+    """`refresh-<account_id>.lock`: the lock file's name inside the lock directory."""
+    return f"{_PREFIX}{int(account_id)}{_SUFFIX}"
+
+
 def lock_path(locks_dir: Path, account_id: int) -> Path:
     """`<locks_dir>/refresh-<account_id>.lock`."""
-    return locks_dir / f"refresh-{int(account_id)}.lock"
+    return locks_dir / lock_name(account_id)
 
 
-def _open_lock_file(path: Path, *, make_dir: bool = True) -> int:
-    if make_dir:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+def _account_of(name: str) -> int | None:
+    """The account id a lock file's name stands for, or None for any other name.
+
+    Only the exact spelling `lock_name` gives counts: `refresh-+5.lock` or `refresh-05.lock`
+    would otherwise stand for account 5 while naming another file.
+    """
+    if not (name.startswith(_PREFIX) and name.endswith(_SUFFIX)):
+        return None
+    digits = name[len(_PREFIX):-len(_SUFFIX)]
+    if not (digits.isascii() and digits.isdigit()) or lock_name(int(digits)) != name:
+        return None
+    return int(digits)
 
 
 def try_flock(fd: int) -> bool:
@@ -140,7 +171,8 @@ class RefreshLocks:
     """Per-account single flight for one process (one per event loop).
 
     Args:
-        locks_dir: Directory for the lock files (created 0700).
+        locks_dir: Directory for the lock files (created 0700 with its missing parents, when a
+            lock is first taken; refused at once if it exists and another user could steer it).
         wait_seconds: Bounded wait for another process's lock.
     """
 
@@ -148,7 +180,34 @@ class RefreshLocks:
         self.locks_dir = Path(locks_dir)
         self.wait_seconds = wait_seconds
         self._local: dict[int, asyncio.Lock] = {}
-        self._dir_ready = False
+        self.check()
+
+    def check(self) -> None:
+        """Refuse now a lock directory that every open would refuse (nothing is created).
+
+        Why at construction: the engine builds its locks before a run starts, so a lock directory
+        another user can steer stops `igtui refresh` with one line and exit 3 before any account
+        is touched, instead of failing each account in turn. Every open checks again.
+
+        Raises:
+            InsecurePermissions: the directory (or the one holding it) is a symlink, another
+                user's, or writable by others; the message names the fix.
+            StoreError: it is not a directory, or cannot be examined.
+        """
+        fd = open_private_dir(self.locks_dir, create=False)
+        if fd is not None:
+            os.close(fd)
+
+    def _open(self, account_id: int, *, create: bool) -> int | None:
+        """The account's lock file, read-write, opened in the checked directory (None if missing
+        and not `create`). A missing directory is made 0700 with its parents when `create`."""
+        dir_fd = open_private_dir(self.locks_dir, create=create)
+        if dir_fd is None:
+            return None
+        try:
+            return open_private_file(dir_fd, self.locks_dir, lock_name(account_id), create=create, what=LOCK_FILE)
+        finally:
+            os.close(dir_fd)
 
     def _local_lock(self, account_id: int) -> asyncio.Lock:
         lock = self._local.get(account_id)
@@ -168,11 +227,8 @@ class RefreshLocks:
         """
         async with self._local_lock(account_id):
             path = lock_path(self.locks_dir, account_id)
-            try:
-                fd = _open_lock_file(path, make_dir=not self._dir_ready)
-            except FileNotFoundError:  # the directory was removed under us: make it again
-                fd = _open_lock_file(path)
-            self._dir_ready = True
+            fd = self._open(account_id, create=True)  # a removed directory is simply made again
+            assert fd is not None  # create=True never answers "missing"
             try:
                 loop = asyncio.get_running_loop()
                 deadline = loop.time() + self.wait_seconds
@@ -193,40 +249,61 @@ class RefreshLocks:
                 os.close(fd)
 
     def peek_intent(self, account_id: int) -> Intent | None:
-        """A left-behind intent, if no one holds the lock now (cheap scan for due selection)."""
-        path = lock_path(self.locks_dir, account_id)
-        if not path.exists():
+        """A left-behind intent, if no one holds the lock now (cheap scan for due selection).
+
+        Raises:
+            InsecurePermissions, StoreError: as `check`, or the lock file is a link, not a
+                regular file, or another user's: a planted intent is refused, not believed.
+        """
+        fd = self._open(account_id, create=False)
+        if fd is None:
             return None
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-        except OSError:
-            return None
-        try:
-            if not try_flock(fd):
-                return None  # someone is working on it right now
-            try:
-                return HeldLock(fd, path).read_intent()
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        return _peek(fd, lock_path(self.locks_dir, account_id))
 
     def stale_intents(self) -> dict[int, Intent]:
-        """Every account whose last attempt died in flight (lock free, intent left)."""
+        """Every account whose last attempt died in flight (lock free, intent left).
+
+        Raises:
+            InsecurePermissions, StoreError: as `peek_intent`, for the directory or any lock file.
+        """
         found: dict[int, Intent] = {}
-        if not self.locks_dir.is_dir():
+        dir_fd = open_private_dir(self.locks_dir, create=False)
+        if dir_fd is None:
             return found
-        for path in self.locks_dir.glob("refresh-*.lock"):
-            try:
-                if path.stat().st_size == 0:
+        try:
+            for name in sorted(os.listdir(dir_fd)):
+                account_id = _account_of(name)
+                if account_id is None:
                     continue
-                account_id = int(path.stem.removeprefix("refresh-"))
-            except (OSError, ValueError):
-                continue
-            intent = self.peek_intent(account_id)
-            if intent is not None:
-                found[account_id] = intent
+                try:
+                    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                if stat.S_ISREG(st.st_mode) and st.st_size == 0:
+                    continue  # the usual case: the attempt finished cleanly (a link is opened, and refused)
+                fd = open_private_file(dir_fd, self.locks_dir, name, create=False, what=LOCK_FILE)
+                if fd is None:
+                    continue
+                intent = _peek(fd, self.locks_dir / name)
+                if intent is not None:
+                    found[account_id] = intent
+        finally:
+            os.close(dir_fd)
         return found
 
 
-__all__ = ["DEFAULT_WAIT_SECONDS", "HeldLock", "Intent", "RefreshBusy", "RefreshLocks", "lock_path"]
+def _peek(fd: int, path: Path) -> Intent | None:
+    """Read the intent on `fd` if the lock is free now, then close `fd` (None: free of intent, or held)."""
+    try:
+        if not try_flock(fd):
+            return None  # someone is working on it right now
+        try:
+            return HeldLock(fd, path).read_intent()
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+__all__ = ["DEFAULT_WAIT_SECONDS", "LOCK_FILE", "HeldLock", "Intent", "RefreshBusy", "RefreshLocks", "lock_name",
+           "lock_path"]

@@ -30,6 +30,7 @@ from typing import Literal
 
 from igtui.core.clock import iso
 from igtui.core.models import Account
+from igtui.core.paths import open_private_dir, open_private_file
 from igtui.core.secret import known_secrets
 
 NotifyEvent = Literal[
@@ -176,7 +177,7 @@ class Notifier:
         Returns:
             True when the command ran and succeeded now (False: nothing was pending, or it failed).
         """
-        if self.command is None or not self.state_path.exists():
+        if self.command is None or not os.path.lexists(self.state_path):
             return False
         with self._state() as state:
             if not state.get(notice.key):
@@ -188,7 +189,7 @@ class Notifier:
 
     def pending_recovery(self) -> set[str]:
         """The record keys with trouble announced and not yet recovered (cheap: one small file)."""
-        if self.command is None or not self.state_path.exists():
+        if self.command is None or not os.path.lexists(self.state_path):
             return set()
         with self._state() as state:
             return {key for key, entry in state.items() if entry}
@@ -224,6 +225,10 @@ class Notifier:
         return _StateFile(self.state_path)
 
 
+STATE_FILE = "the notification record"
+"""How messages name `notified.json`."""
+
+
 class _StateFile:
     """`notified.json` read-modify-written under flock (two cron runs may notify at once)."""
 
@@ -233,8 +238,18 @@ class _StateFile:
         self.data: dict[str, dict[str, str]] = {}
 
     def __enter__(self) -> dict[str, dict[str, str]]:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # The lock directory's rule (igtui.core.refresh.lock): a checked directory made 0700 with
+        # its parents, the file opened in it with O_NOFOLLOW, O_CLOEXEC (the notify command must
+        # not inherit the flock), regular and ours, created 0600; a planted link is refused.
+        directory = self.path.parent
+        dir_fd = open_private_dir(directory, create=True)
+        assert dir_fd is not None  # create=True never answers "missing"
+        try:
+            fd = open_private_file(dir_fd, directory, self.path.name, create=True, what=STATE_FILE)
+        finally:
+            os.close(dir_fd)
+        assert fd is not None
+        self._fd = fd
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         raw = b""
         while chunk := os.read(self._fd, 65536):
