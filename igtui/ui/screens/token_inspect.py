@@ -1,6 +1,7 @@
 """Token inspection: everything igtui knows about one account's token, like Meta's debugger.
 
-The token stays masked until asked (`t`); copying (`c`) uses OSC 52 and is wiped after 30 s.
+The token stays masked until asked (`t`); copying (`c`) uses OSC 52 and is wiped after 30 s. A
+reveal, a copy and a show-for-copy (`v`) each append an audit row first (`Store.append_audit`).
 Verify (`V`) goes through the core's `inspect_token`; re-login (`l`) opens scope selection with this
 account's scopes. Times show as dates and live countdowns.
 
@@ -254,20 +255,43 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         self.query_one("#card", Static).update(Group(_pairs(rows)))
 
     # ── actions ─────────────────────────────────────────────────────────────────────────
-    def action_toggle_reveal(self) -> None:
-        """t: show the token in full, or mask it again."""
+    async def _audited(self, action: str) -> bool:
+        """Append the audit row for `action` off the loop; False (and a notice) when it cannot be.
+
+        Why first: a token is shown or copied only once its read is on record (SECURITY.md), the
+        same order as `igtui token get`.
+        """
+        account = self._account
+        if account is None or self._token is None:
+            return False
+        try:
+            await asyncio.to_thread(self.igtui.services.store.append_audit, action, account)
+        except IgtuiError as error:
+            self.notify(error.message, severity="error", markup=False)
+            return False
+        return True
+
+    @work(group="token-reveal", exclusive=True, exit_on_error=False)
+    async def action_toggle_reveal(self) -> None:
+        """t: show the token in full (recorded in the audit), or mask it again."""
+        if not self._revealed and self._token is not None and not await self._audited("reveal"):
+            return
         self._revealed = not self._revealed
         self._draw()
 
-    def action_copy(self) -> None:
-        """c: copy the token (wiped from the clipboard after 30 s); nothing when it could not be read."""
-        if self._token is not None:
-            self.igtui.copy_value(self._token.reveal(), what="token", secret=True)
+    @work(group="token-copy", exclusive=True, exit_on_error=False)
+    async def action_copy(self) -> None:
+        """c: copy the token (recorded; wiped from the clipboard after 30 s); nothing when it could not be read."""
+        token = self._token
+        if token is not None and await self._audited("copy"):
+            self.igtui.copy_value(token.reveal(), what="token", secret=True)
 
-    def action_show_copy(self) -> None:
-        """v: show the token for manual selection when the terminal blocks OSC 52; nothing if unreadable."""
-        if self._token is not None:
-            self.igtui.show_for_copy(self._token.reveal(), what="the token")
+    @work(group="token-copy", exclusive=True, exit_on_error=False)
+    async def action_show_copy(self) -> None:
+        """v: show the token for manual selection (recorded) when the terminal blocks OSC 52; nothing if unreadable."""
+        token = self._token
+        if token is not None and await self._audited("show"):
+            self.igtui.show_for_copy(token.reveal(), what="the token")
 
     @work(group="token-verify", exclusive=True, exit_on_error=False, description="Verifying")
     async def action_verify(self) -> None:
