@@ -23,7 +23,8 @@ from igtui import __version__
 from igtui.core.errors import ExitCode, IgtuiError, UsageError
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "store", "apps", "login", "accounts", "tokens", "refresh", "status", "history", "log", "sandbox",
+    "store", "apps", "login", "accounts", "tokens", "export", "exec_cmd", "refresh", "status", "history", "log",
+    "audit", "sink", "sandbox",
 )
 """Modules under `igtui.commands` that register subcommands, in `igtui --help` order.
 
