@@ -191,3 +191,31 @@ async def test_every_directory_made_on_the_way_is_0700_and_every_file_0600(tmp_p
     assert {d.name: oct(stat.S_IMODE(d.stat().st_mode)) for d in made} == {d.name: "0o700" for d in made}
     files = [lock_path(locks, 3), locks / "notified.json"]
     assert {f.name: oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {f.name: "0o600" for f in files}
+
+
+class _UntouchedStore:
+    """A store that fails the test if a refused delivery pass reaches it."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"the store was used ({name}) although the lock directory was refused")
+
+
+@pytest.mark.parametrize("mode, uid, needle", [
+    (0o777, FOREIGN_UID, f"owned by uid {FOREIGN_UID}"),
+    (0o777, None, "chmod 700"),
+    (0o700, None, "symlink"),
+])
+def test_the_sinks_lock_in_the_lock_directory_obeys_the_same_rule(
+    tmp_path: Path, mode: int, uid: int | None, needle: str
+) -> None:
+    """Token delivery takes `sinks.lock` in the same lock directory: refused the same way."""
+    from igtui.core.clock import FrozenClock
+    from igtui.core.delivery.deliver import Deliverer
+
+    locks, victim, _ = _planted(tmp_path, mode=mode, uid=uid)
+    os.symlink(victim, locks / "sinks.lock")
+    deliverer = Deliverer(_UntouchedStore(), FrozenClock(NOW), locks_dir=locks, warn=None)  # type: ignore[arg-type]
+    with pytest.raises(InsecurePermissions) as err:
+        deliverer.deliver_now([1])
+    _one_line_naming_the_fix(err, needle)
+    assert victim.read_bytes() == VICTIM

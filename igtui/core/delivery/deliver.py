@@ -42,6 +42,7 @@ from igtui.core.delivery.config import SinkConfig
 from igtui.core.delivery.files import DeliveryError, crashpoint, write_file_sink
 from igtui.core.errors import IgtuiError, RecordDamaged
 from igtui.core.graph.redact import redact_text
+from igtui.core.paths import open_private_dir, open_private_file
 from igtui.core.safetext import plain
 
 if TYPE_CHECKING:
@@ -145,8 +146,15 @@ class Deliverer:
         return keep
 
     def _lock(self) -> int:
-        self.locks_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.locks_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        # The lock directory's rule (igtui.core.refresh.lock): checked, made 0700 with its parents,
+        # the file opened in it with O_NOFOLLOW|O_CLOEXEC, regular and ours, created 0600.
+        dir_fd = open_private_dir(self.locks_dir, create=True)
+        assert dir_fd is not None  # create=True never answers "missing"
+        try:
+            fd = open_private_file(dir_fd, self.locks_dir, LOCK_NAME, create=True, what="the sinks' lock file")
+        finally:
+            os.close(dir_fd)
+        assert fd is not None
         fcntl.flock(fd, fcntl.LOCK_EX)  # held for one pass: bounded by the sinks' own timeouts
         return fd
 
