@@ -2,7 +2,9 @@
 
 Metadata only, so no passphrase is needed (a monitoring check must not hold the key). Exits 4
 when any account needs attention (expiring without a refresh, expired, needs a login, failing to
-refresh, or may have lost a refresh), the way `gh auth status` is used in scripts.
+refresh, or may have lost a refresh), the way `gh auth status` is used in scripts; exits 3 when
+a row of the store is damaged (listed as `damaged`, by name, with the columns), which outranks 4.
+Without the passphrase nothing can be verified: this reports what the file says (SECURITY.md).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def status_json(account: Account, app: App | None, now: datetime, within: int | 
         "retry_at": iso(account.retry_at),
         "failures": account.failures,
         "within_days": days,
+        "damage": policy.damage_of(account, app),
     }
 
 
@@ -55,11 +58,12 @@ def app_json(app: App) -> dict[str, object]:
     return {
         "app": app.name,
         "platform": app.platform,
-        "state": "blocked" if app.blocked_kind is not None else "ok",
+        "state": "damaged" if app.damage is not None else ("blocked" if app.blocked_kind is not None else "ok"),
         "blocked_kind": app.blocked_kind,
         "reason": app.blocked_reason,
         "blocked_at": iso(app.blocked_at),
-        "attention": app.blocked_kind is not None,
+        "attention": app.blocked_kind is not None or app.damage is not None,
+        "damage": app.damage,
     }
 
 
@@ -71,6 +75,15 @@ def _print_blocked(blocked: list[App]) -> None:
     for app in blocked:
         since = f" since {iso(app.blocked_at)}" if app.blocked_at else ""
         print(plain(f"APP BLOCKED: {app.name}{since} — {app.blocked_reason or app.blocked_kind}", limit=1000))
+
+
+def _print_damaged_apps(damaged: list[App]) -> None:
+    """Damaged app rows, above the accounts (their accounts are listed as damaged too)."""
+    from igtui.core.safetext import plain
+
+    for app in damaged:
+        print(plain(f"APP DAMAGED: {app.name} (id {app.id}) — {app.damage}; nothing is sent for its accounts",
+                    limit=1000))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -87,21 +100,31 @@ def _run(args: argparse.Namespace) -> int:
     now = wiring.clock.now()
     apps = {a.name: a for a in store.list_apps()}
     interrupted = wiring.refresh_locks().stale_intents()
+    from igtui.core.delivery.report import apply_to_status, by_account
+    from igtui.core.refresh.policy import ATTENTION
+
+    sinks = by_account(store.list_sinks())  # a failing sink: health delivery_failed, exit 4
+    attention_health = frozenset(h.value for h in ATTENTION)
     rows = []
     for acc in store.list_accounts():
         row = status_json(acc, apps.get(acc.app_name), now, args.within)
         row["interrupted_refresh"] = acc.id in interrupted and interrupted[acc.id].generation == acc.generation
         if row["interrupted_refresh"]:
             row["reason"] = f"{row['reason']}; a refresh was interrupted, the next `igtui refresh` checks the token"
+        apply_to_status(row, sinks.get(acc.id, []), attention_health=attention_health)
         rows.append(row)
     attention = sum(1 for r in rows if r["attention"])
     blocked = [app for app in apps.values() if app.blocked_kind is not None]
+    damaged_apps = [app for app in apps.values() if app.damage is not None]
+    damaged = sum(1 for r in rows if r["damage"] is not None) + len(damaged_apps)
+    code = ExitCode.STORE if damaged else (ExitCode.ATTENTION if attention or blocked else ExitCode.OK)
     if args.json:
         from igtui.core.clock import iso
 
         print_json({"now": iso(now), "apps": [app_json(app) for app in apps.values()], "accounts": rows,
-                    "attention": attention, "apps_blocked": len(blocked)})
-        return int(ExitCode.ATTENTION if attention or blocked else ExitCode.OK)
+                    "attention": attention, "apps_blocked": len(blocked), "damaged": damaged})
+        return int(code)
+    _print_damaged_apps(damaged_apps)
     _print_blocked(blocked)
     if not rows:
         print("igtui: no accounts yet (log in with `igtui login APP`)", file=sys.stderr)
@@ -109,7 +132,9 @@ def _run(args: argparse.Namespace) -> int:
         accounts = {a.ref: a for a in store.list_accounts()}
 
         def ends(ref: str) -> str:
-            acc = accounts[ref]
+            acc = accounts.get(ref)
+            if acc is None or acc.damage is not None:
+                return "-"
             if acc.expires_at is None:
                 return "never" if acc.expires_known else "unknown"
             left = acc.expires_at - now
@@ -121,7 +146,10 @@ def _run(args: argparse.Namespace) -> int:
         )
         if attention:
             print(f"igtui: {attention} account(s) need attention", file=sys.stderr)
-    return int(ExitCode.ATTENTION if attention or blocked else ExitCode.OK)
+    if damaged:
+        print(f"igtui: {damaged} record(s) of the store are damaged or were changed outside igtui "
+              "(see above); nothing is sent for them", file=sys.stderr)
+    return int(code)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -130,8 +158,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "status",
         help="health of every account (exit 4 when any needs attention)",
         description="Show each account's health: healthy, refresh_due, expiring, expired, needs_relogin, "
-        "rate_limited, refresh_failed, token_uncertain or app_blocked, with each app Meta blocked listed "
-        "above the accounts. Needs no passphrase. Exits 4 when any account or app needs attention.",
+        "rate_limited, refresh_failed, token_uncertain, app_blocked or damaged, with each app Meta blocked "
+        "listed above the accounts. Needs no passphrase. Exits 4 when any account or app needs attention, "
+        "3 when a record of the store is damaged.",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--within", type=int, metavar="DAYS",

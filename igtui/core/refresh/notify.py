@@ -34,10 +34,12 @@ from igtui.core.paths import open_private_dir, open_private_file
 from igtui.core.secret import known_secrets
 
 NotifyEvent = Literal[
-    "refresh_failed", "needs_relogin", "expiring", "expired", "token_uncertain", "app_blocked", "recovered"
+    "refresh_failed", "needs_relogin", "expiring", "expired", "token_uncertain", "app_blocked", "delivery_failed",
+    "recovered",
 ]
 EVENTS: tuple[NotifyEvent, ...] = (
-    "refresh_failed", "needs_relogin", "expiring", "expired", "token_uncertain", "app_blocked", "recovered"
+    "refresh_failed", "needs_relogin", "expiring", "expired", "token_uncertain", "app_blocked", "delivery_failed",
+    "recovered",
 )
 TROUBLE: tuple[NotifyEvent, ...] = EVENTS[:-1]
 """Every event but `recovered`: what a `recovered` notice closes."""
@@ -80,6 +82,9 @@ class Notice:
     """The app's name; taken from the account when there is one."""
     advice: str | None = None
     """What to do (app notices: the App Dashboard step)."""
+    sink: int | None = None
+    """Sink notices (`delivery_failed`, and the `recovered` that ends one): the sink's id. Their
+    record is the sink's own, so a refresh's `recovered` never closes a delivery still failing."""
 
     @property
     def subject(self) -> str:
@@ -89,6 +94,8 @@ class Notice:
     @property
     def key(self) -> str:
         """The notice's record in `notified.json`: the account id, or `app:NAME`."""
+        if self.sink is not None:
+            return f"sink:{self.sink}"
         return str(self.account.id) if self.account is not None else f"app:{self.app}"
 
     def payload(self) -> dict[str, object]:
@@ -111,11 +118,14 @@ class Notice:
             "fbtrace_id": self.fbtrace_id,
             "at": iso(self.at),
             "igtui_version": _version(),
+            "sink": self.sink,
         }
 
     def fingerprint(self) -> str:
         """Identifies the situation: same fingerprint → already announced."""
         a = self.account
+        if self.sink is not None:
+            return f"{self.event}:sink"  # once per failing spell, however many runs it lasts
         if a is None:
             return f"{self.event}:{self.reason}"
         parts = [self.event, str(a.generation)]

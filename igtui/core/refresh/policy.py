@@ -46,13 +46,16 @@ ATTENTION = frozenset(
         Health.REFRESH_FAILED,
         Health.TOKEN_UNCERTAIN,
         Health.APP_BLOCKED,
+        Health.DAMAGED,
+        Health.DELIVERY_FAILED,
     }
 )
 """Health values that need a human (`igtui status` exits 4 when any account has one)."""
 
-LOST = frozenset({Health.EXPIRED, Health.NEEDS_RELOGIN, Health.TOKEN_UNCERTAIN, Health.APP_BLOCKED})
+LOST = frozenset({Health.EXPIRED, Health.NEEDS_RELOGIN, Health.TOKEN_UNCERTAIN, Health.APP_BLOCKED, Health.DAMAGED})
 """Health values that no refresh can save: the token expired (or its data access did), Meta
-refused it, a refresh may have been lost, or Meta blocked the app. Cron runs name these on every
+refused it, a refresh may have been lost, Meta blocked the app, or the account's row (or its
+app's) is damaged (nothing is ever sent for such a row). Cron runs name these on every
 run while they last, because cron mails only what is printed."""
 
 HEALED = frozenset({Health.HEALTHY, Health.REFRESH_DUE})
@@ -97,13 +100,55 @@ def is_too_early(account: Account, now: datetime) -> bool:
     return after is not None and now < after
 
 
+def damage_of(account: Account, app: App | None = None) -> str | None:
+    """Why the account must not be used, when its row or its app's holds values igtui never
+    writes (None: both are sound). Checked before anything else: nothing is sent for such a row."""
+    if account.damage is not None:
+        return account.damage
+    if app is not None and app.damage is not None:
+        return f"its app {app.name} is damaged ({app.damage})"
+    return None
+
+
+def damaged_reason(damage: str) -> str:
+    """The plain words for a damaged row, shared by `status`, the TUI and the refresh report."""
+    return f"record damaged ({damage}); nothing is sent for it; restore a backup, or remove it and log in again"
+
+
 def can_refresh(account: Account, now: datetime) -> bool:
-    """Whether Meta would accept a refresh now: IG long-lived, ≥ 24 h old, not expired."""
+    """Whether Meta would accept a refresh now: IG long-lived, ≥ 24 h old, not expired, sound row."""
     return (
-        account.token_kind is TokenKind.IG_LONG
+        account.damage is None
+        and account.token_kind is TokenKind.IG_LONG
         and not is_expired(account, now)
         and not is_too_early(account, now)
     )
+
+
+def needs_verification(account: Account) -> bool:
+    """Whether an Instagram long-lived token was stored with its expiry unknown and has not been
+    checked with Meta since.
+
+    Why: a refresh (or login) whose reply carried an unusable `expires_in` ("²", "nan", 1e300)
+    keeps the token Meta issued rather than lose it, with `expires_known` False. Nothing in
+    that reply proved the token works, so one `/me` is owed: the engine's next run makes it
+    (`verification_due`), `status` says it is pending. Instagram Login has no introspection
+    endpoint, so the expiry itself is learnt from the next refresh, once the token is 24 hours
+    old (an unknown expiry counts as due, see `is_due`). An account already waiting for a login
+    or marked uncertain has its own path.
+    """
+    if account.token_kind is not TokenKind.IG_LONG or account.expires_known or account.expires_at is not None:
+        return False
+    if account.status in (AccountStatus.NEEDS_RELOGIN, AccountStatus.TOKEN_UNCERTAIN):
+        return False
+    stored = account.refreshed_at or account.issued_at
+    checked = account.last_verified_at
+    return checked is None or (stored is not None and checked < stored)
+
+
+def verification_due(account: Account, now: datetime) -> bool:
+    """`needs_verification`, and not backing off after a failed check (`retry_at`)."""
+    return needs_verification(account) and (account.retry_at is None or account.retry_at <= now)
 
 
 def is_due(account: Account, now: datetime, *, within_days: int | None = None) -> bool:
@@ -112,12 +157,16 @@ def is_due(account: Account, now: datetime, *, within_days: int | None = None) -
     Due means: Instagram long-lived, at least 24 hours old, not expired, and fewer than
     `within_days` days left (an unknown expiry counts as due, since a refresh learns it).
     Accounts that need a new login or are backing off are not due: nothing retries in a loop.
+    A token whose unknown expiry still owes its check with Meta (`verification_due`) is due
+    too, even under 24 hours old: the engine then asks `/me` instead of refreshing it.
 
     Args:
         account: The account as stored.
         now: The current time.
         within_days: The window; None means the account's own override or the default.
     """
+    if verification_due(account, now):
+        return True
     if not can_refresh(account, now):
         return False
     if account.status in (AccountStatus.NEEDS_RELOGIN, AccountStatus.TOKEN_UNCERTAIN):
@@ -162,6 +211,9 @@ def assess(account: Account, now: datetime, *, within_days: int | None = None, a
     window = timedelta(days=days)
     ends = _ends_at(account)
     reason = account.status_reason
+    damage = damage_of(account, app)
+    if damage is not None:
+        return Assessment(Health.DAMAGED, damaged_reason(damage), None)
     if app is not None and app.blocked_kind is not None:
         why = app.blocked_reason or app.blocked_kind
         return Assessment(Health.APP_BLOCKED, f"app {app.name} blocked by Meta: {why}", ends)
@@ -197,6 +249,10 @@ def assess(account: Account, now: datetime, *, within_days: int | None = None, a
                 text += f"; next try in {humanize_delta(retry - now)}"
             return Assessment(Health.REFRESH_FAILED, text, ends, next_at)
         if account.expires_at is None:
+            if needs_verification(account) and after is not None and now < after:
+                # Too young to refresh: the check the engine owes it is a /me (see needs_verification).
+                return Assessment(Health.REFRESH_DUE, "expiry unknown; the next `igtui refresh` checks the token "
+                                  "with Meta, a refresh then learns the expiry", None, next_at)
             return Assessment(Health.REFRESH_DUE, "expiry unknown; a refresh will learn it", None, next_at)
         left = account.expires_at - now
         if left < window:
@@ -291,10 +347,14 @@ __all__ = [
     "assess",
     "backoff",
     "can_refresh",
+    "damage_of",
+    "damaged_reason",
     "health",
     "is_due",
     "is_expired",
     "is_too_early",
+    "needs_verification",
     "refreshable_after",
+    "verification_due",
     "window_days",
 ]
