@@ -222,3 +222,19 @@ def test_the_token_never_shows_in_a_childs_argv(tmp_path: Path, sandbox: Any, ad
         out = _run(env, *argv)
         assert token not in out.stdout + out.stderr
     assert token not in r.stdout + r.stderr
+
+
+def test_a_login_finish_delivers_the_new_token_to_the_accounts_sinks(env: Any, tmp_path: Path) -> None:
+    from login_support import ok, paste_login
+
+    ok(paste_login(env, "ig", "northwind.cafe"))
+    dotenv, got = tmp_path / ".env", tmp_path / "from-command"
+    dotenv.write_bytes(DOTENV)
+    for argv in (("--file", str(dotenv)), ("--command", f"cat > {shlex.quote(str(got))}")):
+        ok(env.igtui("sink", "add", "ig/northwind.cafe", *argv, "--no-deliver"))
+    ok(paste_login(env, "ig", "northwind.cafe"))  # the same person logs in again: a new token
+    token = ok(env.igtui("token", "get", "ig/northwind.cafe")).stdout.strip()
+    assert dotenv.read_bytes() == _expected_dotenv(token)
+    assert got.read_text() == token
+    listed = json.loads(ok(env.igtui("sink", "list", "--json")).stdout)["sinks"]
+    assert {s["state"] for s in listed} == {"delivered"}
