@@ -41,6 +41,7 @@ def account_json(account: Account) -> dict[str, Any]:
         "status_reason": account.status_reason,
         "last_verified_at": iso(account.last_verified_at),
         "last_verify_ok": account.last_verify_ok,
+        "damage": account.damage,
     }
 
 
@@ -56,21 +57,35 @@ def expires_text(account: Account, now: Any) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
+    import sys
+
     from igtui.commands._common import open_store, print_json, print_table
     from igtui.core.clock import SystemClock
+    from igtui.core.errors import ExitCode
+    from igtui.core.refresh.policy import damage_of
+    from igtui.core.safetext import plain
 
     store = open_store(args, unlock=False)
     accounts = store.list_accounts(args.app)
+    apps = {app.name: app for app in store.list_apps()}
+    # A damaged row is listed, flagged, and makes the exit 3 (the others are listed as usual).
+    damage = {a.id: d for a in accounts if (d := damage_of(a, apps.get(a.app_name))) is not None}
+    code = int(ExitCode.STORE if damage else ExitCode.OK)
     if args.json:
-        print_json([account_json(a) for a in accounts])
-        return 0
+        print_json([{**account_json(a), "damage": damage.get(a.id)} for a in accounts])
+        return code
     now = SystemClock().now()
     rows = [
-        [a.ref, a.ig_user_id, str(a.token_kind), expires_text(a, now), str(a.status)]
+        [a.ref, a.ig_user_id, str(a.token_kind), expires_text(a, now), str(a.status)] if a.id not in damage
+        else [a.ref, a.ig_user_id or "-", "-", "-", "DAMAGED"]
         for a in accounts
     ]
     print_table(["ACCOUNT", "IG USER ID", "KIND", "EXPIRES", "STATUS"], rows)
-    return 0
+    for a in accounts:
+        if a.id in damage:
+            print(plain(f"igtui: account {a.ref} (id {a.id}) is damaged: {damage[a.id]}", limit=1000),
+                  file=sys.stderr)
+    return code
 
 
 def _remove(args: argparse.Namespace) -> int:
@@ -99,7 +114,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "list",
         help="list accounts (no passphrase needed)",
         description="List logged-in accounts: APP/username, ids, token kind, expiry and status. "
-        "No passphrase is needed. --json prints an array of account objects.",
+        "No passphrase is needed. --json prints an array of account objects. Exits 3 when a record is "
+        "damaged (listed as DAMAGED, with its columns named).",
     )
     lst.add_argument("--app", metavar="APP", default=None, help="only this app's accounts")
     lst.add_argument("--json", action="store_true", help="print JSON (stable field names, no tokens)")

@@ -3,8 +3,10 @@
 All three run the same `RefreshEngine` as the TUI's timer. `--due` prints nothing when nothing is
 due and every account is fine, so a cron line or systemd timer stays silent until there is news;
 an account no refresh can save (expired, needs re-login, data access expired, token uncertain,
-app blocked by Meta) is named on every run while it lasts. Exit codes: 0 all fine (or nothing
-due), 1 some refresh failed, 4 some account needs a human: the same codes as every igtui command.
+app blocked by Meta, a damaged record) is named on every run while it lasts. Exit codes: 0 all
+fine (or nothing due), 1 some refresh failed, 4 some account needs a human, 3 some record is
+damaged or was changed outside igtui (nothing was sent for it; the others were refreshed): the
+same codes as every igtui command.
 """
 
 from __future__ import annotations
@@ -47,14 +49,20 @@ def _line(event: RefreshEvent) -> str:
     return event_line(event)
 
 
-def exit_code(events: list[RefreshEvent], *, lost: int = 0) -> int:
-    """4 when an account needs a human (in this run, or `lost` ones no refresh can save), else 1
+def exit_code(events: list[RefreshEvent], *, lost: int = 0, damaged: int = 0) -> int:
+    """3 when a record is damaged (an event refused by the store, or `damaged` rows named as lost),
+    else 4 when an account needs a human (in this run, or `lost` ones no refresh can save), else 1
     when something failed, else 0."""
     from igtui.core.errors import ExitCode
     from igtui.core.refresh.engine import outcome
 
-    result = "attention" if lost else outcome(events)
-    return int({"attention": ExitCode.ATTENTION, "failed": ExitCode.FAILED, "ok": ExitCode.OK}[result])
+    result = outcome(events)
+    if damaged:
+        result = "damaged"
+    elif lost and result != "damaged":
+        result = "attention"
+    return int({"damaged": ExitCode.STORE, "attention": ExitCode.ATTENTION, "failed": ExitCode.FAILED,
+                "ok": ExitCode.OK}[result])
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -125,7 +133,9 @@ def _run(args: argparse.Namespace) -> int:
 
             words = {r.value: label.lower() for r, label in LABELS.items()}  # "needs re-login", one spelling
             print(", ".join(f"{v} {words.get(k, k)}" for k, v in sorted(counts.items())), file=sys.stderr)
-    return exit_code(events, lost=len(lost))
+    from igtui.core.models import Health
+
+    return exit_code(events, lost=len(lost), damaged=sum(1 for _acc, a in lost if a.health is Health.DAMAGED))
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -135,7 +145,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="refresh Instagram tokens (one, the due ones, or all)",
         description="Refresh Instagram Login long-lived tokens. Tokens under 24 hours old are not sent "
         "to Meta unless --force; Facebook Login tokens have no refresh endpoint (see `igtui status`). "
-        "Exit codes: 0 fine or nothing due, 1 some failed, 4 some need a new login.",
+        "Exit codes: 0 fine or nothing due, 1 some failed, 4 some need a new login, 3 a record is damaged "
+        "or was changed outside igtui (nothing is sent for it).",
     )
     p.add_argument("account", nargs="?", metavar="ACCOUNT", help="username, ig_user_id or APP/username")
     p.add_argument("--due", action="store_true", help="refresh every due token (quiet when none is: suits cron)")

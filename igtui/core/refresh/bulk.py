@@ -142,7 +142,10 @@ class BulkRunner:
         for name, app in list(run.apps.items()):
             if app.blocked_kind is None or name in asked:
                 continue
-            probe = next((a for a in accounts if a.app_name == name and not policy.is_expired(a, now)
+            if app.damage is not None:
+                continue  # nothing is sent for a damaged app (it is reported with its accounts)
+            probe = next((a for a in accounts if a.app_name == name and a.damage is None
+                          and not policy.is_expired(a, now)
                           and a.status not in (AccountStatus.NEEDS_RELOGIN, AccountStatus.TOKEN_UNCERTAIN)), None)
             if probe is None:
                 continue

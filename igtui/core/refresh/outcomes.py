@@ -98,12 +98,15 @@ def failure_reason(exc: IgtuiError) -> RefreshReason:
     return RefreshReason.META_ERROR
 
 
-Outcome = Literal["ok", "failed", "attention"]
+Outcome = Literal["ok", "failed", "attention", "damaged"]
 
 
 def outcome(events: Iterable[RefreshEvent]) -> Outcome:
-    """Summarise a run for exit codes: attention (needs login, or a refresh may be lost) > failed > ok."""
+    """Summarise a run for exit codes: damaged (a row the store refused: exit 3) > attention (needs
+    login, or a refresh may be lost) > failed > ok."""
     events = list(events)
+    if any(e.reason is RefreshReason.DAMAGED for e in events):
+        return "damaged"
     results = {e.result for e in events}
     if results & REPORTED_LOST or any(e.reason is RefreshReason.UNCERTAIN for e in events):
         return "attention"
@@ -311,7 +314,8 @@ class Recorder:
 
     async def after_run(self, run: Run, accounts: list[Account], events: list[RefreshEvent]) -> None:
         """Name the accounts no refresh can save, then notify (trouble, and recoveries)."""
-        reported = {e.account_id for e in events if e.result in REPORTED_LOST}
+        reported = {e.account_id for e in events
+                    if e.result in REPORTED_LOST or e.reason is RefreshReason.DAMAGED}
         touched = {e.account_id for e in events if e.result is not RefreshResult.SKIPPED}
         fresh = await self.reload(run, accounts, touched)
         now = self.clock.now()

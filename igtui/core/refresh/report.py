@@ -115,6 +115,7 @@ LOST_LABELS: dict[Health, str] = {
     Health.NEEDS_RELOGIN: "NEEDS RE-LOGIN",
     Health.TOKEN_UNCERTAIN: "TOKEN UNCERTAIN",
     Health.APP_BLOCKED: "APP BLOCKED",
+    Health.DAMAGED: "DAMAGED",
 }
 """The first word of a line naming an account no refresh can save (`policy.LOST`)."""
 
@@ -131,6 +132,9 @@ def lost_line(account: Account, assessment: policy.Assessment) -> str:
         # The reason already ends with Meta's App Dashboard step; a login cannot help.
         return plain(f"{label}: {account.ref} — {assessment.reason}; no login needed: the account works again "
                      f"once the app does", limit=LINE_LIMIT)
+    elif health is Health.DAMAGED:
+        # The reason says what to do; a login would only add a second row beside the damaged one.
+        return plain(f"{label}: {account.ref} (id {account.id}) — {assessment.reason}", limit=LINE_LIMIT)
     elif health is Health.TOKEN_UNCERTAIN:
         todo = f"check it: igtui token inspect --verify {account.ref}, or log in again: igtui login {account.app_name}"
     else:

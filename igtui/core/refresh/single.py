@@ -26,7 +26,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from igtui.core.clock import Clock, humanize_delta, iso, to_epoch
-from igtui.core.errors import ApiError, AppBlocked, IgtuiError, ReloginRequired
+from igtui.core.errors import ApiError, AppBlocked, IgtuiError, RateLimited, RecordDamaged, ReloginRequired
 from igtui.core.models import (
     Account,
     AccountStatus,
@@ -45,6 +45,7 @@ from igtui.core.refresh.outcomes import ALREADY_REFRESHED, UNCERTAIN_REASON, Rec
 from igtui.core.refresh.run import Run
 from igtui.core.refresh.writer import StoreWriter
 from igtui.core.secret import Secret
+from igtui.core.store.tokens import damaged_account
 
 if TYPE_CHECKING:
     from igtui.core.graph.client import GraphClient
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 
 MAX_LIFETIME = timedelta(days=90)
 """A refreshed Instagram token lives 60 days; an expires_in beyond this is not plausible."""
+VERIFIED_EXPIRY_UNKNOWN = "token checked with Meta (/me answered); its expiry stays unknown until it is refreshed"
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9._\-|~+/=]{20,4096}$")
 
 
@@ -122,6 +124,9 @@ class AccountRefresh:
             return await self._refresh_one(run, account)
         except RefreshBusy as exc:
             return run.event(account, RefreshResult.FAILED, RefreshReason.BUSY, message=exc.message)
+        except RecordDamaged as exc:
+            # The store refused the row's token (damaged, or changed outside igtui): nothing was sent.
+            return run.event(account, RefreshResult.FAILED, RefreshReason.DAMAGED, message=exc.message)
         except IgtuiError as exc:
             return run.event(account, RefreshResult.FAILED, RefreshReason.ERROR, message=exc.message)
         except Exception as exc:  # one broken account must not stop the others
@@ -135,6 +140,9 @@ class AccountRefresh:
         no refresh endpoint); sending it anyway only spends the app's rate limit.
         """
         now = self.clock.now()
+        damaged = self.damaged(run, acc)
+        if damaged is not None:
+            return damaged
         if acc.token_kind is TokenKind.IG_SHORT:
             return run.event(acc, RefreshResult.SKIPPED, RefreshReason.SHORT_LIVED,
                              message="short-lived tokens are exchanged at login, not refreshed; log in again")
@@ -154,7 +162,8 @@ class AccountRefresh:
             return run.event(acc, RefreshResult.NEEDS_RELOGIN, RefreshReason.EXPIRED,
                              message=f"the token expired {humanize_delta(now - acc.expires_at)} ago; log in again")
         after = policy.refreshable_after(acc)
-        if after is not None and now < after:
+        if after is not None and now < after and not policy.verification_due(acc, now):
+            # (A token whose unknown expiry owes a check goes on: `_refresh_one` asks /me.)
             return run.event(
                 acc, RefreshResult.TOO_EARLY, RefreshReason.TOO_EARLY,
                 message=f"token is under 24 hours old; refreshable in {humanize_delta(after - now)} "
@@ -169,8 +178,23 @@ class AccountRefresh:
                 return run.event(acc, RefreshResult.SKIPPED, RefreshReason.NOT_DUE, message="not due")
         return None
 
+    def damaged(self, run: Run, acc: Account) -> RefreshEvent | None:
+        """The event for a damaged row (or a row of a damaged app), else None.
+
+        Why first, before the lock, the intent and every other rule: a damaged row's values
+        (its kind, its times, its app's base URL) cannot be trusted, so nothing is sent for it,
+        not even the check of a left-behind intent; the other accounts go on.
+        """
+        damage = policy.damage_of(acc, run.apps.get(acc.app_name))
+        if damage is None:
+            return None
+        return run.event(acc, RefreshResult.FAILED, RefreshReason.DAMAGED, message=policy.damaged_reason(damage))
+
     async def _refresh_one(self, run: Run, decided: Account) -> RefreshEvent:
         """Steps 1-6 for one account (see the module docstring)."""
+        damaged = self.damaged(run, decided)
+        if damaged is not None:
+            return damaged
         stale = decided.id in run.stale or (run.mode == "single" and self.locks.peek_intent(decided.id) is not None)
         if not stale:
             # A left-behind intent must be looked at under the lock whatever the policy says.
@@ -185,6 +209,9 @@ class AccountRefresh:
                 acc, token = await run.io.reads.submit(decided.id)
             else:
                 acc = await asyncio.to_thread(self.store.get_account_by_id, decided.id)
+            damaged = self.damaged(run, acc)
+            if damaged is not None:
+                return damaged
             intent = held.read_intent()
             if intent is not None and intent.generation != acc.generation:
                 # The previous holder committed (generation moved) before dying: nothing was lost.
@@ -210,7 +237,49 @@ class AccountRefresh:
                 again = self.precheck(run, acc)
                 if again is not None:
                     return again
+            if not run.force and policy.is_too_early(acc, self.clock.now()) and policy.verification_due(
+                    acc, self.clock.now()):
+                return await self._verify_unknown_expiry(run, acc, token)
             return await self._attempt(run, acc, held, token)
+
+    async def _verify_unknown_expiry(self, run: Run, acc: Account, token: Secret | IgtuiError | None) -> RefreshEvent:
+        """The check a token stored with an unknown expiry is owed (`policy.needs_verification`).
+
+        Too young to refresh, so one `/me`: an answer records the verification (the expiry
+        stays unknown until the refresh 24 hours after issue learns it); a refusal is recorded
+        as a refused refresh would be (the 190 family: log in again; otherwise a backoff).
+        """
+        app = await self._app(run, acc.app_name)
+        api = self.api_for(app)
+        if isinstance(token, IgtuiError):
+            raise token
+        if token is None:
+            token = await asyncio.to_thread(self.store.account_token, acc.id)
+        started = time.perf_counter()
+        try:
+            async with run.io.http if run.io is not None else contextlib.nullcontext():
+                await api.me(token=token, account=acc.ref)
+        except ReloginRequired as exc:
+            return await self.recorder.relogin(run, acc, exc, started)
+        except AppBlocked as exc:
+            return await self.recorder.app_blocked(run, acc, exc, started)
+        except RateLimited as exc:
+            return await self.recorder.rate_limited(run, acc, exc, started)
+        except IgtuiError as exc:
+            return await self.recorder.failed(run, acc, exc, started)
+        now = self.clock.now()
+        saved = await self.writer.call(
+            self.store.update_account_state, acc.id, expected_generation=acc.generation, last_verified_at=now,
+            last_verify_ok=True, last_verify_message=VERIFIED_EXPIRY_UNKNOWN,
+        )
+        if saved is None:
+            return self.recorder.changed(run, acc)
+        await self.recorder.app_works(run, acc.app_name)
+        after = policy.refreshable_after(acc)
+        when = f"; refreshable in {humanize_delta(after - now)}" if after is not None and now < after else ""
+        event = run.event(acc, RefreshResult.TOO_EARLY, RefreshReason.TOO_EARLY,
+                          message=f"{VERIFIED_EXPIRY_UNKNOWN}{when}", duration_ms=_elapsed_ms(started))
+        return await self.writer.call(self.store.add_history, event)
 
     async def _gate_for(self, run: Run, acc: Account) -> RefreshEvent | None:
         """Answer without Meta when the app is blocked, or paused in this run (throttled, usage ≥ 90 %)."""
@@ -263,6 +332,8 @@ class AccountRefresh:
         event that marked the account TOKEN_UNCERTAIN (or a transient failure: intent kept).
         """
         app = await self._app(run, acc.app_name)
+        if app.damage is not None:
+            raise damaged_account(acc, app_damage=app.damage)
         api = self.api_for(app)
         token = await asyncio.to_thread(self.store.account_token, acc.id)
         started = time.perf_counter()
@@ -285,6 +356,8 @@ class AccountRefresh:
     async def _attempt(self, run: Run, acc: Account, held: HeldLock, token: Secret | IgtuiError | None) -> RefreshEvent:
         """Steps 5-6, once per app blocked earlier: one account probes, the others wait for it."""
         app = await self._app(run, acc.app_name)
+        if app.damage is not None:
+            raise damaged_account(acc, app_damage=app.damage)
         api = self.api_for(app)
         if isinstance(token, IgtuiError):
             raise token  # the prefetched token did not decrypt (RecordDamaged names the account)
@@ -383,4 +456,4 @@ def _not_probed(gate: AppGate) -> bool:
     `await` (False) and call the code after the probe unreachable."""
     return not gate.probed
 
-__all__ = ["MAX_LIFETIME", "AccountRefresh", "ApiFactory", "MetaApiLike", "validate_grant"]
+__all__ = ["MAX_LIFETIME", "VERIFIED_EXPIRY_UNKNOWN", "AccountRefresh", "ApiFactory", "MetaApiLike", "validate_grant"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from igtui.core.errors import NotFound, UsageError, ValidationError
 from igtui.core.models import Account, AccountStatus, Profile, TokenKind
@@ -23,19 +23,47 @@ IN_CHUNK = 500
 """Ids per `IN (…)` list (well under SQLite's variable limit)."""
 
 
-def rows_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> Iterator[tuple[Account, bytes]]:
+@overload
+def rows_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> Iterator[tuple[Account, bytes]]: ...
+@overload
+def rows_by_id(conn: sqlite3.Connection, ids: Sequence[int], *, raw: Literal[True]) -> Iterator[
+    tuple[Account, bytes, rec.Row]]: ...
+def rows_by_id(conn: sqlite3.Connection, ids: Sequence[int], *, raw: bool = False) -> Iterator[Any]:
     """Accounts with their token ciphertext, a chunk of ids per statement (one JSON row each).
 
     Why JSON: one aggregated row is one sqlite3_step, so a worker thread reading a batch pays
     one GIL hand-off instead of one per row (see `rec.ACCOUNT_JSON_SELECT`).
+    With `raw`, each row itself comes along (the token checks read its other columns).
+    A chunk holding a value JSON cannot carry (a BLOB in a TEXT column, text that is not UTF-8) is
+    read again as plain rows, leniently, so that its damaged row is flagged, not fatal.
     """
     unique = list(dict.fromkeys(int(i) for i in ids))
     for start in range(0, len(unique), IN_CHUNK):
         chunk = unique[start : start + IN_CHUNK]
         marks = ",".join("?" * len(chunk))
-        text = conn.execute(f"{rec.ACCOUNT_JSON_SELECT} WHERE a.id IN ({marks})", chunk).fetchone()[0]
-        for row in rec.json_rows(text):
-            yield rec.account_from_row(row), bytes.fromhex(row[rec.A_TOKEN_HEX])
+        rows: list[rec.Row]
+        try:
+            text = conn.execute(f"{rec.ACCOUNT_JSON_SELECT} WHERE a.id IN ({marks})", chunk).fetchone()[0]
+            rows = rec.json_rows(text)
+        except sqlite3.OperationalError as exc:
+            if not rec.is_decode_failure(exc):
+                raise
+            rows = StoreBase._select(
+                conn, f"SELECT {rec.ACCOUNT_WITH_TOKEN.sql}{rec.ACCOUNT_FROM} WHERE a.id IN ({marks})", chunk
+            )
+        for row in rows:
+            if raw:
+                yield rec.account_from_row(row), _token_blob(row[rec.A_TOKEN_HEX]), row
+            else:
+                yield rec.account_from_row(row), _token_blob(row[rec.A_TOKEN_HEX])
+
+
+def _token_blob(hex_text: object) -> bytes:
+    """The token ciphertext from its hex form; anything else is no ciphertext (it will not open)."""
+    try:
+        return bytes.fromhex(hex_text) if isinstance(hex_text, str) else b""
+    except ValueError:
+        return b""
 
 
 def accounts_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Account]:
@@ -209,12 +237,11 @@ class AccountsMixin(StoreBase):
         """
         with self._read() as conn:
             if app_name is None:
-                rows = conn.execute(f"{rec.ACCOUNT_SELECT} ORDER BY p.name, a.username, a.id").fetchall()
+                rows = self._select(conn, f"{rec.ACCOUNT_SELECT} ORDER BY p.name, a.username, a.id")
             else:
                 self._app_row(conn, app_name)
-                rows = conn.execute(
-                    f"{rec.ACCOUNT_SELECT} WHERE p.name = ? ORDER BY a.username, a.id", (app_name,)
-                ).fetchall()
+                rows = self._select(conn, f"{rec.ACCOUNT_SELECT} WHERE p.name = ? ORDER BY a.username, a.id",
+                                    (app_name,))
         mapper = rec.account_from_row
         return [mapper(r) for r in rows]
 
@@ -234,22 +261,23 @@ class AccountsMixin(StoreBase):
         with self._read() as conn:
             if "/" in ref:
                 app, user = ref.split("/", 1)
-                rows = conn.execute(
+                rows = self._select(
+                    conn,
                     f"{rec.ACCOUNT_SELECT} WHERE p.name = ? AND (a.username = ? COLLATE NOCASE OR a.ig_user_id = ?)",
                     (app, user, user),
-                ).fetchall()
+                )
             else:
-                rows = conn.execute(
-                    f"{rec.ACCOUNT_SELECT} WHERE a.username = ? COLLATE NOCASE OR a.ig_user_id = ?", (ref, ref)
-                ).fetchall()
+                rows = self._select(
+                    conn, f"{rec.ACCOUNT_SELECT} WHERE a.username = ? COLLATE NOCASE OR a.ig_user_id = ?", (ref, ref)
+                )
         if not rows:
             raise NotFound(f"no account {echo(ref)} (see `igtui account list`)")
         if len(rows) > 1:
-            app_at, user_at, id_at = rec.ACCOUNT["app_name"], rec.ACCOUNT["username"], rec.ACCOUNT["ig_user_id"]
-            exact = [r for r in rows if ref in (r[user_at], r[id_at], f"{r[app_at]}/{r[user_at]}")]
+            accounts = [rec.account_from_row(r) for r in rows]
+            exact = [a for a in accounts if ref in (a.username, a.ig_user_id, a.ref)]
             if len(exact) == 1:
-                return rec.account_from_row(exact[0])
-            names = ", ".join(sorted(f"{r[app_at]}/{r[user_at]}" for r in rows))
+                return exact[0]
+            names = ", ".join(sorted(echo(a.ref, quote=False) for a in accounts))
             raise UsageError(f"{echo(ref)} is ambiguous: it matches {names}; use APP/username")
         return rec.account_from_row(rows[0])
 

@@ -22,7 +22,7 @@ from igtui.core.store.connection import named
 
 def _app_by_id(conn: sqlite3.Connection, row_id: int) -> App:
     """An app re-read by row id after a write (its name may just have changed)."""
-    return rec.app_from_row(conn.execute(f"SELECT {rec.APP_COLUMNS} FROM apps WHERE id = ?", (row_id,)).fetchone())
+    return rec.app_from_row(StoreBase._select(conn, f"SELECT {rec.APP_COLUMNS} FROM apps WHERE id = ?", (row_id,))[0])
 
 
 class AppsMixin(StoreBase):
@@ -160,7 +160,8 @@ class AppsMixin(StoreBase):
     def list_apps(self) -> list[App]:
         """Every app, by name (no passphrase needed: nothing secret is read)."""
         with self._read() as conn:
-            return [rec.app_from_row(r) for r in conn.execute(f"SELECT {rec.APP_COLUMNS} FROM apps ORDER BY name")]
+            rows = self._select(conn, f"SELECT {rec.APP_COLUMNS} FROM apps ORDER BY name")
+        return [rec.app_from_row(r) for r in rows]
 
     def set_app_blocked(self, name: str, *, kind: str, reason: str) -> App:
         """Record that Meta blocked the app itself (metadata only: no passphrase needed).

@@ -12,7 +12,7 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
@@ -20,7 +20,7 @@ from typing import Any, Self
 from igtui.core.clock import Clock, SystemClock
 from igtui.core.crypto import Vault
 from igtui.core.errors import NotFound, StoreLocked
-from igtui.core.models import Account
+from igtui.core.models import Account, App
 from igtui.core.safetext import echo
 from igtui.core.store import connection
 from igtui.core.store import records as rec
@@ -150,6 +150,27 @@ class StoreBase:
     # ── lookups every part uses ──────────────────────────────────────────────────────────────
 
     @staticmethod
+    def _select(conn: sqlite3.Connection, sql: str, args: Sequence[object] = ()) -> list[rec.Row]:
+        """All rows of a SELECT, re-read leniently when a value in some row cannot be decoded.
+
+        Why: sqlite3 fails a whole SELECT when one TEXT cell is not UTF-8, so one damaged row would
+        stop every listing. The re-read hands such a cell over as `rec.BadText` and the mappers
+        mark its row damaged (SECURITY.md: one bad row must not stop the rest).
+        """
+        try:
+            rows: list[rec.Row] = conn.execute(sql, args).fetchall()
+            return rows
+        except sqlite3.OperationalError as exc:
+            if not rec.is_decode_failure(exc):
+                raise
+        conn.text_factory = rec.lenient_text
+        try:
+            rows = conn.execute(sql, args).fetchall()
+        finally:
+            conn.text_factory = str
+        return rows
+
+    @staticmethod
     def _next_id(conn: sqlite3.Connection, table: str) -> int:
         """The next AUTOINCREMENT id (call inside a write transaction, so it cannot race).
 
@@ -162,7 +183,8 @@ class StoreBase:
     @staticmethod
     def _app_row(conn: sqlite3.Connection, name: str) -> rec.Row:
         """The app's `rec.APP` row, or NotFound naming the app and how to list them."""
-        row: rec.Row | None = conn.execute(f"SELECT {rec.APP_COLUMNS} FROM apps WHERE name = ?", (name,)).fetchone()
+        rows = StoreBase._select(conn, f"SELECT {rec.APP_COLUMNS} FROM apps WHERE name = ?", (name,))
+        row = rows[0] if rows else None
         if row is None:
             raise NotFound(f"no app named {echo(name)} (see `igtui app list`)")
         return row
@@ -174,12 +196,17 @@ class StoreBase:
         return row_id
 
     @staticmethod
+    def _apps_by_row_id(conn: sqlite3.Connection) -> list[App]:
+        """Every app, for checking the apps of the accounts whose tokens are read (apps are few)."""
+        return [rec.app_from_row(r) for r in StoreBase._select(conn, f"SELECT {rec.APP_COLUMNS} FROM apps")]
+
+    @staticmethod
     def _account(conn: sqlite3.Connection, account_id: int) -> Account:
         """One account by id, or NotFound."""
-        row = conn.execute(f"{rec.ACCOUNT_SELECT} WHERE a.id = ?", (account_id,)).fetchone()
-        if row is None:
+        rows = StoreBase._select(conn, f"{rec.ACCOUNT_SELECT} WHERE a.id = ?", (account_id,))
+        if not rows:
             raise NotFound(f"no account with id {account_id}")
-        return rec.account_from_row(row)
+        return rec.account_from_row(rows[0])
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r}, unlocked={self.unlocked})"

@@ -14,14 +14,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
+from igtui.core.crypto import Vault
 from igtui.core.errors import NotFound, RecordDamaged, ValidationError
-from igtui.core.models import Account, RefreshEvent
+from igtui.core.models import Account, App, RefreshEvent
+from igtui.core.safetext import plain
 from igtui.core.secret import Secret
 from igtui.core.store import logrecords as logrec
 from igtui.core.store import records as rec
 from igtui.core.store.accounts import IN_CHUNK, accounts_by_id, rows_by_id
 from igtui.core.store.base import StoreBase, crashpoint
-from igtui.core.store.connection import named
 
 _ROWS_CHUNK = 200
 """Rows per multi-row VALUES statement (12 variables each: 2,400, under the 32,766 limit)."""
@@ -68,21 +69,47 @@ class TokensMixin(StoreBase):
 
         Raises:
             StoreLocked: not unlocked. NotFound: no such account.
-            RecordDamaged: the ciphertext does not decrypt (the message names the account).
+            RecordDamaged: the row (or its app's) holds a value igtui never writes, or the
+                ciphertext does not decrypt (the message names the account).
+        """
+        found = self._tokens_of([account_id])
+        if account_id not in found:
+            raise NotFound(f"no account with id {account_id}")
+        token = found[account_id][1]
+        if isinstance(token, RecordDamaged):
+            raise token
+        return token
+
+    def _tokens_of(self, account_ids: Sequence[int]) -> dict[int, tuple[Account, Secret | RecordDamaged]]:
+        """The one place a token is decrypted: each account with its token, or why it is refused.
+
+        Why one place: every secret-returning call goes through here, so no caller can forget a
+        check. A token is refused (as a `RecordDamaged` naming the account, the others unaffected)
+        when its row or its app's row holds a value igtui never writes, or when it does not
+        decrypt.
         """
         vault = self._require_vault()
         with self._read() as conn:
-            row = named(
-                conn,
-                "SELECT a.token, a.username, p.name AS app_name FROM accounts a JOIN apps p ON p.id = a.app"
-                " WHERE a.id = ?",
-                (account_id,),
-            ).fetchone()
-        if row is None:
-            raise NotFound(f"no account with id {account_id}")
-        token = vault.decrypt_field(row["token"], table="accounts", row_id=account_id, column="token")
+            rows = list(rows_by_id(conn, account_ids, raw=True))
+            app_rows = {r.id: r for r in self._apps_by_row_id(conn)} if rows else {}
+        out: dict[int, tuple[Account, Secret | RecordDamaged]] = {}
+        for account, blob, row in rows:
+            out[account.id] = (account, self._open_token(vault, account, blob, row, app_rows))
+        return out
+
+    @staticmethod
+    def _open_token(
+        vault: Vault, account: Account, blob: bytes, row: rec.Row, apps: dict[int, App]
+    ) -> Secret | RecordDamaged:
+        """One account's token, or the `RecordDamaged` that refuses it (see `_tokens_of`)."""
+        if account.damage is not None:
+            return damaged_account(account)
+        app = apps.get(row[rec.ACCOUNT["app_row"]])
+        if app is None or app.damage is not None:
+            return damaged_account(account, app_damage=app.damage if app is not None else "app: no such app")
+        token = vault.decrypt_field(blob, table="accounts", row_id=account.id, column="token")
         if token is None:
-            raise _damaged_token(account_id, row["username"], row["app_name"])
+            return _damaged_token(account.id, account.username, account.app_name)
         return token
 
     def replace_token(
@@ -204,59 +231,42 @@ class TokensMixin(StoreBase):
         """Several accounts with their decrypted tokens, in one read.
 
         Why: a bulk refresh re-reads each account after taking its lock and then needs its token;
-        one batched call serves both for many accounts. A token that does not decrypt comes back
-        as its `RecordDamaged` (naming the account) rather than failing the others; absent ids
-        are missing from the result.
+        one batched call serves both for many accounts. A token that is refused (a damaged row, a
+        damaged app, a ciphertext that does not decrypt) comes back as its `RecordDamaged`
+        (naming the account) rather than failing the others; absent ids are missing from the result.
 
         Raises:
             StoreLocked: not unlocked.
         """
-        vault = self._require_vault()
-        with self._read() as conn:
-            rows = list(rows_by_id(conn, account_ids))
-        out: dict[int, tuple[Account, Secret | RecordDamaged]] = {}
-        for account, blob in rows:
-            token = vault.decrypt_field(blob, table="accounts", row_id=account.id, column="token")
-            out[account.id] = (
-                account,
-                token if token is not None else _damaged_token(account.id, account.username, account.app_name),
-            )
-        return out
+        return self._tokens_of(account_ids)
 
     def account_tokens(self, account_ids: Sequence[int]) -> dict[int, Secret | RecordDamaged]:
         """Decrypt several accounts' tokens in one read.
 
         Why: a caller that already holds the accounts (a bulk job) needs only their tokens. A
-        token that does not decrypt maps to its `RecordDamaged` (naming the account) instead of
-        failing the others; absent ids are missing from the result.
+        token that is refused maps to its `RecordDamaged` (naming the account) instead of failing
+        the others; absent ids are missing from the result.
 
         Raises:
             StoreLocked: not unlocked.
         """
-        vault = self._require_vault()
-        unique = list(dict.fromkeys(int(i) for i in account_ids))
-        rows = []
-        with self._read() as conn:
-            for start in range(0, len(unique), IN_CHUNK):
-                chunk = unique[start : start + IN_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows.extend(
-                    named(
-                        conn,
-                        "SELECT a.id, a.token, a.username, p.name AS app_name"
-                        f" FROM accounts a JOIN apps p ON p.id = a.app WHERE a.id IN ({marks})",
-                        tuple(chunk),
-                    ).fetchall()
-                )
-        out: dict[int, Secret | RecordDamaged] = {}
-        for row in rows:
-            account_id = row["id"]
-            token = vault.decrypt_field(row["token"], table="accounts", row_id=account_id, column="token")
-            if token is None:
-                out[account_id] = _damaged_token(account_id, row["username"], row["app_name"])
-            else:
-                out[account_id] = token
-        return out
+        return {i: token for i, (_account, token) in self._tokens_of(account_ids).items()}
 
 
-__all__ = ["TokenUpdate", "TokensMixin"]
+def damaged_account(account: Account, *, app_damage: str | None = None) -> RecordDamaged:
+    """The error that refuses a damaged row's token, naming the account and the columns.
+
+    Exit 3, like a ciphertext that does not open: the store holds what igtui never wrote.
+    """
+    what = account.damage if app_damage is None else f"its app {account.app_name} is damaged ({app_damage})"
+    return RecordDamaged(
+        plain(
+            f"account {account.ref} (id {account.id}) is damaged — {what}; it holds values igtui never writes "
+            "(damaged, or changed outside igtui): nothing is sent for it and its token is not used",
+            limit=1000,
+        ),
+        record=account.ref,
+    )
+
+
+__all__ = ["TokenUpdate", "TokensMixin", "damaged_account"]

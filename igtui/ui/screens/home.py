@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.widgets.data_table import RowKey
 
+from igtui.core.models import Health
 from igtui.ui.base import IgtuiScreen
 from igtui.ui.screens.home_rows import MAX_APP_STATES, SORTS, AppState, Row, read_home, sort_key
 from igtui.ui.screens.token_inspect import FORCE_KEY, RefreshActions
@@ -157,7 +158,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
             safe(row.username, limit=24),
             safe(row.app_name, limit=16),
             Text(_PLATFORM.get(row.platform, "?")),
-            health_text(row.health) if row.health else Text(""),
+            _health_cell(row.health),
             self._expires(row, now),
             Text(self._ago(row.refreshed_at, now), style="dim"),
         )
@@ -200,6 +201,10 @@ class HomeScreen(RefreshActions, IgtuiScreen):
             parts.append(f"{len(self._states)} app{'s' if len(self._states) > 1 else ''} blocked")
         if attention:
             parts.append(f"{attention} need attention")
+        damaged = sum(1 for r in accounts if r.health is Health.DAMAGED)
+        if damaged:
+            # A damaged row: nothing is sent for it; `igtui status` names its columns.
+            parts.append(f"{damaged} damaged (igtui status)")
         parts.append(f"sort: {SORTS[self._sort]}")
         parts.append("⏎ inspect")
         if self._needle:
@@ -323,3 +328,13 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         """Remove the account from the store off the loop, then let every screen reload."""
         await asyncio.to_thread(self.igtui.services.store.remove_account, account_id)
         self.igtui.changed()
+
+
+def _health_cell(health: Health | None) -> Text:
+    """The status cell; a damaged row stands out (it holds values igtui never wrote, nothing is
+    sent for it), in words, so it reads in monochrome too."""
+    if health is None:
+        return Text("")
+    if health is Health.DAMAGED:
+        return Text("DAMAGED", style="bold red", no_wrap=True)
+    return health_text(health)
