@@ -239,7 +239,10 @@ def test_an_instagram_token_of_unknown_expiry_is_due_and_says_so() -> None:
     assert a == policy.Assessment(Health.REFRESH_DUE, "expiry unknown; a refresh will learn it", None,
                                   acc.issued_at + 24 * H)  # type: ignore[operator]
     young = ig_long(2 * H, expires_at=None, expires_known=False)
-    assert not is_due(young, NOW)
+    # Too young to refresh, but never checked since it was stored with an unknown expiry: due
+    # for its one /me (the engine verifies instead of refreshing), and no longer once checked.
+    assert is_due(young, NOW) and "checks the token" in assess(young, NOW).reason
+    assert not is_due(replace(young, last_verified_at=NOW), NOW)
     assert assess(young, NOW).next_refresh_at == NOW + 22 * H
     # No issue time and no expiry: nothing says when; igtui may try at once.
     assert assess(replace(acc, issued_at=None), NOW).next_refresh_at is None
