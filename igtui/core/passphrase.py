@@ -13,6 +13,13 @@
 With none of these there is a clear error, never a plaintext fallback. A passphrase is never a
 command-line argument (it would show in `ps` and shell history). Running the command (its
 timeout, its process group, lending it the terminal) is `igtui.core.passphrase_command`.
+
+Before any source is read, the process is hardened (`igtui.core.procguard.harden`: no core dumps,
+not dumpable): every CLI unlock, `init`, `passwd` and the TUI's start-up read a passphrase through
+here, and from then on the process holds the passphrase, then the data key and tokens. After an
+unlock the passphrase is dropped: no `Secret` of it is kept, and an error out of the unlock
+carries no traceback whose frames still hold it. (Python cannot wipe a `str`; dropping the last
+reference is what it allows. SECURITY.md, "Tokens in Python strings".)
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from igtui.core.errors import StoreLocked, ValidationError, WrongPassphrase
+from igtui.core.errors import StoreError, StoreLocked, ValidationError, WrongPassphrase
 from igtui.core.passphrase_command import (
     DEFAULT_COMMAND_TIMEOUT,
     ENV_COMMAND_TIMEOUT,
@@ -34,6 +41,7 @@ from igtui.core.passphrase_command import (
     run_passphrase_command,
 )
 from igtui.core.paths import refuse_foreign_or_loose, shell_quote
+from igtui.core.procguard import harden
 from igtui.core.secret import Secret
 
 if TYPE_CHECKING:
@@ -87,6 +95,7 @@ def _strip_one_newline(text: str) -> str:
 
 def read_passphrase_file(path: Path) -> Secret:
     """Read a passphrase file, refusing one that others can read or that is not a regular file."""
+    harden()  # `passwd --new-passphrase-file` reads one before anything else has hardened us
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
@@ -146,6 +155,7 @@ def find_passphrase(
         InsecurePermissions: a passphrase file others can read.
         ValidationError: the two prompted entries differ (or `check` refused it).
     """
+    harden()  # before the passphrase is in the process: no core dump may ever hold it
     value = environ.get(ENV_PASSPHRASE)
     if value:
         return FoundPassphrase(Secret(value), PassphraseSource.ENV)
@@ -223,18 +233,46 @@ def unlock_with_retries(
         attempt += 1
         found = find_passphrase(environ=environ, passphrase_file=passphrase_file, prompt=prompt,
                                 isatty=isatty, ask=ask)
-        try:
-            store.unlock(found.secret)
-        except WrongPassphrase:
-            if found.source is not PassphraseSource.PROMPT:
-                raise
-            if attempt >= tries:
-                message = f"wrong passphrase ({tries} tries)" if tries > 1 else "wrong passphrase"
-                raise WrongPassphrase(message) from None
-            left = tries - attempt
-            say(f"wrong passphrase; try again ({left} {'try' if left == 1 else 'tries'} left)")
-            continue
-        return found.source
+        source = found.source
+        error = unlock_dropping(store, found)
+        del found  # the last reference igtui holds to this passphrase
+        if error is None:
+            return source
+        if not isinstance(error, WrongPassphrase) or source is not PassphraseSource.PROMPT:
+            raise error
+        if attempt >= tries:
+            message = f"wrong passphrase ({tries} tries)" if tries > 1 else "wrong passphrase"
+            raise WrongPassphrase(message)
+        left = tries - attempt
+        say(f"wrong passphrase; try again ({left} {'try' if left == 1 else 'tries'} left)")
+
+
+def unlock_dropping(store: Store, found: FoundPassphrase | Secret) -> StoreError | None:
+    """`store.unlock` with the passphrase, returning (not raising) an expected error, detached.
+
+    Why detached: an exception's traceback keeps every frame it passed through alive, and the
+    frames of the unlock (here, `Store.unlock`, `Vault.unwrap`) hold the passphrase as a local;
+    so does its `__context__` (cryptography's InvalidTag, raised inside the KDF's caller). A
+    caller that keeps the error (the TUI shows it; a test inspects it) would keep the passphrase
+    too. The returned error has no traceback, cause or context: its message is all anyone reads.
+    Anything that is not a StoreError is a bug and propagates as it is.
+    """
+    harden()
+    secret = found.secret if isinstance(found, FoundPassphrase) else found
+    try:
+        store.unlock(secret)
+    except StoreError as exc:
+        error: StoreError | None = exc
+    else:
+        error = None
+    finally:
+        del secret
+    if error is not None:
+        error.__traceback__ = None
+        error.__cause__ = None
+        error.__context__ = None
+        error.__suppress_context__ = True
+    return error
 
 
 # ── new passphrases ──────────────────────────────────────────────────────────────────────────
@@ -281,5 +319,6 @@ __all__ = [
     "get_passphrase",
     "read_passphrase_file",
     "run_passphrase_command",
+    "unlock_dropping",
     "unlock_with_retries",
 ]

@@ -179,10 +179,34 @@ class Session:
         return store
 
     def unlock(self, store: Store) -> None:
-        """Unlock `store` from this session's passphrase sources (three tries at a prompt)."""
-        from igtui.core.passphrase import unlock_with_retries
+        """Unlock `store` from this session's passphrase sources (three tries at a prompt).
 
+        The process is hardened first (no core dumps, not dumpable: `igtui.core.procguard`), and
+        once the store is open this session forgets its copy of `IGTUI_PASSPHRASE`
+        (`forget_passphrase`): the data key is all a session needs from then on.
+        """
+        from igtui.core.passphrase import unlock_with_retries
+        from igtui.core.procguard import harden
+
+        harden()
         unlock_with_retries(store, environ=self.environ, passphrase_file=self.passphrase_file)
+        self.forget_passphrase()
+
+    def forget_passphrase(self) -> None:
+        """Drop this session's copy of `IGTUI_PASSPHRASE` (after an unlock, or when the TUI starts).
+
+        `Session.resolve` copies the environment, so the copy would otherwise live as long as the
+        session: the whole command, or the whole TUI (`UiServices` holds its session). Only the
+        copy can be dropped: the process environment itself (`os.environ`, and the block the
+        kernel put on the stack at exec) keeps the variable for the life of the process, so a
+        passphrase file or command suits a long-lived process (the TUI) better. Python cannot
+        wipe the string either; this drops igtui's reference, no more.
+        """
+        from igtui.core.passphrase import ENV_PASSPHRASE
+
+        environ = self.environ
+        if isinstance(environ, dict):
+            environ.pop(ENV_PASSPHRASE, None)
 
     def refresh_locks(self) -> RefreshLocks:
         """The single-flight locks of this store (read-only uses: stale intents for `status`)."""

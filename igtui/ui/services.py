@@ -48,6 +48,21 @@ class UiServices:
     store_label: str = ""
     """Shown in the unlock dialog and the header (the store path)."""
 
+    def __post_init__(self) -> None:
+        """Harden the process and drop the session's copy of `IGTUI_PASSPHRASE`.
+
+        Every TUI, the demo's included, is built on UiServices before its first screen: the store
+        may already be unlocked (a passphrase from the environment, in `ui/startup.py`) or about
+        to be (the unlock dialog), and from then on this process holds the data key and tokens,
+        so no core dump of it may be written (`igtui.core.procguard`). The TUI never reads
+        `IGTUI_PASSPHRASE` after start-up (the dialog is its only prompt), so the session's copy
+        is dropped here rather than kept for the life of the app.
+        """
+        from igtui.core.procguard import harden
+
+        harden()
+        self.session.forget_passphrase()
+
     @classmethod
     def for_store(
         cls, store: Store, *, clock: Clock | None = None, environ: Mapping[str, str] | None = None, **options: Any

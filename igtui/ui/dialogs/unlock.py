@@ -2,6 +2,11 @@
 
 The dialog itself unlocks the store (in a worker, via `asyncio.to_thread`) so a wrong
 passphrase is reported inline and the user can try again without the dialog closing.
+
+The process is hardened (no core dumps, not dumpable: `igtui.core.procguard`) when the dialog
+mounts, before a key is typed. The typed passphrase is held only by the worker until the unlock
+returns: the field is cleared at once, and the error shown for a wrong one is detached from its
+traceback (`unlock_dropping`), whose frames would otherwise keep the passphrase alive.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, LoadingIndicator, Static
 
-from igtui.core.errors import StoreError
+from igtui.core.passphrase import unlock_dropping
+from igtui.core.procguard import harden
 from igtui.core.secret import Secret
 from igtui.ui.base import IgtuiModal
 from igtui.ui.text import safe
@@ -48,7 +54,8 @@ class UnlockDialog(IgtuiModal[bool]):
                 yield Button("Unlock", id="unlock", variant="primary")
 
     def on_mount(self) -> None:
-        """Hide the spinner until a derivation runs."""
+        """Hide the spinner until a derivation runs; harden the process before a key is typed."""
+        harden()
         self.query_one("#deriving").display = False
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -86,9 +93,9 @@ class UnlockDialog(IgtuiModal[bool]):
         spinner = self.query_one("#deriving")
         field.disabled = True
         spinner.display = True
-        try:
-            await asyncio.to_thread(self._store.unlock, passphrase)
-        except StoreError as error:
+        error = await asyncio.to_thread(unlock_dropping, self._store, passphrase)
+        del passphrase  # nothing of this dialog keeps it past the unlock
+        if error is not None:
             self.query_one("#unlock-error", Static).update(safe(error.message, wrap=True))
             field.disabled = False
             spinner.display = False
