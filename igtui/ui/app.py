@@ -223,8 +223,8 @@ class IgtuiApp(App[int]):
         self.push_screen(screen)
 
     def action_open(self, name: str) -> None:
-        """Go to a screen by name: home, history, log, add_app, help."""
-        from igtui.ui.screens import history, home, request_log
+        """Go to a screen by name: home, history, log, audit, add_app, help."""
+        from igtui.ui.screens import audit, history, home, request_log
         from igtui.ui.screens.app_editor import AppEditorScreen
         from igtui.ui.screens.help import HelpScreen
 
@@ -235,6 +235,8 @@ class IgtuiApp(App[int]):
             self.open_screen(history.HistoryScreen())
         elif name == "log":
             self.open_screen(request_log.RequestLogScreen())
+        elif name == "audit":
+            self.open_screen(audit.AuditScreen())
         elif name == "add_app":
             self.open_screen(AppEditorScreen(None))
         elif name == "help":
@@ -260,6 +262,8 @@ class IgtuiApp(App[int]):
         yield "Go to: Accounts (home)", "All apps and accounts", lambda: self.action_open("home")
         yield "Go to: Refresh history", "Every refresh attempt", lambda: self.action_open("history")
         yield "Go to: Request & rate-limit log", "Live redacted requests, usage gauges", lambda: self.action_open("log")
+        yield ("Go to: Audit of token reads (who read which token)", "Every token get, export, exec, sink and TUI read",
+               lambda: self.action_open("audit"))
         yield "Add app", "Register a Meta app", lambda: self.action_open("add_app")
         yield "Refresh all due tokens now", "Runs the refresh engine (trigger auto)", self.action_refresh_due
         yield "Help", "Keys and screens (F1)", self.action_help

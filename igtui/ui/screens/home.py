@@ -41,6 +41,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         Binding("s", "sort", "Sort"),
         Binding("h", "app.open('history')", "History"),
         Binding("L", "app.open('log')", "Log"),
+        Binding("A", "app.open('audit')", "Token reads", show=False),
         Binding("a", "app.open('add_app')", "Add app"),
         Binding("e", "edit_app", "Edit app"),
         Binding(FORCE_KEY, "force_refresh", "Force refresh"),
