@@ -82,7 +82,7 @@ async def run(url: str, token: str) -> list[tuple[float, float]]:
 def _serve(conn: Connection) -> None:
     """Child process: run the sandbox, report its URL and a token, serve until told to stop."""
     with Sandbox(seed=1) as sandbox:
-        with SandboxAdmin(sandbox.url) as admin:
+        with SandboxAdmin(sandbox.url, token=sandbox.admin_token) as admin:
             admin.update_app(DEMO_IG_APP["app_id"], budget=10**9)  # keep the usage header below 100 %
             token = admin.issue_token(DEMO_IG_APP["app_id"], "acme.studio")["access_token"]
         conn.send((sandbox.url, token))

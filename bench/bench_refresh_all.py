@@ -58,15 +58,21 @@ asyncio.run(main())
 """
 
 
+ADMIN_TOKEN: dict[str, str] = {}
+"""The admin token each started sandbox printed, by URL (its admin API needs it)."""
+
+
 def start_sandbox(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen([sys.executable, "-m", "igtui", "sandbox", "--seed", "1"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
+    token_line = proc.stdout.readline()
     match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
-    if not match:
+    if not match or not token_line.startswith("igtui sandbox admin token: "):
         proc.kill()
         sys.exit(f"sandbox did not start: {line!r}")
+    ADMIN_TOKEN[match.group(1)] = token_line.split(": ", 1)[1].strip()
     return proc, match.group(1)
 
 
@@ -79,7 +85,7 @@ def seed(home: Path, url: str, count: int, prefix: str, *, default_kdf: bool) ->
     from igtui.core.store import Store
     from igtui.sandbox.admin import SandboxAdmin
 
-    with SandboxAdmin(url) as admin:
+    with SandboxAdmin(url, token=ADMIN_TOKEN[url]) as admin:
         created = admin.create_accounts(APP_ID, count, prefix, issue="ig_long", age_seconds=50 * DAY)
     store = Store.create(home / "igtui.db", Secret(PASSPHRASE),
                          kdf=KdfParams.DEFAULT if default_kdf else KdfParams.TESTING)

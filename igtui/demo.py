@@ -129,7 +129,7 @@ def start_demo(
                 base_url=sandbox.url,
             )
         env = DemoEnv(sandbox=sandbox, home=root, store=store, session=session, _cleanups=cleanups)
-        with SandboxAdmin(sandbox.url) as admin:
+        with SandboxAdmin(sandbox.url, token=sandbox.admin_token) as admin:
             _add_blocked_app(env, admin)
             _seed_accounts(env, admin, DEMO_IG_APP["app_id"], DEMO_FB_APP["app_id"])
             if exercise:

@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from igtui.sandbox.server import admin_token_for
+
 
 class SandboxAdminError(Exception):
     """The admin API refused a request; `status` and `message` say why."""
@@ -65,12 +67,24 @@ class SandboxAdmin:
 
     Args:
         base_url: The sandbox origin, e.g. `Sandbox.url`.
+        token: The run's admin token: `Sandbox.admin_token`, or what `igtui sandbox` printed
+            (or wrote to `--admin-token-file`). It is sent only to the admin API, as
+            `Authorization: Bearer …`. None means the token of the sandbox running in this
+            process at exactly `base_url` (`server.admin_token_for`), if there is one; with
+            no token every admin call is refused with 401 and only `consent()` (Meta's own
+            pages, as a browser opens them) works.
         timeout: Seconds per request.
     """
 
-    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
+        if token is None:
+            token = admin_token_for(self.base_url)
+        self._auth = {} if token is None else {"Authorization": f"Bearer {token}"}
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, follow_redirects=False)
+
+    def __repr__(self) -> str:
+        return f"SandboxAdmin({self.base_url!r}, token={'***' if self._auth else None})"
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
@@ -85,11 +99,14 @@ class SandboxAdmin:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         payload = None if body is None else {k: v for k, v in body.items() if v is not None}
-        response = self._http.request(method, "/__sandbox/" + path, json=payload)
+        response = self._http.request(method, "/__sandbox/" + path, json=payload,
+                                      headers=self._auth)
         try:
             data = response.json()
         except json.JSONDecodeError as exc:
-            raise SandboxAdminError(response.status_code, "not JSON") from exc
+            # The Host refusal (421) is plain text: say what the sandbox said.
+            raise SandboxAdminError(response.status_code,
+                                    response.text.strip()[:300] or "not JSON") from exc
         if response.status_code >= 400:
             raise SandboxAdminError(response.status_code, str(data.get("error", data)))
         return data

@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Callable
 
-from igtui.sandbox import admin_api, consent, fb_routes, ig_routes
+from igtui.sandbox import admin_api, consent, fb_routes, guard, ig_routes
 from igtui.sandbox.records import FAIL_KINDS, FailRule
 from igtui.sandbox.wire import (
     Request,
@@ -53,9 +53,13 @@ def _me(world: World, req: Request) -> Response:
     return ig_routes.me(world, req)
 
 
-def handle(world: World, req: Request) -> Response:
-    """Answer one request. Admin paths skip fail_next and the counters."""
+def handle(world: World, req: Request, *, admin_token: str) -> Response:
+    """Answer one request. Admin paths need `admin_token` (see `guard`) and skip fail_next
+    and the counters; Meta's paths need no admin token, as igtui talks to them."""
     if req.path == "/__sandbox" or req.path.startswith("/__sandbox/"):
+        refusal = guard.admin_refusal(req, admin_token)
+        if refusal is not None:
+            return refusal
         with world.lock:
             return admin_api.handle(world, req)
     with world.lock:

@@ -12,6 +12,7 @@ import email.parser
 import email.policy
 import email.utils
 import json
+import secrets
 import socket
 import threading
 import urllib.parse
@@ -20,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
 from igtui.core.clock import Clock
-from igtui.sandbox import router
+from igtui.sandbox import guard, router
 from igtui.sandbox.clock import SandboxClock
 from igtui.sandbox.demo import DEMO_IG_APP, create_accounts, seed_demo
 from igtui.sandbox.wire import Request, Response
@@ -44,13 +45,17 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], world: World) -> None:
+    def __init__(self, address: tuple[str, int], world: World, admin_token: str) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.world = world
+        self.admin_token = admin_token
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
         super().__init__(address, _Handler)
+        self.bound_host = str(self.server_address[0])
+        self.bound_port = int(self.server_address[1])
+        self.local_url = f"http://{_bracket(_connectable(self.bound_host))}:{self.bound_port}"
 
     def track(self, conn: socket.socket, add: bool) -> None:
         """Add or drop a live connection, so `stop()` can shut down idle keep-alive ones."""
@@ -103,6 +108,11 @@ class _Handler(BaseHTTPRequestHandler):
         """Silenced: the default prints request lines, which carry codes and tokens."""
 
     def _serve(self) -> None:
+        if not self._host_ok():
+            # Refused before the body is read, so the connection cannot be reused.
+            self.close_connection = True
+            self._write(guard.host_refusal(self.server.local_url))
+            return
         try:
             req = self._parse()
         except _BadRequest as exc:
@@ -112,10 +122,25 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(Response(exc.status, body, [("Content-Type", "application/json")]))
             return
         try:
-            response = router.handle(self.server.world, req)
+            response = router.handle(self.server.world, req, admin_token=self.server.admin_token)
         except Exception:  # a sandbox bug must not kill the connection thread silently
             response = Response(500, _INTERNAL, [("Content-Type", "application/json")])
         self._write(response)
+
+    def _host_ok(self) -> bool:
+        """One Host header naming this sandbox (an absolute-form target's authority counts
+        instead, as RFC 9112 says); `guard.host_allowed` says which names and why."""
+        hosts = self.headers.get_all("Host") or []
+        authority = hosts[0] if len(hosts) == 1 else None
+        target = urllib.parse.urlsplit(self.path)
+        if target.scheme or target.netloc:
+            authority = target.netloc if target.scheme.lower() == "http" else None
+        try:
+            local = str(self.connection.getsockname()[0])
+        except OSError:
+            local = None
+        return guard.host_allowed(authority, port=self.server.bound_port,
+                                  bound=self.server.bound_host, local=local)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
@@ -179,6 +204,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
+def _connectable(bound: str) -> str:
+    """The address a local client uses for a bound one: a wildcard's loopback, else itself."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(bound, bound)
+
+
+def _bracket(host: str) -> str:
+    """An address as a URL's host: IPv6 in brackets."""
+    return f"[{host}]" if ":" in host else host
+
+
 def _header_safe(value: str) -> str:
     return value.replace("\r", " ").replace("\n", " ")
 
@@ -215,8 +250,39 @@ def _form_pairs(content_type: str, body: bytes) -> list[tuple[str, str]]:
     return []
 
 
+_IN_PROCESS: dict[str, str] = {}
+_IN_PROCESS_LOCK = threading.Lock()
+
+
+def admin_token_for(url: str) -> str | None:
+    """The admin token of the sandbox running in this process at `url` (its `url` or
+    `bound_url`), or None.
+
+    Lets code that already shares the process with a `Sandbox` (tests, the demo, benchmarks)
+    reach its admin API from the URL alone, as `SandboxAdmin(url)` did before the token. It
+    opens nothing to anyone else: the table lives in this process's memory, which already
+    holds the `Sandbox` and its token; another process, a web page or the network must still
+    present the token itself.
+    """
+    with _IN_PROCESS_LOCK:
+        return _IN_PROCESS.get(url.rstrip("/"))
+
+
 class Sandbox:
     """Meta's OAuth and Graph endpoints for both platforms, plus the /__sandbox/ admin API.
+
+    Every request must name the sandbox in its Host header, and admin requests must carry
+    `admin_token` (`guard` says why).
+
+    Attributes:
+        url: Where a client on this machine reaches it (loopback when bound to a wildcard);
+            the base URL to give igtui.
+        bound_host: The address actually bound (`0.0.0.0`, `::1`, `127.0.0.1` for `localhost`).
+        bound_url: The address actually bound, as the start-up line shows it (`http://0.0.0.0:…`,
+            `http://[::1]:…`, the real port when 0 was asked).
+        admin_token: This run's random admin token; `SandboxAdmin(url, token=admin_token)`.
+            The admin API answers nothing without it, so that `--host 0.0.0.0` does not hand
+            the app secrets, the token mint and the clock to the network.
 
     Args:
         host: Interface to bind; loopback unless told otherwise.
@@ -250,12 +316,15 @@ class Sandbox:
 
         self.world.seeder = seeder
         self.world.reseed()
-        self._server = _Server((host, port), self.world)
+        self.admin_token = secrets.token_urlsafe(32)
+        self._server = _Server((host, port), self.world, self.admin_token)
         self.host = host
-        self.port = int(self._server.server_address[1])
-        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-        shown = f"[{shown}]" if ":" in shown else shown
-        self.url = f"http://{shown}:{self.port}"
+        self.port = self._server.bound_port
+        self.bound_host = self._server.bound_host
+        self.bound_url = f"http://{_bracket(self.bound_host)}:{self.port}"
+        self.url = self._server.local_url
+        with _IN_PROCESS_LOCK:
+            _IN_PROCESS[self.url] = _IN_PROCESS[self.bound_url] = self.admin_token
         self._thread: threading.Thread | None = None
         self._serving = False
         self._stopped = False
@@ -279,6 +348,10 @@ class Sandbox:
         if self._stopped:
             return
         self._stopped = True
+        with _IN_PROCESS_LOCK:
+            for url in (self.url, self.bound_url):
+                if _IN_PROCESS.get(url) == self.admin_token:
+                    del _IN_PROCESS[url]
         if self._thread is not None or self._serving:
             self._server.shutdown()
         if self._thread is not None:

@@ -36,7 +36,7 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def admin(sandbox: Sandbox) -> Iterator[SandboxAdmin]:
     """The admin client of `sandbox`."""
-    with SandboxAdmin(sandbox.url) as a:
+    with SandboxAdmin(sandbox.url, token=sandbox.admin_token) as a:
         yield a
 
 
@@ -51,7 +51,7 @@ def login_sandbox() -> Iterator[Sandbox]:
 def env(igtui_home: Path, login_sandbox: Sandbox) -> Iterator[Env]:
     """An initialised store with apps `ig` and `fb` aimed at `login_sandbox`, driven through the CLI."""
     sandbox = login_sandbox
-    with reserved_port() as port, SandboxAdmin(sandbox.url) as admin:
+    with reserved_port() as port, SandboxAdmin(sandbox.url, token=sandbox.admin_token) as admin:
         uris = [f"http://127.0.0.1:{port}/callback", PASTE_URI]
         admin.update_app(IG_APP_ID, redirect_uris=uris)
         admin.update_app(FB_APP_ID, redirect_uris=uris)

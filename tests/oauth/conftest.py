@@ -72,7 +72,7 @@ def login_sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def login_cli(igtui_home: Path, login_sandbox: Sandbox, fast_kdf_args: list[str]) -> Iterator[LoginCli]:
     """A store with app `ig` (paste redirect URI, base URL = the sandbox), driven through the CLI."""
-    admin = SandboxAdmin(login_sandbox.url)
+    admin = SandboxAdmin(login_sandbox.url, token=login_sandbox.admin_token)
     admin.update_app(IG_APP_ID, redirect_uris=[PASTE_URI])
     cli = LoginCli(home=igtui_home, sandbox=login_sandbox, admin=admin)
     cli.ok("init", *fast_kdf_args)

@@ -89,12 +89,17 @@ def consent(authorize_url: str, username: str, decision: str = "allow") -> str:
 
 
 def admin(base_url: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    """POST (or GET when body is None) to the sandbox admin API under /__sandbox/."""
+    """POST (or GET when body is None) to the sandbox admin API under /__sandbox/, with the
+    admin token of the in-process sandbox at `base_url`."""
+    from igtui.sandbox.server import admin_token_for
+
     conn, _ = _conn(base_url)
+    auth = {"Authorization": f"Bearer {admin_token_for(base_url)}"}
     if body is None:
-        conn.request("GET", f"/__sandbox/{path}")
+        conn.request("GET", f"/__sandbox/{path}", headers=auth)
     else:
-        conn.request("POST", f"/__sandbox/{path}", body=json.dumps(body), headers={"Content-Type": "application/json"})
+        conn.request("POST", f"/__sandbox/{path}", body=json.dumps(body),
+                     headers={"Content-Type": "application/json", **auth})
     resp = conn.getresponse()
     data = json.loads(resp.read() or b"null")
     conn.close()

@@ -30,7 +30,7 @@ def http(sb: Sandbox) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def admin(sb: Sandbox) -> Iterator[SandboxAdmin]:
-    with SandboxAdmin(sb.url) as client:
+    with SandboxAdmin(sb.url, token=sb.admin_token) as client:
         yield client
 
 

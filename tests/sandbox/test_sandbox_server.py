@@ -22,6 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
 PARALLEL_REQUESTS = int(os.environ.get("IGTUI_SANDBOX_PARALLEL", "400"))
 
 
+def _auth(sb: Sandbox) -> dict[str, str]:
+    return {"Authorization": f"Bearer {sb.admin_token}"}
+
+
 def raw(sb: Sandbox, data: bytes) -> bytes:
     """Send raw bytes, return whatever comes back before the server closes or goes quiet."""
     with socket.create_connection(("127.0.0.1", sb.port), timeout=5) as sock:
@@ -40,7 +44,8 @@ def test_keep_alive_serves_many_requests_on_one_connection(sb: Sandbox) -> None:
     with socket.create_connection(("127.0.0.1", sb.port), timeout=5) as sock:
         stream = sock.makefile("rb")
         for _ in range(3):
-            sock.sendall(b"GET /__sandbox/calls HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /__sandbox/calls HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                         b"Authorization: Bearer %s\r\n\r\n" % (sb.port, sb.admin_token.encode()))
             status = stream.readline()
             assert status.startswith(b"HTTP/1.1 200")
             length = 0
@@ -72,7 +77,7 @@ def test_malformed_requests_get_an_answer_and_the_server_survives(sb: Sandbox,
     answer = raw(sb, payload)
     assert answer.startswith(b"HTTP/1."), answer[:100]
     assert b" 500 " not in answer.split(b"\r\n", 1)[0]
-    assert httpx.get(sb.url + "/__sandbox/state").status_code == 200
+    assert httpx.get(sb.url + "/__sandbox/state", headers=_auth(sb)).status_code == 200
 
 
 def test_head_and_odd_methods(sb: Sandbox) -> None:
@@ -124,7 +129,7 @@ def test_parallel_refreshes_do_not_corrupt_state(sb: Sandbox, admin: SandboxAdmi
 
 def test_stop_releases_the_port_even_with_idle_keepalive_connections() -> None:
     sandbox = Sandbox().start()
-    client = httpx.Client(base_url=sandbox.url)
+    client = httpx.Client(base_url=sandbox.url, headers=_auth(sandbox))
     assert client.get("/__sandbox/state").status_code == 200  # leaves a kept-alive connection
     done = threading.Event()
     threading.Thread(target=lambda: (sandbox.stop(), done.set()), daemon=True).start()
@@ -151,7 +156,8 @@ def test_cli_prints_its_url_and_stops_cleanly(sig: signal.Signals) -> None:
         assert line.startswith("igtui sandbox listening on http://127.0.0.1:")
         url = line.split()[4]
         assert line.strip().endswith(f"(admin: {url}/__sandbox/state)")
-        state = httpx.get(url + "/__sandbox/state").json()
+        token = proc.stdout.readline().removeprefix("igtui sandbox admin token: ").strip()
+        state = httpx.get(url + "/__sandbox/state", headers={"Authorization": f"Bearer {token}"}).json()
         assert state["users"]["instagram"] == 28
         assert {a["shape"] for a in state["apps"]} == {"documented"}
         proc.send_signal(sig)
@@ -179,7 +185,7 @@ def test_cli_warns_when_bound_beyond_loopback() -> None:
     proc = _start_cli("--host", "0.0.0.0")
     try:
         assert proc.stdout is not None and proc.stderr is not None
-        assert proc.stdout.readline().startswith("igtui sandbox listening on http://127.0.0.1:")
+        assert proc.stdout.readline().startswith("igtui sandbox listening on http://0.0.0.0:")
         assert "warning: bound to 0.0.0.0" in proc.stderr.readline()
         proc.terminate()
         assert proc.wait(timeout=20) == 0

@@ -62,7 +62,7 @@ def sandbox(clock: FrozenClock) -> Iterator[Sandbox]:
 
 @pytest.fixture
 def admin(sandbox: Sandbox) -> Iterator[SandboxAdmin]:
-    with SandboxAdmin(sandbox.url) as a:
+    with SandboxAdmin(sandbox.url, token=sandbox.admin_token) as a:
         yield a
 
 
