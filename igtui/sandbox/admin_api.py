@@ -1,7 +1,9 @@
 """The admin JSON API under /__sandbox/: knobs that let tests and the demo show every state.
 
 Every route takes and returns JSON. These requests are not counted in `calls` and are never
-failed by `fail_next`. The caller (router) holds `World.lock`.
+failed by `fail_next`. The caller (router) holds `World.lock`, and has already let the request
+through `guard.admin_refusal`: it carries this run's token as `Authorization: Bearer …`, no
+`Origin`, and `Content-Type: application/json` if it changes anything or has a body.
 
     GET  /__sandbox/state                 apps, clock, counts, knobs
     GET  /__sandbox/calls                 {"calls": {endpoint: n}, "ok": {endpoint: n}}
