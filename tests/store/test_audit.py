@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from igtui.core.audit import Caller, current_caller
+from igtui.core.clock import FrozenClock
 from igtui.core.errors import StoreLocked
 from igtui.core.models import Profile, TokenKind
 from igtui.core.secret import Secret
@@ -67,6 +68,46 @@ def test_append_lists_and_verifies(store: Store) -> None:
     assert [r.id for r in store.list_audit(action="exec")] == [3]
     check = store.verify_audit()
     assert check.ok and check.rows == 5 and not check.empty
+
+
+def _chain(path: Path) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute("SELECT id, action, account_id, sink_id, detail, mac FROM audit ORDER BY id").fetchall()
+        head = conn.execute("SELECT count, last_mac, mac FROM audit_head").fetchall()
+        return [*rows, *head]
+    finally:
+        conn.close()
+
+
+def test_one_batch_with_per_row_sinks_makes_the_chain_one_call_per_row_makes(
+    store: Store, store_path: Path, passphrase: Secret, clock: FrozenClock
+) -> None:
+    """A delivery pass appends all its rows in one transaction, each naming its own sink: the rows,
+    their MACs and the head are byte for byte those of one `append_audit` per sink."""
+    caller = current_caller({})
+    acme, lumen = _seed(store)
+    store.append_audit("get", acme, caller=caller)
+    twin_path = store_path.with_name("twin.db")
+    twin_path.touch(mode=0o600)
+    src, dst = sqlite3.connect(store_path), sqlite3.connect(twin_path)
+    src.backup(dst)  # the same store (id, data key, rows): only the appends below differ
+    src.close()
+    dst.close()
+    twin = Store.open(twin_path, clock=clock)
+    twin.unlock(passphrase)
+    reads = [(acme, "file dotenv", 1), (lumen, "command", 2), (acme, "file raw", 3)]
+    for acc, detail, sink in reads:
+        store.append_audit("sink", acc, detail=detail, sink_id=sink, caller=caller)
+    got = twin.append_audits("sink", reads, caller=caller)
+    assert [(r.id, r.sink_id, r.detail) for r in got] == [(2, 1, "file dotenv"), (3, 2, "command"), (4, 3, "file raw")]
+    assert _chain(store_path) == _chain(twin_path)
+    for s in (store, twin):
+        check = s.verify_audit()
+        assert check.ok and check.rows == 4, check
+    # A pair takes the call's sink id, a triple its own.
+    mixed = twin.append_audits("sink", [(acme, "a"), (lumen, "b", None)], sink_id=9, caller=caller)
+    assert [r.sink_id for r in mixed] == [9, None] and twin.verify_audit().ok
 
 
 def test_empty_audit_is_reported_empty_and_a_new_store_verifies(store: Store) -> None:

@@ -160,3 +160,54 @@ def test_a_command_gets_the_token_on_stdin_only_and_a_timeout_kills_its_group(tm
     assert not marker.exists()  # the background child died with its group
     out = run_command_sink(f"echo {TOKEN} >&2; exit 7", TOKEN, env=env, timeout=5)
     assert not out.ok and "exited 7" in (out.error or "") and TOKEN not in (out.error or "") + out.output
+
+
+def test_one_pass_audits_in_one_transaction_and_syncs_each_directory_once_before_recording(
+    store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass over four file sinks in two directories: one audit transaction holding a row per
+    sink (each naming its sink, the chain intact), one connection for the whole pass, each
+    directory fsynced once, and every fsync before the outcome is recorded."""
+    import igtui.core.delivery.files as files
+    from igtui.core.store import connection
+
+    acc = _account(store)
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    sinks = [_file_sink(store, acc.id, d / name) for d, name in ((one, "a.env"), (one, "b.env"), (two, "c.env"))]
+    sinks.append(_file_sink(store, acc.id, one / "d", fmt="raw"))
+    steps: list[str] = []
+    monkeypatch.setattr(files, "sync_dir", lambda directory: steps.append(f"sync {directory}"))
+    for name in ("append_audits", "record_deliveries"):
+        real = getattr(store, name)
+        monkeypatch.setattr(store, name,
+                            lambda *a, _real=real, _name=name, **k: (steps.append(_name), _real(*a, **k))[1])
+    opened: list[object] = []
+    real_connect = connection.connect
+    monkeypatch.setattr(connection, "connect", lambda *a, **k: opened.append(a) or real_connect(*a, **k))
+    done = Deliverer(store, store._clock, locks_dir=tmp_path / "locks", warn=None).deliver_pending(trigger="cli")
+    assert [d.ok for d in done] == [True] * 4
+    assert steps == ["append_audits", f"sync {one}", f"sync {two}", "record_deliveries"]
+    assert len(opened) == 1  # one SQLite connection, pending query included (each close is a WAL checkpoint)
+    rows = store.list_audit(action="sink")
+    assert [r.sink_id for r in rows] == [s.id for s in sinks] and store.verify_audit().ok
+    assert (one / "b.env").read_text() == f"TOKEN={TOKEN}\n" and (one / "d").read_text() == TOKEN
+
+
+def test_an_audit_that_cannot_be_written_delivers_nothing(store: Any, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from igtui.core.errors import StoreError
+
+    acc = _account(store)
+    a, b = _file_sink(store, acc.id, tmp_path / "a.env"), _file_sink(store, acc.id, tmp_path / "b.env")
+
+    def refuse(*_a: object, **_k: object) -> None:
+        raise StoreError("the store is busy")
+
+    monkeypatch.setattr(store, "append_audits", refuse)
+    done = Deliverer(store, store._clock, locks_dir=tmp_path / "locks", warn=None).deliver_pending(trigger="cli")
+    assert [(d.sink_id, d.ok) for d in done] == [(a.id, False), (b.id, False)]
+    assert all("audit row could not be written" in d.message for d in done)
+    assert not (tmp_path / "a.env").exists() and not (tmp_path / "b.env").exists()
+    assert set(store.pending_sink_ids()) == {a.id, b.id}

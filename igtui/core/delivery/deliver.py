@@ -13,13 +13,18 @@ How one pass goes, and why it is at least once and crash-safe:
    processes never write one sink at once; then read the sealed configurations and the current
    tokens in one snapshot (`Store.open_sinks`). A sink another process served meanwhile is
    no longer pending and is skipped.
-3. Deliver each from its SEALED configuration only. A configuration that does not open or
-   disagrees with its plain copy is refused (never delivered) and recorded as failing.
+3. Audit, then deliver each from its SEALED configuration only. A configuration that does not
+   open or disagrees with its plain copy is refused (never delivered) and recorded as failing.
+   The audit rows of every sink about to receive a token are written first, in one
+   transaction (no row, no delivery). File sinks' directories are fsynced once each, after
+   the last write and before step 4, so every rename is durable before it is recorded.
 4. Record every outcome in one transaction (sink state + history row each). A kill before
    this leaves the sinks pending, so the next run delivers again: a sink may receive one
    token twice, never miss the newest. A failed delivery never touches the stored token.
+   The whole pass uses one SQLite connection (`Store.reusing_connections`): so a pass costs
+   two commits (audit, record) and one connection close, however many sinks it serves.
 5. Notices: `delivery_failed` once per failing spell of a sink, `recovered` when it succeeds
-   again (the sink's own record in notified.json). Audit: one row per delivered token.
+   again (the sink's own record in notified.json).
 
 No Textual, and blocking: async callers run it in a thread (`asyncio.to_thread`), as the engine
 does with every store call.
@@ -27,6 +32,7 @@ does with every store call.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sys
@@ -39,17 +45,18 @@ from typing import TYPE_CHECKING
 
 from igtui.core.clock import Clock, iso
 from igtui.core.delivery.config import SinkConfig
-from igtui.core.delivery.files import DeliveryError, crashpoint, write_file_sink
+from igtui.core.delivery.files import DeliveryError, crashpoint, sync_dirs, write_file_sink
 from igtui.core.errors import IgtuiError, RecordDamaged
 from igtui.core.graph.redact import redact_text
 from igtui.core.paths import open_private_dir, open_private_file
 from igtui.core.safetext import plain
+from igtui.core.secret import Secret
 
 if TYPE_CHECKING:
     from igtui.core.models import Account
     from igtui.core.refresh.notify import Notifier
-    from igtui.core.secret import Secret
     from igtui.core.store import Store
+    from igtui.core.store.audit import AuditRead
     from igtui.core.store.sinks import DeliveryRecord, SinkMaterial
 
 LOCK_NAME = "sinks.lock"
@@ -116,12 +123,13 @@ class Deliverer:
     # ── entry points ────────────────────────────────────────────────────────────────────────
     def deliver_pending(self, *, trigger: str, account_ids: Sequence[int] | None = None) -> list[Delivery]:
         """Deliver every pending sink (or those of `account_ids`). Cheap when none is pending."""
-        ids = self.store.pending_sink_ids(account_ids)
-        if not ids:
-            return []
-        if trigger == "auto":
-            ids = self._due_for_retry(ids)
-        return self._pass(ids, trigger=trigger, force=False)
+        with self._one_connection():  # the pending query and the pass share one connection
+            ids = self.store.pending_sink_ids(account_ids)
+            if not ids:
+                return []
+            if trigger == "auto":
+                ids = self._due_for_retry(ids)
+            return self._pass(ids, trigger=trigger, force=False)
 
     def deliver_now(self, sink_ids: Sequence[int], *, trigger: str = "cli") -> list[Delivery]:
         """Deliver these sinks now, pending or not (`igtui sink test`, `sink add`)."""
@@ -161,16 +169,10 @@ class Deliverer:
     def _pass(self, ids: list[int], *, trigger: str, force: bool) -> list[Delivery]:
         if not ids:
             return []
-        fd = self._lock()
+        fd = self._lock()  # first: a refused lock directory stops the pass before the store is used
         try:
-            materials = self.store.open_sinks(ids)
-            results: list[tuple[Delivery, DeliveryRecord, Account | None]] = []
-            for m in materials:
-                if not force and (m.generation is None or m.sink.delivered_generation >= m.generation):
-                    continue  # served by another process meanwhile, or the account is gone
-                results.append(self._one(m, trigger))
-            crashpoint("sink_before_record")
-            self.store.record_deliveries([r for _d, r, _a in results])
+            with self._one_connection():
+                results = self._locked_pass(ids, trigger=trigger, force=force)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
@@ -178,8 +180,56 @@ class Deliverer:
             self._after(delivery, account)
         return [d for d, _r, _a in results]
 
-    def _one(self, m: SinkMaterial, trigger: str) -> tuple[Delivery, DeliveryRecord, Account | None]:
-        """Deliver one sink from its sealed configuration; never raises for the sink's failures."""
+    def _one_connection(self) -> contextlib.AbstractContextManager[object]:
+        """One SQLite connection for the whole pass (`Store.reusing_connections`).
+
+        Why: outside a reuse scope every store call opens its own connection, and closing the
+        last connection to a WAL database checkpoints it (with its fsyncs): a connection per
+        call was most of a pass's cost. Re-entrant: inside a bulk run the scope is the run's.
+        """
+        reuse = getattr(self.store, "reusing_connections", None)
+        return reuse() if reuse is not None else contextlib.nullcontext()
+
+    def _locked_pass(self, ids: list[int], *, trigger: str,
+                     force: bool) -> list[tuple[Delivery, DeliveryRecord, Account | None]]:
+        """Steps 2–4 of the module docstring, under `sinks.lock`."""
+        todo = [m for m in self.store.open_sinks(ids)
+                # not forced: skip what another process served meanwhile, or whose account is gone
+                if force or (m.generation is not None and m.sink.delivered_generation < m.generation)]
+        refusals = [self._refusal(m) for m in todo]
+        ready = [m for m, refusal in zip(todo, refusals, strict=True) if refusal is None]
+        audit_error: str | None = None
+        if ready:
+            crashpoint("sink_before_deliver")
+            audit_error = self._audit(ready)  # before any token leaves: no row, no delivery
+        dirs: set[str] = set()
+        results = [self._one(m, trigger, refusal, audit_error, dirs)
+                   for m, refusal in zip(todo, refusals, strict=True)]
+        sync_dirs(dirs)  # every rename durable before the pass says it was delivered
+        crashpoint("sink_before_record")
+        self.store.record_deliveries([r for _d, r, _a in results])
+        return results
+
+    @staticmethod
+    def _refusal(m: SinkMaterial) -> tuple[bool, str] | None:
+        """Why this sink cannot be delivered at all, as (damaged, error); None: it can be."""
+        if isinstance(m.config, RecordDamaged):
+            return True, m.config.message
+        if m.account is None:
+            return False, "its account was removed"
+        if isinstance(m.token, RecordDamaged):
+            return False, m.token.message
+        if m.token is None:
+            return False, "no token"
+        return None
+
+    def _one(self, m: SinkMaterial, trigger: str, refusal: tuple[bool, str] | None, audit_error: str | None,
+             dirs: set[str]) -> tuple[Delivery, DeliveryRecord, Account | None]:
+        """Deliver one sink from its sealed configuration; never raises for the sink's failures.
+
+        `refusal` is `_refusal(m)`; `audit_error`, why the pass's audit rows could not be written
+        (then nothing is delivered); `dirs` collects the directories whose fsync the pass owes.
+        """
         from igtui.core.store.sinks import DeliveryRecord
 
         now = self.clock.now()
@@ -188,20 +238,12 @@ class Deliverer:
         started = time.perf_counter()
         generation = m.generation or 0
         output: str | None = None
-        damaged = False
-        error: str | None = None
+        damaged, error = refusal if refusal is not None else (False, audit_error)
         config = m.config
-        if isinstance(config, RecordDamaged):
-            damaged, error = True, config.message
-        elif account is None:
-            error = "its account was removed"
-        elif isinstance(m.token, RecordDamaged) or m.token is None:
-            error = m.token.message if isinstance(m.token, RecordDamaged) else "no token"
-        else:
-            crashpoint("sink_before_deliver")
+        if error is None:
+            assert isinstance(config, SinkConfig) and account is not None and isinstance(m.token, Secret)
             try:
-                self._audit(account, config, sink.id)  # before the token leaves: no row, no delivery
-                output = self._deliver(config, account, m.token, sink.id)
+                output = self._deliver(config, account, m.token, sink.id, dirs)
             except DeliveryError as exc:
                 error, output = exc.message, exc.output
             except OSError as exc:  # anything the file layer did not name
@@ -226,11 +268,13 @@ class Deliverer:
         delivery = Delivery(sink.id, ref, target, error is None, shown, damaged=damaged)
         return delivery, record, account
 
-    def _deliver(self, config: SinkConfig, account: Account, token: Secret, sink_id: int) -> str | None:
-        """Write or send the token as the sealed configuration says; the command's output, if any."""
+    def _deliver(self, config: SinkConfig, account: Account, token: Secret, sink_id: int,
+                 dirs: set[str]) -> str | None:
+        """Write or send the token as the sealed configuration says; the command's output, if any.
+        A file's directory goes into `dirs`, fsynced once per pass before it is recorded."""
         if config.kind == "file":
             assert config.path is not None and config.format is not None
-            write_file_sink(config.path, config.format, config.var, token.reveal())
+            write_file_sink(config.path, config.format, config.var, token.reveal(), pending_dirs=dirs)
             return None
         from igtui.core.delivery.command import child_environment, run_command_sink
 
@@ -263,14 +307,22 @@ class Deliverer:
                                             f"sink {delivery.sink_id} ({delivery.target}): {delivery.message}",
                                             sink=delivery.sink_id))
 
-    def _audit(self, account: Account, config: SinkConfig, sink_id: int) -> None:
-        """THE audit call site for sink deliveries (action "sink", the sink's id), written before
-        the token leaves; a row that cannot be written stops this delivery (retried next run)."""
-        detail = f"{config.kind} {config.format or ''}".strip()
+    def _audit(self, ready: Sequence[SinkMaterial]) -> str | None:
+        """THE audit call site for sink deliveries (action "sink", each row naming its sink): one
+        row per sink about to receive a token, all in ONE transaction, written before any token
+        leaves. Why one: each commit is a `synchronous=FULL` fsync, and a pass's rows belong
+        together. A kill after it leaves rows for deliveries that did not happen (the audit then
+        over-reports, never under-reports). Returns why the rows could not be written (then
+        nothing is delivered this pass; retried next run), or None."""
+        reads: list[AuditRead] = []
+        for m in ready:
+            assert isinstance(m.config, SinkConfig) and m.account is not None
+            reads.append((m.account, f"{m.config.kind} {m.config.format or ''}".strip(), m.sink.id))
         try:
-            self.store.append_audit("sink", account, detail=detail, sink_id=sink_id)
+            self.store.append_audits("sink", reads)
         except IgtuiError as exc:
-            raise DeliveryError(f"the audit row could not be written ({exc.message}); nothing was delivered") from None
+            return f"the audit row could not be written ({exc.message}); nothing was delivered"
+        return None
 
 
 __all__ = ["DELIVERY_CRASHPOINTS", "Deliverer", "Delivery"]

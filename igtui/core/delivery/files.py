@@ -6,7 +6,10 @@ Why this way:
   directory (created `O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600, so it can neither be a planted
   symlink nor someone else's file), is fsynced, renamed over the target, and the directory is
   fsynced: after a crash the target holds the old content or the new, never a mix. A temporary
-  file a crash left behind is removed by the next write.
+  file a crash left behind is removed by the next write. A delivery pass that writes several
+  files defers the directory fsync (`pending_dirs`) and syncs each directory once
+  (`sync_dirs`) before the pass records any delivery: a rename is durable before igtui says it
+  happened, and three sinks in one directory cost one directory fsync, not three.
 * **Only the one variable changes.** In an existing dotenv file every other line, comment,
   line ending (CRLF too) and a missing final newline are kept byte for byte; the variable's
   line keeps its `export ` prefix and quote style. A variable that is absent is appended.
@@ -23,6 +26,7 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Iterable
 
 from igtui.core.errors import IgtuiError
 
@@ -170,8 +174,30 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def atomic_write(path: str, data: bytes) -> None:
-    """Replace `path` with `data`: temp file (O_EXCL|O_NOFOLLOW, 0600), fsync, rename, fsync dir."""
+def sync_dir(directory: str) -> None:
+    """fsync a directory, so the renames in it survive a crash (best effort: some filesystems
+    refuse a directory fsync; the rename itself is atomic either way)."""
+    with contextlib.suppress(OSError):
+        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def sync_dirs(directories: Iterable[str]) -> None:
+    """`sync_dir` each directory once (a pass's deferred syncs, before its deliveries are recorded)."""
+    for directory in sorted(set(directories)):
+        sync_dir(directory)
+
+
+def atomic_write(path: str, data: bytes, *, pending_dirs: set[str] | None = None) -> None:
+    """Replace `path` with `data`: temp file (O_EXCL|O_NOFOLLOW, 0600), fsync, rename, fsync dir.
+
+    Args:
+        pending_dirs: When given, the directory is added to it instead of fsynced here; the
+            caller must `sync_dirs` it before it records the write as done.
+    """
     directory, base = os.path.split(path)
     if not os.path.isdir(directory):
         raise DeliveryError(f"the directory of {path} does not exist")
@@ -202,20 +228,19 @@ def atomic_write(path: str, data: bytes) -> None:
             os.unlink(tmp)
         raise
     crashpoint("sink_after_rename")
-    with contextlib.suppress(OSError):
-        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    if pending_dirs is None:
+        sync_dir(directory)
+    else:
+        pending_dirs.add(directory)
 
 
-def write_file_sink(path: str, fmt: str, var: str | None, token: str) -> None:
-    """Deliver `token` to a file sink (see the module docstring for every guarantee)."""
+def write_file_sink(path: str, fmt: str, var: str | None, token: str, *, pending_dirs: set[str] | None = None) -> None:
+    """Deliver `token` to a file sink (see the module docstring for every guarantee; `pending_dirs`
+    as in `atomic_write`)."""
     check_token(token)
     existing = _read_existing(path)  # raw ignores the content, but a link or a directory is refused alike
-    atomic_write(path, render(fmt, existing, var, token, path))
+    atomic_write(path, render(fmt, existing, var, token, path), pending_dirs=pending_dirs)
 
 
 __all__ = ["DeliveryError", "atomic_write", "check_token", "crashpoint", "render", "render_dotenv",
-           "render_json", "write_file_sink"]
+           "render_json", "sync_dir", "sync_dirs", "write_file_sink"]

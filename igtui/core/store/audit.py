@@ -50,6 +50,10 @@ _COLUMNS = ("id, at, action, account_id, account, app, username, sink_id, detail
             " tty, ssh_client, sudo_user, mac")
 
 
+AuditRead = tuple[Account, str | None] | tuple[Account, str | None, int | None]
+"""One token read for `append_audits`: the account, the detail, and optionally the sink delivered to."""
+
+
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
     """One token read, as recorded."""
@@ -161,10 +165,20 @@ class AuditMixin(StoreBase):
         """
         return self.append_audits(action, [(account, detail)], sink_id=sink_id, caller=caller)[0]
 
-    def append_audits(self, action: str, reads: Sequence[tuple[Account, str | None]], *,
+    def append_audits(self, action: str, reads: Sequence[AuditRead], *,
                       sink_id: int | None = None, caller: Caller | None = None) -> list[AuditRecord]:
-        """`append_audit` for several tokens read together (`export`, a multi-account `exec`): one
-        transaction, one row each, in order."""
+        """`append_audit` for several tokens read together: one transaction, one row each, in order.
+
+        Who: `export` and a multi-account `exec` (`(account, detail)` pairs), and a sink delivery
+        pass, whose every row names its own sink (`(account, detail, sink_id)`): one transaction
+        for the pass instead of one per sink, because each `BEGIN IMMEDIATE` commit is a
+        `synchronous=FULL` fsync. The rows, their MACs and the head are exactly those the same
+        reads appended one call at a time would make (same chain, same head semantics).
+
+        Args:
+            reads: `(account, detail)` or `(account, detail, sink_id)` per row; a row without its
+                own sink id takes `sink_id`.
+        """
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
         vault = self._require_vault()
@@ -173,10 +187,12 @@ class AuditMixin(StoreBase):
         out: list[AuditRecord] = []
         with self._write() as conn:
             keep_head, last_id, prev = self._chain_end(conn, vault)
-            for account, detail in reads:
+            for read in reads:
+                account, detail = read[0], read[1]
+                row_sink = read[2] if len(read) == 3 else sink_id
                 row_id = last_id + 1
                 values: tuple[object, ...] = (
-                    row_id, at, action, account.id, account.ref, account.app_name, account.username, sink_id,
+                    row_id, at, action, account.id, account.ref, account.app_name, account.username, row_sink,
                     detail, who.uid, who.user, who.pid, who.ppid, who.parent, who.tty, who.ssh_client,
                     who.sudo_user,
                 )
@@ -314,4 +330,5 @@ class AuditMixin(StoreBase):
         return AuditCheck(rows)
 
 
-__all__ = ["GENESIS", "MAC_PURPOSE", "AuditCheck", "AuditMixin", "AuditRecord", "head_content", "row_content"]
+__all__ = ["GENESIS", "MAC_PURPOSE", "AuditCheck", "AuditMixin", "AuditRead", "AuditRecord", "head_content",
+           "row_content"]
