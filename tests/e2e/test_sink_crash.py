@@ -9,7 +9,14 @@ outcome is recorded) and a few times at a random instant — then check, every t
   `sink list` / `status`);
 * the next run catches every pending delivery up.
 
-IGTUI_SINK_CRASH_TRIALS sets the number of trials (default 100; each is one `refresh --due` child).
+Two runs. The default one (in every `python -m pytest`, ~15 s) kills once at each named point,
+in order, each time after a fresh refresh (its child first catches up the previous kill), then
+twice at a random instant (drawn from a fixed seed), then lets a clean run catch up. The full
+one, `-m slow` (`python -m pytest -m slow tests/e2e/test_sink_crash.py`), makes
+IGTUI_SINK_CRASH_TRIALS trials (default 100, about two minutes on a shared 2-core box): a named
+point or none drawn at random, every 20th a random instant. Like the slow fuzz runs it is left
+out unless a `-m` expression is given, rather than by a project-wide `-m "not slow"`, which would
+also drop the slow refresh crash trials the default run keeps (tests/fuzz/conftest.py says why).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from refresh_support import DAY, PASSPHRASE, REPO_ROOT, OffsetClock, make_store, seed_ig
 
 from igtui.core.delivery.config import SinkConfig
@@ -50,15 +58,19 @@ store = Store.open(Path(db))
 store.unlock(Secret(os.environ["IGTUI_PASSPHRASE"]))
 print("ready", flush=True)
 for line in sys.stdin:
-    point, offset, kill_after = line.split()
+    point, offset, kill_after, catch_up = line.split()
     pid = os.fork()
     if pid == 0:
-        if point != "-":
-            os.environ["IGTUI_CRASHPOINT"] = point
-
         class Clock:
             def now(self):
                 return datetime.now(UTC) + timedelta(seconds=float(offset))
+
+        if catch_up == "1":  # deliver what an earlier kill left pending before arming the point
+            from igtui.core.delivery.deliver import Deliverer
+
+            Deliverer(store, Clock(), locks_dir=Path(locks), warn=None).deliver_pending(trigger="cron")
+        if point != "-":
+            os.environ["IGTUI_CRASHPOINT"] = point
 
         async def main():
             async with GraphClient(clock=Clock(), retries=0) as client:
@@ -108,12 +120,20 @@ class Trials:
         assert self.zygote.stdout is not None and self.zygote.stdout.readline().strip() == "ready"
         self.refreshed = False
         self.killed = 0
+        self.trials = 0
+        self.checks = 0
+        """Oracle checks of the file sinks (each one would have failed on a partial file)."""
         self.seconds: list[float] = []
 
     def token(self) -> str:
         return str(self.store.account_token(self.account.id).reveal())
 
-    def run(self, crashpoint: str | None, kill_after: float | None = None) -> None:
+    def run(self, crashpoint: str | None, kill_after: float | None = None, *, catch_up: bool = False) -> None:
+        """One trial: a `refresh --due` child, killed at `crashpoint` or after `kill_after` seconds.
+
+        `catch_up`: the child first delivers, unarmed, what an earlier kill left pending, so the
+        armed point is reached in the pass after this trial's refresh (store, then deliver).
+        """
         acc = self.store.get_account_by_id(self.account.id)
         if acc.status in (AccountStatus.TOKEN_UNCERTAIN, AccountStatus.NEEDS_RELOGIN):
             # A random kill lost a refresh Meta made: the user logs in again (a new token, pending sinks).
@@ -127,9 +147,10 @@ class Trials:
         t0 = time.monotonic()
         assert self.zygote.stdin is not None and self.zygote.stdout is not None
         self.zygote.stdin.write(f"{crashpoint or '-'} {self.clock.offset.total_seconds()} "
-                                f"{'-' if kill_after is None else kill_after}\n")
+                                f"{'-' if kill_after is None else kill_after} {int(catch_up)}\n")
         self.zygote.stdin.flush()
         code = int(self.zygote.stdout.readline())
+        self.trials += 1
         if code == -9:
             self.killed += 1
         else:
@@ -155,36 +176,68 @@ class Trials:
             if token != current:
                 assert sink.pending and sink.state in ("pending", "failing"), (target, sink)
         assert self.dotenv.read_bytes() in {_dotenv(t) for t in self.tokens} | {DOTENV}  # never partial
+        self.checks += 1
 
 
-def test_sigkill_between_storing_and_delivering_never_loses_or_tears_a_delivery(
+Plan = list[tuple[str | None, float | None, bool]]
+"""Trials in order: (crash point or None, seconds after the fork to SIGKILL at or None, catch up first)."""
+
+
+def _fast_plan(rng: random.Random) -> Plan:
+    """Each named point once, in order, then two kills at a random instant.
+
+    Each point's child first catches up, unarmed, what the previous kill left pending, so every
+    point is reached in the pass that follows a fresh refresh (store, then deliver: the path that
+    matters), not in yet another catch-up of the same pending sinks; and each catch-up is itself
+    the "next run" that must repair the previous kill.
+    """
+    return [*((point, None, True) for point in POINTS), *((None, rng.uniform(0.0, 0.15), False) for _ in range(2))]
+
+
+def _full_plan(rng: random.Random, trials: int) -> Plan:
+    """`trials` draws: a named point or none at random; every 20th, a random instant instead."""
+    return [(None, rng.uniform(0.0, 0.15), False) if i % 20 == 19 else (rng.choice([*POINTS, None]), None, False)
+            for i in range(trials)]
+
+
+def test_sigkill_at_each_point_and_at_two_random_instants_never_loses_or_tears_a_delivery(
     tmp_path: Path, sandbox: Any, admin: Any
 ) -> None:
-    rng = random.Random(20261201)
+    trials = _run_plan(tmp_path, sandbox, admin, _fast_plan(random.Random(20261201)))
+    assert trials.killed >= len(POINTS)  # every named point is reached
+    assert len(trials.tokens) > len(POINTS)  # after a refresh each time
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120 + 5 * TRIALS)
+def test_sigkill_between_storing_and_delivering_never_loses_or_tears_a_delivery(
+    tmp_path: Path, sandbox: Any, admin: Any, request: pytest.FixtureRequest
+) -> None:
+    if not request.config.getoption("markexpr", ""):
+        pytest.skip(f"the full {TRIALS}-trial run: python -m pytest -m slow tests/e2e/test_sink_crash.py")
+    trials = _run_plan(tmp_path, sandbox, admin, _full_plan(random.Random(20261201), TRIALS))
+    assert trials.killed >= TRIALS // 2
+    assert len(trials.tokens) > TRIALS // 4  # the trials really refreshed, again and again
+
+
+def _run_plan(tmp_path: Path, sandbox: Any, admin: Any, plan: Plan) -> Trials:
+    """Run the plan, checking after every trial, then a clean run that must catch everything up."""
     trials = Trials(tmp_path, sandbox, admin)
     started = time.monotonic()
     try:
-        _trials(trials, rng)
+        for point, kill_after, catch_up in plan:
+            trials.run(point, kill_after=kill_after, catch_up=catch_up)
+            trials.oracle()
+        trials.run(None)
+        trials.oracle()
     finally:
         trials.zygote.kill()
         trials.zygote.wait()
-    print(f"{TRIALS} trials, {trials.killed} killed, {len(trials.tokens)} tokens, "
-          f"{time.monotonic() - started:.1f}s; slowest trial {max(trials.seconds):.1f}s")
-
-
-def _trials(trials: Trials, rng: random.Random) -> None:
-    for i in range(TRIALS):
-        if i % 20 == 19:
-            trials.run(None, kill_after=rng.uniform(0.0, 0.15))  # a truly random instant
-        else:
-            trials.run(rng.choice([*POINTS, None]))
-        trials.oracle()
-    # A clean run catches everything up: every sink holds the newest token.
-    trials.run(None)
-    trials.oracle()
     assert trials.store.pending_sink_ids() == []
     newest = trials.tokens[-1]
     assert trials.dotenv.read_bytes() == _dotenv(newest)
     assert trials.raw.read_text() == newest and trials.cmd_out.read_text() == newest
-    assert trials.killed >= TRIALS // 2
-    assert len(trials.tokens) > TRIALS // 4  # the trials really refreshed, again and again
+    print(f"\nsink crash trials: {len(plan)} trials (+1 clean), {trials.killed} SIGKILLed, "
+          f"{len(trials.tokens) - 1} new tokens, partial files 0 in {trials.checks} checks, "
+          f"{time.monotonic() - started:.1f}s; slowest trial {max(trials.seconds):.1f}s")
+    return trials
