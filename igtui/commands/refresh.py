@@ -6,7 +6,9 @@ an account no refresh can save (expired, needs re-login, data access expired, to
 app blocked by Meta, a damaged record) is named on every run while it lasts. Exit codes: 0 all
 fine (or nothing due), 1 some refresh failed, 4 some account needs a human, 3 some record is
 damaged or was changed outside igtui (nothing was sent for it; the others were refreshed): the
-same codes as every igtui command.
+same codes as every igtui command. The sinks the run delivered to count too: a failed delivery
+is 4 (the token is stored; the next run retries), a sink refused as changed outside igtui is 3;
+each already has its line on stderr.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from igtui.core.delivery.deliver import Delivery
     from igtui.core.models import RefreshEvent
     from igtui.core.refresh.engine import RefreshEngine
 
@@ -49,17 +54,31 @@ def _line(event: RefreshEvent) -> str:
     return event_line(event)
 
 
-def exit_code(events: list[RefreshEvent], *, lost: int = 0, damaged: int = 0) -> int:
-    """3 when a record is damaged (an event refused by the store, or `damaged` rows named as lost),
-    else 4 when an account needs a human (in this run, or `lost` ones no refresh can save), else 1
-    when something failed, else 0."""
+def delivery_counts(deliveries: Sequence[Delivery]) -> tuple[int, int]:
+    """(failed, refused) among the sinks this run delivered to, by each sink's last outcome.
+
+    Why the last: a run delivers twice (pending sinks first, then what it stored), so a sink that
+    failed in the first pass and received the new token in the second ends the run fine.
+    """
+    final = {d.sink_id: d for d in deliveries}
+    refused = sum(1 for d in final.values() if d.damaged)
+    failed = sum(1 for d in final.values() if not d.ok and not d.damaged)
+    return failed, refused
+
+
+def exit_code(events: list[RefreshEvent], *, lost: int = 0, damaged: int = 0, delivery_failed: int = 0,
+              sink_refused: int = 0) -> int:
+    """3 when a record is damaged (an event refused by the store, `damaged` rows named as lost, or a
+    sink refused as changed outside igtui), else 4 when an account needs a human (in this run,
+    `lost` ones no refresh can save, or a sink whose delivery failed), else 1 when something
+    failed, else 0."""
     from igtui.core.errors import ExitCode
     from igtui.core.refresh.engine import outcome
 
     result = outcome(events)
-    if damaged:
+    if damaged or sink_refused:
         result = "damaged"
-    elif lost and result != "damaged":
+    elif (lost or delivery_failed) and result != "damaged":
         result = "attention"
     return int({"damaged": ExitCode.STORE, "attention": ExitCode.ATTENTION, "failed": ExitCode.FAILED,
                 "ok": ExitCode.OK}[result])
@@ -118,6 +137,8 @@ def _run(args: argparse.Namespace) -> int:
                           for acc, a in lost],
             "notified": [{"event": n.event, "account": n.account.ref if n.account else None, "app": n.app}
                          for n in engine.last_run.notices],
+            "deliveries": [{"sink": d.sink_id, "account": d.account, "ok": d.ok, "refused": d.damaged,
+                            "message": d.message} for d in engine.last_deliveries],
         })
     else:
         from igtui.core.refresh.report import lost_line
@@ -135,7 +156,9 @@ def _run(args: argparse.Namespace) -> int:
             print(", ".join(f"{v} {words.get(k, k)}" for k, v in sorted(counts.items())), file=sys.stderr)
     from igtui.core.models import Health
 
-    return exit_code(events, lost=len(lost), damaged=sum(1 for _acc, a in lost if a.health is Health.DAMAGED))
+    delivery_failed, sink_refused = delivery_counts(engine.last_deliveries)
+    return exit_code(events, lost=len(lost), damaged=sum(1 for _acc, a in lost if a.health is Health.DAMAGED),
+                     delivery_failed=delivery_failed, sink_refused=sink_refused)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -145,8 +168,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="refresh Instagram tokens (one, the due ones, or all)",
         description="Refresh Instagram Login long-lived tokens. Tokens under 24 hours old are not sent "
         "to Meta unless --force; Facebook Login tokens have no refresh endpoint (see `igtui status`). "
-        "Exit codes: 0 fine or nothing due, 1 some failed, 4 some need a new login, 3 a record is damaged "
-        "or was changed outside igtui (nothing is sent for it).",
+        "Exit codes: 0 fine or nothing due, 1 some failed, 4 some need a new login or a sink delivery "
+        "failed, 3 a record or a sink is damaged or was changed outside igtui (nothing is sent for it).",
     )
     p.add_argument("account", nargs="?", metavar="ACCOUNT", help="username, ig_user_id or APP/username")
     p.add_argument("--due", action="store_true", help="refresh every due token (quiet when none is: suits cron)")
@@ -160,4 +183,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(func=_run)
 
 
-__all__ = ["event_json", "exit_code", "register"]
+__all__ = ["delivery_counts", "event_json", "exit_code", "register"]

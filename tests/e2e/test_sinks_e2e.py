@@ -1,8 +1,10 @@
 """Sinks end to end, through the real CLI against the sandbox: a file sink and a command sink
 receive the new token after `refresh`, after a cron `refresh --due` and after a login finish;
 a dotenv file keeps its other lines byte for byte; a failing command sink leaves the token
-stored, makes `status` exit 4, notifies `delivery_failed` once and `recovered` when the next
-run delivers it; a sink row changed outside igtui is refused (exit 3) and never delivered; and
+stored, makes `refresh ACCOUNT`, `refresh --due`, `refresh --all` and `status` exit 4, notifies
+`delivery_failed` once and `recovered` when the next run delivers it; a sink row changed outside
+igtui is refused (`sink test` and `refresh` exit 3, the new token still stored) and never
+delivered; and
 the token never shows in a child's argv, in history or in the logs.
 """
 
@@ -140,11 +142,15 @@ def test_a_failing_command_sink_keeps_the_token_exits_4_notifies_once_and_recove
     r = _run(env, "sink", "add", "acme.studio", "--command", command)
     assert r.returncode == 1 and "DELIVERY FAILED" in r.stderr and "exited 3" in r.stderr, r.stderr
     sink_id = int(r.stdout.strip())
+    old = _token(home, "acme.studio")
     r = _run(env, "refresh", "acme.studio")
-    assert r.returncode == 0, r.stderr  # the refresh itself succeeded
-    assert "DELIVERY FAILED" in r.stderr
+    assert r.returncode == 4, r.stdout + r.stderr  # refreshed, but a sink needs a human: attention
+    assert "refreshed" in r.stdout.lower()
+    # One line per failed attempt: here two, the catch-up of the old token (the failed add left
+    # the sink pending) and then the new one.
+    assert "DELIVERY FAILED" in r.stderr and "exited 3" in r.stderr, r.stderr
     token = _token(home, "acme.studio")
-    assert admin.token_info(token)["valid"]  # the new token is stored, untouched by the failure
+    assert token != old and admin.token_info(token)["valid"]  # the new token is stored, untouched by the failure
     st = _run(env, "status")
     assert st.returncode == 4, st.stdout + st.stderr
     line = next(x for x in st.stdout.splitlines() if "acme.studio" in x)
@@ -152,7 +158,12 @@ def test_a_failing_command_sink_keeps_the_token_exits_4_notifies_once_and_recove
     status_json = json.loads(_run(env, "status", "--json").stdout)
     assert status_json["accounts"][0]["health"] == "delivery_failed"
     r = _run(env, "refresh", "--due")  # still failing: retried, not notified again
+    assert r.returncode == 4, r.stdout + r.stderr
     assert "DELIVERY FAILED" in r.stderr
+    r = _run(env, "refresh", "--all")  # nothing Meta would take yet (too early); the sink still fails
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "DELIVERY FAILED" in r.stderr
+    assert _token(home, "acme.studio") == token
     assert [n["event"] for n in _notes(notes)] == ["delivery_failed"]
     assert _notes(notes)[0]["sink"] == sink_id and token not in notes.read_text()
     flag.touch()
@@ -192,8 +203,12 @@ def test_a_sink_row_changed_outside_igtui_is_refused_and_never_delivered(tmp_pat
         r = _run(env, "sink", "test", str(sink_id))
         assert r.returncode == 3, r.stderr
         assert "changed outside igtui" in r.stderr and "SINK REFUSED" in r.stderr
+    old = _token(home, "acme.studio")
     r = _run(env, "refresh", "acme.studio")
-    assert "SINK REFUSED" in r.stderr
+    assert r.returncode == 3, r.stdout + r.stderr  # refreshed, but a sink was changed outside igtui
+    assert r.stderr.count("SINK REFUSED") == 1, r.stderr
+    token = _token(home, "acme.studio")
+    assert token != old and admin.token_info(token)["valid"]  # the new token is stored all the same
     assert not evil.exists()
     assert (good.read_bytes(), other.read_bytes()) == before  # never delivered
     r = _run(env, "sink", "list", "--verify")
