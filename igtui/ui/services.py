@@ -99,7 +99,9 @@ class UiServices:
         return self.session.engine(self.store, client)
 
     def make_login(self, client: GraphClient) -> Any:
-        """The LoginFlow on the app's client."""
+        """The LoginFlow on the app's client; its sink deliveries are recorded as the TUI's."""
         if self.login_factory is not None:
             return self.login_factory(self.store, client, self.clock)
-        return self.session.login_flow(self.store, client)
+        from igtui.core.models import Trigger
+
+        return self.session.login_flow(self.store, client, trigger=Trigger.TUI.value)
