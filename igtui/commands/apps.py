@@ -211,6 +211,9 @@ def cmd_edit(args: argparse.Namespace) -> int:
     secret = None
     if need_secret:
         secret = _read_secret(args)
+    # A change to a column under the app's MAC (name, app id, redirect URIs, Graph version, base
+    # URL, secret) needs the key: the MAC is recomputed, after the old one is checked.
+    if need_secret or {"new_name", "app_id", "redirect_uris", "graph_version", "base_url"} & changes.keys():
         wiring.unlock(store)
     app = store.update_app(args.name, secret=secret, **{k: changes.get(k, UNSET) for k in (
         "new_name", "app_id", "redirect_uris", "scopes", "graph_version", "base_url", "refresh_within_days")})

@@ -148,9 +148,23 @@ def _wipe(buf: bytearray) -> None:
         buf[i] = 0
 
 
-def dek_aad(store_uuid: str, params: KdfParams, salt: bytes) -> bytes:
-    """AAD of the wrapped DEK: store, KDF name and parameters, salt (tampering any of them fails)."""
-    return b"\x00".join([_DEK_PREFIX + store_uuid.encode(), KDF_NAME.encode(), params.canonical(), bytes(salt)])
+SEAL_MARK = b"integrity/v1"
+"""Appended to the wrapped DEK's AAD once the store's metadata MACs are in force (a sealed store)."""
+
+
+def dek_aad(store_uuid: str, params: KdfParams, salt: bytes, *, sealed: bool = False) -> bytes:
+    """AAD of the wrapped DEK: store, KDF name and parameters, salt (tampering any of them fails).
+
+    A sealed store's DEK is wrapped with `SEAL_MARK` in its AAD too. Why: which AAD opens the DEK
+    is what says whether the metadata MACs are mandatory, and only the passphrase's holder can
+    wrap a key, so an attacker cannot make a sealed store pass for one made before MACs existed
+    (blanking the MACs is then "changed outside igtui", never "not sealed yet"). Only putting back
+    the file's own older wrapped key can (a rollback, the accepted risk in SECURITY.md).
+    """
+    parts = [_DEK_PREFIX + store_uuid.encode(), KDF_NAME.encode(), params.canonical(), bytes(salt)]
+    if sealed:
+        parts.append(SEAL_MARK)
+    return b"\x00".join(parts)
 
 
 def field_aad(store_uuid: str, table: str, row_id: int, column: str, version: int = CRYPTO_VERSION) -> bytes:
@@ -200,6 +214,9 @@ class Vault:
         # per tag: a bulk refresh verifies 100,000 tags). Dropped by lock().
         self._macs: dict[str, HMAC] = {}
         self._macs_lock = threading.Lock()
+        self.sealed = True
+        """Whether the store's metadata MACs are in force (False only for a key opened with the
+        pre-seal AAD, until the store seals itself at that unlock)."""
 
     @classmethod
     def generate(cls, store_uuid: str) -> Vault:
@@ -208,7 +225,23 @@ class Vault:
 
     @classmethod
     def unwrap(cls, store_uuid: str, passphrase: Secret, wrapped: WrappedKey) -> Vault:
-        """Derive the KEK and open the DEK.
+        """Derive the KEK and open the DEK (sealed or not: see `unwrap_sealing`).
+
+        Raises:
+            StoreDamaged: the header's KDF parameters are absurd (checked before deriving).
+            WrongPassphrase: the DEK did not open (wrong passphrase, or a tampered header).
+        """
+        return cls.unwrap_sealing(store_uuid, passphrase, wrapped)[0]
+
+    @classmethod
+    def unwrap_sealing(
+        cls, store_uuid: str, passphrase: Secret, wrapped: WrappedKey
+    ) -> tuple[Vault, WrappedKey | None]:
+        """Open the DEK; for a key wrapped before the store was sealed, also re-wrap it sealed.
+
+        Returns the vault (its `sealed` says which AAD opened the key) and, for an unsealed key,
+        the same DEK wrapped with the sealed AAD under the same KEK (same salt, fresh nonce), for
+        the store to write once every row has its MAC: sealing costs no second KDF run.
 
         Raises:
             StoreDamaged: the header's KDF parameters are absurd (checked before deriving).
@@ -216,25 +249,39 @@ class Vault:
         """
         check_header_params(wrapped.params, wrapped.salt)
         kek = derive_kek(passphrase, wrapped.salt, wrapped.params)
+        resealed: WrappedKey | None = None
         try:
-            aad = dek_aad(store_uuid, wrapped.params, wrapped.salt)
-            dek = bytearray(_open(AESGCM(bytes(kek)), wrapped.wrapped, aad))
+            aes = AESGCM(bytes(kek))
+            sealed_aad = dek_aad(store_uuid, wrapped.params, wrapped.salt, sealed=True)
+            try:
+                dek = bytearray(_open(aes, wrapped.wrapped, sealed_aad))
+                sealed = True
+            except InvalidTag:
+                dek = bytearray(_open(aes, wrapped.wrapped, dek_aad(store_uuid, wrapped.params, wrapped.salt)))
+                sealed = False
+                resealed = WrappedKey(wrapped.params, bytes(wrapped.salt), _seal(kek, bytes(dek), sealed_aad))
         except InvalidTag:
             raise WrongPassphrase("wrong passphrase") from None
         finally:
             _wipe(kek)
         if len(dek) != KEY_BYTES:
             raise StoreDamaged("the store header holds a data key of the wrong size")
-        return cls(store_uuid, dek)
+        vault = cls(store_uuid, dek)
+        vault.sealed = sealed
+        return vault, resealed
 
-    def wrap(self, passphrase: Secret, params: KdfParams) -> WrappedKey:
-        """Wrap the DEK under a fresh salt (so a fresh KEK) derived from `passphrase`."""
+    def wrap(self, passphrase: Secret, params: KdfParams, *, sealed: bool = True) -> WrappedKey:
+        """Wrap the DEK under a fresh salt (so a fresh KEK) derived from `passphrase`.
+
+        Sealed by default: every store igtui writes now keeps its metadata MACs (`sealed=False`
+        exists for tests that build a store as an older igtui left it).
+        """
         if params.problem():
             raise ValidationError(params.problem() or "bad KDF parameters")
         salt = os.urandom(SALT_BYTES)
         kek = derive_kek(passphrase, salt, params)
         try:
-            wrapped = _seal(kek, bytes(self._require()), dek_aad(self.store_uuid, params, salt))
+            wrapped = _seal(kek, bytes(self._require()), dek_aad(self.store_uuid, params, salt, sealed=sealed))
         finally:
             _wipe(kek)
         return WrappedKey(params=params, salt=salt, wrapped=wrapped)

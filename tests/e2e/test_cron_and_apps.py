@@ -141,7 +141,7 @@ def test_an_app_blocked_by_meta_is_recorded_stops_its_accounts_and_recovers(
     sdoc = json.loads(status.stdout)
     assert sdoc["apps"] == [{"app": "demo-ig", "platform": "instagram", "state": "blocked",
                              "blocked_kind": "data_use_checkup", "reason": app.blocked_reason,
-                             "blocked_at": sdoc["apps"][0]["blocked_at"], "attention": True}]
+                             "blocked_at": sdoc["apps"][0]["blocked_at"], "attention": True, "damage": None}]
     assert {x["health"] for x in sdoc["accounts"]} == {"app_blocked"}
     human = _run(env, "status")
     assert human.stdout.splitlines()[0].startswith("APP BLOCKED: demo-ig since ")

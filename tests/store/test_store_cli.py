@@ -115,9 +115,14 @@ def test_app_add_duplicate_and_store_missing(cli, fast_kdf_args: list[str]) -> N
 
 def test_app_edit(inited) -> None:
     inited(*ADD, input="demo-ig-secret-0001\n", env=PASS)
+    r = inited("app", "edit", "demo", "--refresh-within", "10")
+    assert r.exit_code == 0, r.stderr  # no column under the app's MAC: no passphrase needed
+    r = inited("app", "edit", "demo", "--name", "main", "--base-url", "http://127.0.0.1:8000")
+    assert r.exit_code == 3, r.stderr  # name and base URL are under the app's MAC: the key is needed
     r = inited("app", "edit", "demo", "--name", "main", "--base-url", "http://127.0.0.1:8000",
-               "--refresh-within", "10", "--scopes", "instagram_business_basic,instagram_business_content_publish")
-    assert r.exit_code == 0, r.stderr  # no secret change: no passphrase needed
+               "--refresh-within", "10", "--scopes", "instagram_business_basic,instagram_business_content_publish",
+               env=PASS)
+    assert r.exit_code == 0, r.stderr
     (app,) = inited("app", "list", "--json").json()
     assert app["name"] == "main" and app["base_url"] == "http://127.0.0.1:8000" and app["refresh_within_days"] == 10
     r = inited("app", "edit", "main", "--secret-stdin", input="rotated-secret-99\n", env=PASS)
@@ -125,7 +130,7 @@ def test_app_edit(inited) -> None:
     assert inited("app", "show", "main", "--json", env=PASS).json()["secret"] == "••••••••"
     assert inited("app", "edit", "main").exit_code == 2
     assert inited("app", "edit", "nope", "--app-id", "5").exit_code == 2
-    r = inited("app", "edit", "main", "--base-url", "")
+    r = inited("app", "edit", "main", "--base-url", "", env=PASS)
     assert r.exit_code == 0 and inited("app", "list", "--json").json()[0]["base_url"] is None
 
 

@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Literal, overload
 
+from igtui.core.crypto import Vault
 from igtui.core.errors import NotFound, UsageError, ValidationError
 from igtui.core.models import Account, AccountStatus, Profile, TokenKind
 from igtui.core.safetext import echo
 from igtui.core.secret import Secret
+from igtui.core.store import integrity
 from igtui.core.store import records as rec
 from igtui.core.store.base import UNSET, StoreBase
 
@@ -64,6 +66,18 @@ def _token_blob(hex_text: object) -> bytes:
         return bytes.fromhex(hex_text) if isinstance(hex_text, str) else b""
     except ValueError:
         return b""
+
+
+def write_account_macs(conn: sqlite3.Connection, vault: Vault, ids: Sequence[int]) -> None:
+    """Recompute the MACs of these accounts from their rows as they now are (inside the caller's
+    write transaction: a covered column and its MAC are never committed apart)."""
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = list(ids[start : start + IN_CHUNK])
+        marks = ",".join("?" * len(chunk))
+        rows = StoreBase._select(conn, f"SELECT {integrity.ACCOUNT_MAC_COLUMNS} FROM accounts WHERE id IN ({marks})",
+                                 chunk)
+        conn.executemany("UPDATE accounts SET mac = ? WHERE id = ?",
+                         [(integrity.account_mac(vault, r), r[0]) for r in rows])
 
 
 def accounts_by_id(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Account]:
@@ -174,6 +188,7 @@ class AccountsMixin(StoreBase):
                 columns = ", ".join(values)
                 marks = ", ".join("?" for _ in values)
                 conn.execute(f"INSERT INTO accounts ({columns}) VALUES ({marks})", tuple(values.values()))
+            write_account_macs(conn, vault, [row_id])
             return self._account(conn, row_id)
 
     def bulk_save_logins(
@@ -225,6 +240,7 @@ class AccountsMixin(StoreBase):
                 )
             except sqlite3.IntegrityError:
                 raise ValidationError("some of these accounts already exist in this app") from None
+            write_account_macs(conn, vault, [r[0] for r in rows])
             return len(rows)
 
     def list_accounts(self, app_name: str | None = None) -> list[Account]:

@@ -11,10 +11,12 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from igtui.core.crypto import Vault
 from igtui.core.errors import NotFound, RecordDamaged, ValidationError
 from igtui.core.models import DEFAULT_GRAPH_VERSION, App
-from igtui.core.safetext import echo
+from igtui.core.safetext import echo, plain
 from igtui.core.secret import Secret
+from igtui.core.store import integrity
 from igtui.core.store import records as rec
 from igtui.core.store.base import UNSET, StoreBase
 from igtui.core.store.connection import named
@@ -23,6 +25,31 @@ from igtui.core.store.connection import named
 def _app_by_id(conn: sqlite3.Connection, row_id: int) -> App:
     """An app re-read by row id after a write (its name may just have changed)."""
     return rec.app_from_row(StoreBase._select(conn, f"SELECT {rec.APP_COLUMNS} FROM apps WHERE id = ?", (row_id,))[0])
+
+
+_COVERED = frozenset({"name", "app_id", "redirect_uris", "graph_version", "base_url", "secret"})
+"""The app columns under its MAC (besides id and platform, which never change)."""
+
+
+def _write_app_mac(conn: sqlite3.Connection, vault: Vault, row_id: int) -> None:
+    """Recompute the app's MAC from the row as it now is (inside the caller's write transaction)."""
+    row = StoreBase._select(conn, f"{integrity.APP_MAC_SELECT} WHERE id = ?", (row_id,))[0]
+    conn.execute("UPDATE apps SET mac = ? WHERE id = ?", (integrity.app_mac(vault, row), row_id))
+
+
+def _check_app_mac(conn: sqlite3.Connection, vault: Vault, row_id: int, name: str) -> None:
+    """Refuse to build on an app row changed outside igtui (a write would re-seal the change)."""
+    rows = StoreBase._select(conn, f"{integrity.APP_MAC_SELECT} WHERE id = ?", (row_id,))
+    row = rows[0] if rows else None
+    if vault.sealed and (row is None or not integrity.app_ok(vault, row)):
+        raise RecordDamaged(_changed_app(name, row_id), record=f"app {name}")
+
+
+def _changed_app(name: str, row_id: int) -> str:
+    return plain(
+        f"app {name} (id {row_id}) was {integrity.CHANGED}: nothing is sent for it or its accounts; "
+        "restore a backup, or remove the app and add it again", limit=1000,
+    )
 
 
 class AppsMixin(StoreBase):
@@ -87,6 +114,7 @@ class AppsMixin(StoreBase):
                     now,
                 ),
             )
+            _write_app_mac(conn, vault, row_id)
             return rec.app_from_row(self._app_row(conn, name))
 
     def update_app(
@@ -125,10 +153,14 @@ class AppsMixin(StoreBase):
             sets["refresh_within_days"] = v.validate_refresh_within(refresh_within_days)
         if secret is not None and not secret:
             raise ValidationError("the app secret must not be empty")
-        vault = self._require_vault() if secret is not None else None
+        # A change to a column under the app's MAC needs the key (the MAC is recomputed).
+        covered = secret is not None or bool(_COVERED & sets.keys())
+        vault = self._require_vault() if covered else None
         with self._write() as conn:
             row = self._app_row(conn, name)
             row_id, platform = row[rec.APP["id"]], row[rec.APP["platform"]]
+            if vault is not None:
+                _check_app_mac(conn, vault, row_id, name)
             if scopes is not UNSET:
                 sets["scopes"] = rec.join_scopes(validate_scopes(platform, scopes))
             renamed = "name" in sets and sets["name"] != name
@@ -139,6 +171,8 @@ class AppsMixin(StoreBase):
             sets["updated_at"] = rec.epoch(self._clock.now())
             assignments = ", ".join(f"{column} = ?" for column in sets)
             conn.execute(f"UPDATE apps SET {assignments} WHERE id = ?", (*sets.values(), row_id))
+            if vault is not None:
+                _write_app_mac(conn, vault, row_id)
             return _app_by_id(conn, row_id)
 
     def remove_app(self, name: str) -> None:
@@ -155,13 +189,13 @@ class AppsMixin(StoreBase):
     def get_app(self, name: str) -> App:
         """One app by name (no passphrase needed), or NotFound pointing at `igtui app list`."""
         with self._read() as conn:
-            return rec.app_from_row(self._app_row(conn, name))
+            return self._checked_apps(conn, [rec.app_from_row(self._app_row(conn, name))])[0]
 
     def list_apps(self) -> list[App]:
         """Every app, by name (no passphrase needed: nothing secret is read)."""
         with self._read() as conn:
             rows = self._select(conn, f"SELECT {rec.APP_COLUMNS} FROM apps ORDER BY name")
-        return [rec.app_from_row(r) for r in rows]
+            return self._checked_apps(conn, [rec.app_from_row(r) for r in rows])
 
     def set_app_blocked(self, name: str, *, kind: str, reason: str) -> App:
         """Record that Meta blocked the app itself (metadata only: no passphrase needed).
@@ -211,10 +245,16 @@ class AppsMixin(StoreBase):
         """
         vault = self._require_vault()
         with self._read() as conn:
-            row = named(conn, "SELECT id, secret FROM apps WHERE name = ?", (name,)).fetchone()
-        if row is None:
+            row = named(conn, "SELECT id, hex(secret) AS secret FROM apps WHERE name = ?", (name,)).fetchone()
+            app = self._checked_apps(conn, [rec.app_from_row(self._app_row(conn, name))])[0] if row else None
+        if row is None or app is None:
             raise NotFound(f"no app named {echo(name)} (see `igtui app list`)")
-        secret = vault.decrypt_field(row["secret"], table="apps", row_id=row["id"], column="secret")
+        secret = vault.decrypt_field(bytes.fromhex(row["secret"]), table="apps", row_id=row["id"], column="secret")
+        if app.damage is not None and secret is not None:
+            if app.damage.endswith(integrity.CHANGED):
+                raise RecordDamaged(_changed_app(name, row["id"]), record=f"app {name}")
+            raise RecordDamaged(plain(f"app {name} (id {row['id']}) is damaged — {app.damage}; its secret is not "
+                                      "used", limit=1000), record=f"app {name}")
         if secret is None:
             raise RecordDamaged(
                 f"app {name} (id {row['id']}): secret does not decrypt — the record is damaged or was tampered with",

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Self
 
@@ -22,7 +23,7 @@ from igtui.core.crypto import Vault
 from igtui.core.errors import NotFound, StoreLocked
 from igtui.core.models import Account, App
 from igtui.core.safetext import echo
-from igtui.core.store import connection
+from igtui.core.store import connection, integrity
 from igtui.core.store import records as rec
 from igtui.core.store.connection import BEGIN_RETRIES, is_busy, map_error
 from igtui.core.store.pool import ConnectionPool
@@ -195,10 +196,29 @@ class StoreBase:
         row_id: int = StoreBase._app_row(conn, name)[rec.APP["id"]]
         return row_id
 
-    @staticmethod
-    def _apps_by_row_id(conn: sqlite3.Connection) -> list[App]:
-        """Every app, for checking the apps of the accounts whose tokens are read (apps are few)."""
-        return [rec.app_from_row(r) for r in StoreBase._select(conn, f"SELECT {rec.APP_COLUMNS} FROM apps")]
+    def _apps_by_row_id(self, conn: sqlite3.Connection) -> list[App]:
+        """Every app, checked, for the apps of the accounts whose tokens are read (apps are few)."""
+        rows = self._select(conn, f"SELECT {rec.APP_COLUMNS} FROM apps")
+        return self._checked_apps(conn, [rec.app_from_row(r) for r in rows])
+
+    def _checked_apps(self, conn: sqlite3.Connection, apps: list[App]) -> list[App]:
+        """`apps` with each one whose MAC does not match marked damaged ("changed outside igtui").
+
+        Why in every app read of an unlocked store: an App is what a request is built from (base
+        URL, Graph version, redirect URI, app id), so a tampered one must never reach the HTTP
+        door. A locked store cannot check (no key): what it returns is what the file says, and
+        nothing that needs a secret can use it anyway.
+        """
+        vault = self._vault
+        if vault is None or not vault.sealed or not apps:
+            return apps
+        wanted = {a.id for a in apps}
+        sound = {
+            row[0] for row in self._select(conn, integrity.APP_MAC_SELECT)
+            if row[0] in wanted and integrity.app_ok(vault, row)
+        }
+        return [a if a.id in sound else replace(a, damage="; ".join(filter(None, [a.damage, integrity.CHANGED])))
+                for a in apps]
 
     @staticmethod
     def _account(conn: sqlite3.Connection, account_id: int) -> Account:

@@ -18,6 +18,7 @@ from igtui.core.crypto import CRYPTO_VERSION, KDF_NAME, KdfParams, Vault, Wrappe
 from igtui.core.errors import StoreDamaged, StoreError, StoreMissing, ValidationError
 from igtui.core.paths import check_private_dir, check_private_file, ensure_private_dir, precreate_file, shell_quote
 from igtui.core.secret import Secret
+from igtui.core.store import integrity
 from igtui.core.store import records as rec
 from igtui.core.store.base import StoreBase, crashpoint
 from igtui.core.store.connection import connect, inspect_readonly, migrate, named
@@ -159,9 +160,43 @@ class LifecycleMixin(StoreBase):
             uuid, wrapped = self._header(conn)
         if uuid != self._uuid:
             raise StoreDamaged("the store header changed identity while open; refusing to unlock")
-        vault = Vault.unwrap(uuid, passphrase, wrapped)
+        vault, resealed = Vault.unwrap_sealing(uuid, passphrase, wrapped)
+        if resealed is not None:
+            self._seal(vault, wrapped, resealed)
         with self._vault_lock:
             self._vault = vault
+
+    def _seal(self, vault: Vault, old: WrappedKey, resealed: WrappedKey) -> None:
+        """First unlock of a store made before metadata MACs: MAC every app and account row and
+        re-wrap the data key with the sealed AAD, in one transaction (all or nothing).
+
+        Why refuse when rows already carry MACs: a store is sealed in the same transaction that
+        writes its first MACs, so MACs beside a pre-seal key mean the key was put back from an
+        older copy — a rollback meant to make the MACs optional. A store that cannot be written
+        (read-only) stays unsealed for this process: its MACs cannot be checked yet (SECURITY.md).
+        """
+        with self._read() as conn:
+            macs = conn.execute("SELECT (SELECT COUNT(mac) FROM apps) + (SELECT COUNT(mac) FROM accounts)").fetchone()
+        if macs[0]:
+            raise StoreDamaged(
+                "the store was changed outside igtui: its rows carry integrity MACs but its key was put back from "
+                "before they existed; refusing to unlock (restore a backup)"
+            )
+        try:
+            with self._write() as conn:
+                if conn.execute("SELECT wrapped_dek FROM header").fetchone()[0] != old.wrapped:
+                    return  # another process sealed (or re-wrapped) it meanwhile; its rows have MACs
+                for row in self._select(conn, integrity.APP_MAC_SELECT):
+                    conn.execute("UPDATE apps SET mac = ? WHERE id = ?", (integrity.app_mac(vault, row), row[0]))
+                rows = self._select(conn, f"SELECT {integrity.ACCOUNT_MAC_COLUMNS} FROM accounts")
+                conn.executemany(
+                    "UPDATE accounts SET mac = ? WHERE id = ?", [(integrity.account_mac(vault, r), r[0]) for r in rows]
+                )
+                conn.execute("UPDATE header SET wrapped_dek = ? WHERE id = 1", (resealed.wrapped,))
+        except StoreError:
+            vault.sealed = False  # read-only, or busy: sealed at the next unlock that can write
+            return
+        vault.sealed = True
 
     def lock(self) -> None:
         """Forget the data key (overwritten in memory), so a long-lived process stops holding it."""

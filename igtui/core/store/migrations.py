@@ -211,7 +211,15 @@ def m005_sinks(db: Database) -> None:
     db.execute("CREATE INDEX sinks_account ON sinks(account_id, delivered_generation)")
 
 
-KNOWN_MIGRATIONS: tuple[str, ...] = ("m001_initial", "m002_app_state", "m004_audit", "m005_sinks")
+def m003_integrity(db: Database) -> None:
+    """A MAC per app and account row over the columns that decide where a token goes and whose
+    it is (`igtui.core.store.integrity`). NULL until the first unlock computes it: migrating needs
+    no passphrase, and that unlock seals the store (the wrapped key's AAD then requires MACs)."""
+    db.execute("ALTER TABLE apps ADD COLUMN mac BLOB")
+    db.execute("ALTER TABLE accounts ADD COLUMN mac BLOB")
+
+
+KNOWN_MIGRATIONS: tuple[str, ...] = ("m001_initial", "m002_app_state", "m003_integrity", "m004_audit", "m005_sinks")
 SCHEMA_VERSION = len(KNOWN_MIGRATIONS)
 """Also written to `PRAGMA user_version`."""
 
@@ -223,6 +231,7 @@ def build() -> Migrations:
     migrations = Migrations(MIGRATION_SET)
     migrations(name="m001_initial")(m001_initial)
     migrations(name="m002_app_state")(m002_app_state)
+    migrations(name="m003_integrity")(m003_integrity)
     migrations(name="m004_audit")(m004_audit)
     migrations(name="m005_sinks")(m005_sinks)
     return migrations

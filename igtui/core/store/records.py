@@ -371,7 +371,7 @@ _ACCOUNT_FROM = " FROM accounts a LEFT JOIN apps p ON p.id = a.app"
 ACCOUNT_FROM = _ACCOUNT_FROM
 ACCOUNT_SELECT = f"SELECT {ACCOUNT.sql}{_ACCOUNT_FROM}"
 
-ACCOUNT_WITH_TOKEN = ACCOUNT.plus(token_hex="hex(a.token)")
+ACCOUNT_WITH_TOKEN = ACCOUNT.plus(token_hex="hex(a.token)", mac_hex="hex(a.mac)")
 """`ACCOUNT` plus the token ciphertext in hex (JSON has no blobs); `account_from_row` ignores it."""
 ACCOUNT_JSON_SELECT = f"SELECT json_group_array(json_array({ACCOUNT_WITH_TOKEN.sql})){_ACCOUNT_FROM}"
 """Many `ACCOUNT_WITH_TOKEN` rows as ONE JSON row.
@@ -398,6 +398,7 @@ _A_VERIFY_OK, _A_VERIFY_MESSAGE = ACCOUNT["last_verify_ok"], ACCOUNT["last_verif
 _A_PAGE_ID, _A_CREATED_AT = ACCOUNT["page_id"], ACCOUNT["created_at"]
 _A_APP_ROW = ACCOUNT["app_row"]
 A_TOKEN_HEX = ACCOUNT_WITH_TOKEN["token_hex"]
+A_MAC_HEX = ACCOUNT_WITH_TOKEN["mac_hex"]
 
 
 _ACCOUNT_CHECKS: tuple[tuple[str, int, Any], ...] = (

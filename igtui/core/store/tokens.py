@@ -19,6 +19,7 @@ from igtui.core.errors import NotFound, RecordDamaged, ValidationError
 from igtui.core.models import Account, App, RefreshEvent
 from igtui.core.safetext import plain
 from igtui.core.secret import Secret
+from igtui.core.store import integrity
 from igtui.core.store import logrecords as logrec
 from igtui.core.store import records as rec
 from igtui.core.store.accounts import IN_CHUNK, accounts_by_id, rows_by_id
@@ -41,9 +42,10 @@ class TokenUpdate:
     event: RefreshEvent
 
 
-_Outcome = Literal["stored", "moved", "gone"]
+_Outcome = Literal["stored", "moved", "gone", "changed"]
 """How one update of a batch ended: stored; moved (another writer changed the generation first,
-so nothing was written for it); gone (the account no longer exists). Strings, not an Enum: every
+so nothing was written for it); gone (the account no longer exists); changed (its row no longer
+matches its MAC: changed outside igtui, nothing written). Strings, not an Enum: every
 CLI command imports the store, and an Enum class costs more to create than its uses save."""
 
 
@@ -101,9 +103,22 @@ class TokensMixin(StoreBase):
     def _open_token(
         vault: Vault, account: Account, blob: bytes, row: rec.Row, apps: dict[int, App]
     ) -> Secret | RecordDamaged:
-        """One account's token, or the `RecordDamaged` that refuses it (see `_tokens_of`)."""
+        """One account's token, or the `RecordDamaged` that refuses it (see `_tokens_of`).
+
+        The MAC is checked first, before the ciphertext is even opened: a row whose username, user
+        id, app, generation or token was changed outside igtui is refused, whatever it holds.
+        """
         if account.damage is not None:
             return damaged_account(account)
+        if vault.sealed:
+            fields = integrity.account_fields(row[_ID], row[_APP_ROW], row[_IG_USER_ID], row[_USERNAME],
+                                              row[_GENERATION], blob)
+            tag = _hex_bytes(row[rec.A_MAC_HEX])
+            if not tag or not vault.verify_mac(integrity.ACCOUNT_PURPOSE, integrity.encode(fields), tag):
+                # Say the more specific thing when the ciphertext itself no longer opens.
+                if vault.decrypt_field(blob, table="accounts", row_id=account.id, column="token") is None:
+                    return _damaged_token(account.id, account.username, account.app_name)
+                return changed_account(account)
         app = apps.get(row[rec.ACCOUNT["app_row"]])
         if app is None or app.damage is not None:
             return damaged_account(account, app_damage=app.damage if app is not None else "app: no such app")
@@ -136,6 +151,9 @@ class TokensMixin(StoreBase):
         outcomes, saved = self._cas_tokens([update], fetch=True)
         if outcomes[0] == "gone":
             raise NotFound(f"no account with id {account_id}")
+        if outcomes[0] == "changed":
+            raise RecordDamaged(f"account id {account_id} was {integrity.CHANGED}; the new token was not stored",
+                                record=f"id {account_id}")
         return saved.get(account_id) if outcomes[0] == "stored" else None
 
     def replace_tokens(self, updates: Sequence[TokenUpdate]) -> list[Account | None]:
@@ -154,14 +172,20 @@ class TokensMixin(StoreBase):
         outcomes, saved = self._cas_tokens(updates, fetch=True)
         return [saved.get(u.account_id) if o == "stored" else None for u, o in zip(updates, outcomes, strict=True)]
 
-    def store_tokens(self, updates: Sequence[TokenUpdate]) -> list[bool]:
+    def store_tokens(self, updates: Sequence[TokenUpdate]) -> list[bool | RecordDamaged]:
         """`replace_tokens` for callers that only need to know which CAS won (a bulk refresh).
 
         Same single transaction; True where the token and its history row were stored, False
-        where the generation moved or the account is gone. Skips reading the accounts back.
+        where the generation moved or the account is gone, a `RecordDamaged` where its row was
+        changed outside igtui (the batch's runner raises it for that account alone). Skips reading
+        the accounts back.
         """
         outcomes, _saved = self._cas_tokens(updates, fetch=False)
-        return [o == "stored" for o in outcomes]
+        return [
+            RecordDamaged(f"account id {u.account_id} was {integrity.CHANGED}; the new token was not stored",
+                          record=f"id {u.account_id}") if o == "changed" else o == "stored"
+            for u, o in zip(updates, outcomes, strict=True)
+        ]
 
     def _cas_tokens(self, updates: Sequence[TokenUpdate], *, fetch: bool) -> tuple[list[_Outcome], dict[int, Account]]:
         """The shared body of the replace calls: each update's outcome, and (with `fetch`) the stored accounts.
@@ -182,20 +206,33 @@ class TokensMixin(StoreBase):
         ids = list(dict.fromkeys(int(u.account_id) for u in updates))
         history_marks = f"({logrec.HISTORY_INSERT.marks()})"
         with self._write() as conn:
-            current: dict[int, int] = {}
+            current: dict[int, object] = {}
+            covered: dict[int, list[object]] = {}
+            tampered: set[int] = set()
             for start in range(0, len(ids), IN_CHUNK):
                 chunk = ids[start : start + IN_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 text = conn.execute(
-                    "SELECT json_group_array(json_object('id', id, 'generation', generation))"
-                    f" FROM accounts WHERE id IN ({marks})",
+                    "SELECT json_group_array(json_array(id, generation, app, ig_user_id, username, hex(token),"
+                    f" hex(mac))) FROM accounts WHERE id IN ({marks})",
                     chunk,
                 ).fetchone()[0]
-                current.update((int(r["id"]), int(r["generation"])) for r in rec.json_rows(text))
+                for r in rec.json_rows(text):
+                    current[int(r[0])] = r[1]
+                    covered[int(r[0])] = r
             done: list[int] = []  # indexes into `updates` whose CAS matched
             taken: set[int] = set()  # a second update of the same account in one batch finds it moved
             for index, u in enumerate(updates):
                 if u.account_id not in taken and current.get(u.account_id) == u.expected_generation:
+                    r = covered[u.account_id]
+                    if vault.sealed and not vault.verify_mac(
+                        integrity.ACCOUNT_PURPOSE,
+                        integrity.encode(integrity.account_fields(r[0], r[2], r[3], r[4], r[1], _hex_bytes(r[5]))),
+                        _hex_bytes(r[6]),
+                    ):
+                        # Changed outside igtui since it was read: storing now would re-seal the change.
+                        tampered.add(index)
+                        continue
                     done.append(index)
                     taken.add(u.account_id)
             for start in range(0, len(done), _ROWS_CHUNK):
@@ -204,13 +241,16 @@ class TokensMixin(StoreBase):
                 history: list[object] = []
                 for i in chunk_idx:
                     u = updates[i]
+                    r = covered[u.account_id]
+                    mac = integrity.account_mac(vault, [r[0], r[2], r[3], r[4], u.expected_generation + 1, blobs[i]])
                     values += [u.account_id, blobs[i], rec.epoch(u.issued_at), rec.epoch(u.expires_at),
-                               int(bool(u.expires_known)), rec.epoch(u.event.at)]
+                               int(bool(u.expires_known)), rec.epoch(u.event.at), mac]
                     history += logrec.history_values(_event_for(u))
-                rows = ",".join("(?,?,?,?,?,?)" for _ in chunk_idx)
+                rows = ",".join("(?,?,?,?,?,?,?)" for _ in chunk_idx)
                 conn.execute(
-                    f"WITH v(id, token, issued_at, expires_at, expires_known, refreshed_at) AS (VALUES {rows}) "
+                    f"WITH v(id, token, issued_at, expires_at, expires_known, refreshed_at, mac) AS (VALUES {rows}) "
                     "UPDATE accounts SET token = v.token, issued_at = v.issued_at, expires_at = v.expires_at,"
+                    " mac = v.mac,"
                     " expires_known = v.expires_known, refreshed_at = v.refreshed_at, status = 'ok',"
                     " status_reason = NULL, retry_at = NULL, failures = 0, generation = accounts.generation + 1"
                     " FROM v WHERE accounts.id = v.id",
@@ -222,7 +262,8 @@ class TokensMixin(StoreBase):
             saved = accounts_by_id(conn, [updates[i].account_id for i in done]) if fetch else {}
         done_set = set(done)
         outcomes: list[_Outcome] = [
-            "stored" if i in done_set else ("moved" if u.account_id in current else "gone")
+            "stored" if i in done_set else
+            ("changed" if i in tampered else ("moved" if u.account_id in current else "gone"))
             for i, u in enumerate(updates)
         ]
         return outcomes, saved
@@ -253,6 +294,30 @@ class TokensMixin(StoreBase):
         return {i: token for i, (_account, token) in self._tokens_of(account_ids).items()}
 
 
+_ID, _APP_ROW, _IG_USER_ID = rec.ACCOUNT["id"], rec.ACCOUNT["app_row"], rec.ACCOUNT["ig_user_id"]
+_USERNAME, _GENERATION = rec.ACCOUNT["username"], rec.ACCOUNT["generation"]
+
+
+def _hex_bytes(text: object) -> bytes:
+    try:
+        return bytes.fromhex(text) if isinstance(text, str) else b""
+    except ValueError:
+        return b""
+
+
+def changed_account(account: Account) -> RecordDamaged:
+    """The error for an account row whose MAC does not match: changed outside igtui (exit 3)."""
+    return RecordDamaged(
+        plain(
+            f"account {account.ref} (id {account.id}) was {integrity.CHANGED}: its name, user id, app, "
+            "generation or token is not what igtui wrote; nothing is sent for it and its token is not used "
+            "(restore a backup, or remove it and log in again)",
+            limit=1000,
+        ),
+        record=account.ref,
+    )
+
+
 def damaged_account(account: Account, *, app_damage: str | None = None) -> RecordDamaged:
     """The error that refuses a damaged row's token, naming the account and the columns.
 
@@ -269,4 +334,4 @@ def damaged_account(account: Account, *, app_damage: str | None = None) -> Recor
     )
 
 
-__all__ = ["TokenUpdate", "TokensMixin", "damaged_account"]
+__all__ = ["TokenUpdate", "TokensMixin", "changed_account", "damaged_account"]
