@@ -123,3 +123,37 @@ async def test_error_dialog_shows_meta_text_literally(make_app: Any, evil_store:
         await pilot.click(offset=(10, 8))
         await settle(pilot)
         assert app.is_running
+
+
+@pytest.fixture
+def evil_reads(store: Any, evil_store: dict[str, int]) -> dict[str, int]:
+    """Audit rows whose every caller field came from a hostile environment (user, parent, tty, SSH, sudo)."""
+    from igtui.core.audit import Caller
+
+    for n, name in enumerate(EVIL):
+        caller = Caller(uid=n, user=name, pid=1000 + n, ppid=1, parent=name, tty=name, ssh_client=name,
+                        sudo_user=name)
+        account = store.get_account_by_id(evil_store[name])
+        store.append_audit("sink" if n % 2 else "exec", account, detail=name, sink_id=n if n % 2 else None,
+                           caller=caller)
+    return evil_store
+
+
+@pytest.mark.parametrize("keys", [("A",), ("A", "v"), ("A", "end"), ("enter",)],
+                         ids=["audit", "audit-verified", "audit-last-row", "token-last-reads"])
+async def test_audit_text_never_reaches_the_terminal(
+    make_app: Any, evil_reads: dict[str, int], keys: tuple[str, ...]
+) -> None:
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        _assert_clean(app)
+        if keys[0] == "A":
+            assert "[@click=app.quit]x[/]" in _segments_text(app)  # shown literally, in the table and detail
+            for row in range(6, 12):  # clicking the rows' text runs no action
+                await pilot.click(offset=(60, row))
+                await settle(pilot)
+        assert app.is_running and app.return_value is None

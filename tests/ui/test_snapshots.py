@@ -17,6 +17,17 @@ from igtui.core.errors import ReloginRequired
 pytestmark = pytest.mark.usefixtures("seeded")
 
 
+@pytest.fixture(autouse=True)
+def pinned_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token read in a snapshot (the copy dialog's `v`) lands on the token card's last reads:
+    record a fixed caller, not the test runner's pid, user and terminal, which change every run."""
+    from igtui.core.audit import Caller
+
+    caller = Caller(uid=1000, user="alice", pid=4242, ppid=4200, parent="bash", tty="/dev/pts/3", ssh_client=None,
+                    sudo_user=None)
+    monkeypatch.setattr("igtui.core.store.audit.current_caller", lambda environ=None: caller)
+
+
 def _keys(*keys: str) -> Any:
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)

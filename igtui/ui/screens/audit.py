@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 LIMIT = 500
 """Rows shown (the newest); `igtui audit` lists them all."""
 EMPTY = "No token has been read yet. Reads by token get, export, exec, sinks and this TUI appear here."
-UNVERIFIED = "This list is what the store file says. Press v to check the tamper-evident chain."
+UNVERIFIED = "Unchecked: this is what the store file says. v verifies the chain."
 _ACTION_ORDER = ("get", "export", "exec", "sink", "reveal", "copy", "show")
 _ACTION_STYLE = {"sink": "cyan", "exec": "magenta", "export": "yellow",
                  "reveal": "bold", "copy": "bold", "show": "bold"}
@@ -83,10 +83,9 @@ def verdict_text(check: AuditCheck, checked_at: datetime) -> Text:
     stamp = f"  (checked {when(checked_at)} UTC)"
     if not check.ok:
         where = f" at row {check.bad_row}" if check.bad_row is not None else ""
-        text = Text(f"✘ Audit chain broken{where}: ", style="bold red")
-        text.append_text(safe(check.problem or "", wrap=True))
+        text = Text.assemble((f"✘ Audit chain broken{where}: ", "bold red"), (check.problem or "", "red"))
     elif check.empty:
-        text = Text("✔ Audit chain empty: no token read has been recorded (or the audit was emptied)", style="green")
+        text = Text("✔ Audit chain empty: no token read recorded (or the audit was emptied)", style="green")
     else:
         text = Text(f"✔ Audit chain intact ({check.rows} row{'s' if check.rows != 1 else ''})", style="bold green")
     text.append(stamp, style="dim")
@@ -102,7 +101,7 @@ class AuditScreen(IgtuiScreen):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("v", "verify", "Verify chain"),
         Binding("a", "focus_filter('account')", "Account filter"),
-        Binding("f", "focus_filter('action')", "Action filter"),
+        Binding("f", "focus_filter('action')", "Action filter", show=False),  # 80 columns: x stays named
         Binding("x", "clear_filters", "Clear filters"),
     ]
 
@@ -195,11 +194,7 @@ class AuditScreen(IgtuiScreen):
     def _empty_text(self) -> Text:
         if self._account_id is None and self._action is None:
             return Text(EMPTY)
-        text = Text("No read matches these filters. ")
-        text.append("Press x to show every account's reads.", style="dim")
-        text.append("\n\n")
-        text.append(EMPTY, style="dim")
-        return text
+        return Text.assemble("No read matches these filters. ", ("x shows every read.", "dim"))
 
     @on(DataTable.RowHighlighted)
     def _show_detail(self, event: DataTable.RowHighlighted) -> None:
@@ -275,6 +270,3 @@ class AuditScreen(IgtuiScreen):
                 if record.id == self._bad_row:
                     self.query_one(DataTable).move_cursor(row=index, animate=False)
                     break
-        if not check.ok:
-            self.notify(f"Audit chain broken{f' at row {check.bad_row}' if check.bad_row else ''}.",
-                        title="Audit", severity="error", markup=False)

@@ -28,6 +28,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("R", "refresh every due token"),
         ("/ , s", "filter, cycle the sort (expiry, username, app, status)"),
         ("h , L", "refresh history, live request & rate-limit log"),
+        ("A", "token reads: who read which token, when (audit)"),
         ("a , e , d", "add an app, edit the selected app, forget the selected account"),
     )),
     ("Token", (
@@ -35,6 +36,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("c / v", "copy it (OSC 52, cleared after 30 s) / show it for manual copy"),
         ("V , l", "verify with Meta, log in again"),
         ("r / F", "refresh if igtui's rules allow / force it (asks first)"),
+        ("a", "every read of this token (the card shows the last 3)"),
     )),
     ("Scopes", (
         ("Space", "toggle a scope"),
@@ -46,6 +48,10 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("Enter", "in the field: finish with the pasted redirect URL or code"),
     )),
     ("History", (("a , f , x", "filter by account, by result, clear filters"),)),
+    ("Token reads", (
+        ("v", "verify the audit chain (every row's MAC; names the first bad row)"),
+        ("a , f , x", "filter by account, by action, clear filters"),
+    )),
     ("Requests", (("p , f , /", "pause, follow newest, filter"),)),
     ("App editor", (("Ctrl+S", "save"),)),
 )

@@ -1,7 +1,8 @@
 """Token inspection: everything igtui knows about one account's token, like Meta's debugger.
 
 The token stays masked until asked (`t`); copying (`c`) uses OSC 52 and is wiped after 30 s. A
-reveal, a copy and a show-for-copy (`v`) each append an audit row first (`Store.append_audit`).
+reveal, a copy and a show-for-copy (`v`) each append an audit row first (`Store.append_audit`);
+the card ends with the token's last few reads, and `a` opens the audit screen on this account.
 Verify (`V`) goes through the core's `inspect_token`; re-login (`l`) opens scope selection with this
 account's scopes. Times show as dates and live countdowns.
 
@@ -14,9 +15,10 @@ both, for this screen and for home.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -32,6 +34,9 @@ from igtui.ui.base import IgtuiScreen
 from igtui.ui.text import relative, safe, safe_str, when
 from igtui.ui.widgets.health import assess_account, health_text
 
+if TYPE_CHECKING:
+    from igtui.core.store import AuditRecord
+
 _KINDS = {
     "ig_short": "Instagram Login, short-lived (1 hour)",
     "ig_long": "Instagram Login, long-lived (60 days, refreshable)",
@@ -39,6 +44,9 @@ _KINDS = {
     "fb_page": "Facebook Page token",
 }
 
+
+LAST_READS = 3
+"""Reads of the token shown on its card (newest first); `a` lists them all."""
 
 FORCE_KEY = "F"
 TUI_FORCE_HINT = f"press {FORCE_KEY} to ask Meta anyway"
@@ -123,7 +131,7 @@ class RefreshActions:
         )
 
 
-def _pairs(rows: list[tuple[str, Text]]) -> Table:
+def _pairs(rows: list[tuple[str, RenderableType]]) -> Table:
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(style="bold", no_wrap=True, width=17)
     grid.add_column(ratio=1)
@@ -145,6 +153,7 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         Binding("r", "refresh", "Refresh"),
         Binding("l", "relogin", "Re-login"),
         Binding(FORCE_KEY, "force_refresh", "Force refresh"),  # after l: at 80 columns, l stays named
+        Binding("a", "audit", "Reads"),
         Binding("v", "show_copy", "Show for copy", show=False),
     ]
 
@@ -155,6 +164,7 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         self._app: Any = None
         self._token: Secret | None = None
         self._revealed = False
+        self._reads: list[AuditRecord] | None = None
 
     def compose(self) -> ComposeResult:
         """One card with everything known about the token."""
@@ -177,11 +187,14 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
 
     @work(group="token-load", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
-        """Read the account, its app and its decrypted token off the loop; a damaged token still shows the rest."""
+        """Read the account, its app, its last reads and its decrypted token off the loop; a damaged token
+        still shows the rest."""
         store = self.igtui.services.store
         account = await asyncio.to_thread(store.get_account_by_id, self._account_id)
         self._app = await asyncio.to_thread(store.get_app, account.app_name)
         self._account = account
+        reads = await asyncio.to_thread(store.list_audit, account_id=self._account_id, limit=LAST_READS)
+        self._reads = reads[::-1]
         try:
             self._token = await asyncio.to_thread(store.account_token, self._account_id)
         except IgtuiError as error:  # a damaged record still shows everything else
@@ -214,7 +227,7 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         status.append_text(safe(verdict.reason, style="dim", wrap=True))
         granted = set(account.scopes)
         requested = set(account.requested_scopes)
-        rows: list[tuple[str, Text]] = [
+        rows: list[tuple[str, RenderableType]] = [
             ("Account", safe(f"{account.username}  ({account.app_name}, {account.platform})")),
             ("Instagram user id", safe(account.ig_user_id)),
             ("Account type", safe(account.account_type or "—")),
@@ -252,7 +265,30 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
             verdict_text.append(f"  {when(account.last_verified_at)} UTC  ")
             verdict_text.append_text(safe(account.last_verify_message or "", style="dim", wrap=True))
             rows.append(("Last verification", verdict_text))
+        rows.append(("Last reads", self._reads_text(now)))
         self.query_one("#card", Static).update(Group(_pairs(rows)))
+
+    def _reads_text(self, now: datetime) -> RenderableType:
+        """The token's last reads, one a line in aligned columns: when, how long ago, action, who.
+
+        The who column is cut at the card's edge (80 columns leave it ~24); the audit screen (`a`)
+        has every field.
+        """
+        from igtui.ui.screens.audit import ago, who
+
+        if self._reads is None:
+            return Text("…", style="dim")
+        if not self._reads:
+            return Text("none recorded (a: the audit of token reads)", style="dim")
+        grid = Table.grid(padding=(0, 1), expand=True)
+        grid.add_column(no_wrap=True, width=16)  # fixed widths: only `who` gives way in 80 columns
+        grid.add_column(no_wrap=True, style="dim", width=11)
+        grid.add_column(no_wrap=True, style="bold", width=6)
+        grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        for record in self._reads:
+            grid.add_row(Text(when(record.at)), Text(ago(record.at, now)), Text(record.action),
+                         safe(who(record.caller), limit=80))
+        return Group(grid, Text("a: every read of this token, and a check of the chain", style="dim"))
 
     # ── actions ─────────────────────────────────────────────────────────────────────────
     async def _audited(self, action: str) -> bool:
@@ -265,10 +301,12 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         if account is None or self._token is None:
             return False
         try:
-            await asyncio.to_thread(self.igtui.services.store.append_audit, action, account)
+            record = await asyncio.to_thread(self.igtui.services.store.append_audit, action, account)
         except IgtuiError as error:
             self.notify(error.message, severity="error", markup=False)
             return False
+        self._reads = [record, *(self._reads or [])][:LAST_READS]
+        self._draw()
         return True
 
     @work(group="token-reveal", exclusive=True, exit_on_error=False)
@@ -321,6 +359,12 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
     def action_force_refresh(self) -> None:
         """`igtui refresh ACCOUNT --force`, after saying what Meta will likely answer."""
         self.start_force_refresh(self._account_id)
+
+    def action_audit(self) -> None:
+        """a: every read of this token (the audit screen, filtered to this account), newest first."""
+        from igtui.ui.screens.audit import AuditScreen
+
+        self.app.push_screen(AuditScreen(account_id=self._account_id))
 
     def action_relogin(self) -> None:
         """l: log in to this account's app again, starting from its scopes; nothing until it is loaded."""
