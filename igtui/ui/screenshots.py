@@ -40,6 +40,8 @@ SCENES: tuple[tuple[str, tuple[int, int], tuple[str, ...]], ...] = (
     ("app-editor-wide", WIDE, ("e",)),
     ("history-80x24", SMALL, ("h",)),
     ("history-wide", WIDE, ("h",)),
+    ("audit-80x24", SMALL, ("A",)),
+    ("audit-wide", WIDE, ("A", "v")),  # verified: "chain intact"
     ("requests-80x24", SMALL, ("L",)),
     ("requests-wide", WIDE, ("L",)),
     ("help-80x24", SMALL, ("f1",)),
@@ -49,6 +51,41 @@ SCENES: tuple[tuple[str, tuple[int, int], tuple[str, ...]], ...] = (
     ("copy-80x24", SMALL, ("l", "n", "f4")),  # the authorize URL: never a token in a committed image
     ("unlock-80x24", SMALL, ()),
 )
+
+
+def seed_reads(store: Any, clock: Any) -> None:
+    """Token reads for the audit and token scenes, by pinned callers at fixed times.
+
+    The demo reads no token itself, and a real read would record this process's pid, user and
+    terminal, which differ on every run and do not belong in a committed image.
+    """
+    from datetime import timedelta
+
+    from igtui.core.audit import Caller
+
+    alice = Caller(uid=1000, user="alice", pid=4242, ppid=4200, parent="bash", tty="/dev/pts/3",
+                   ssh_client="203.0.113.9", sudo_user=None)
+    cron = Caller(uid=1000, user="alice", pid=5151, ppid=1, parent="cron", tty=None, ssh_client=None,
+                  sudo_user=None)
+    root = Caller(uid=0, user="root", pid=6161, ppid=6100, parent="sudo", tty="/dev/pts/4", ssh_client=None,
+                  sudo_user="alice")
+    by_name = {a.username: a for a in store.list_accounts()}
+    acme, lumen = by_name["acme.studio"], by_name["lumen.photo"]
+    now = clock.now()
+    plan = [
+        (timedelta(hours=-30), "get", lumen, cron, None, None),
+        (timedelta(hours=-26), "get", acme, cron, None, None),
+        (timedelta(hours=-5), "exec", lumen, alice, "INSTAGRAM_ACCESS_TOKEN", None),
+        (timedelta(hours=-3), "sink", acme, cron, "dotenv", 1),
+        (timedelta(minutes=-40), "export", lumen, root, "shell", None),
+        (timedelta(minutes=-2), "reveal", acme, alice, None, None),
+    ]
+    try:
+        for delta, action, account, caller, detail, sink_id in plan:
+            clock.set(now + delta)
+            store.append_audit(action, account, detail=detail, sink_id=sink_id, caller=caller)
+    finally:
+        clock.set(now)
 
 
 def dump_text(app: Any) -> str:
@@ -71,6 +108,8 @@ def _prepare(name: str, work: Path) -> tuple[Any, Callable[[], None]]:
     # The demo: the real sandbox and the real engine make the rows the screenshots show.
     env = start_demo(clock=clock, seed=7, home=home)
     store, cleanup = env.store, env.close
+    if name.startswith(("audit", "token")):
+        seed_reads(store, clock)
     if name.startswith("unlock"):
         store = Store.open(store.path, clock=clock)
     services = UiServices.for_store(
