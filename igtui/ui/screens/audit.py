@@ -80,12 +80,12 @@ def purpose(record: AuditRecord) -> str:
 
 def verdict_text(check: AuditCheck, checked_at: datetime) -> Text:
     """The verification's answer in words, `igtui audit --verify`'s: intact (N rows), empty, or the first bad row."""
-    stamp = f"  (checked {when(checked_at)} UTC)"
+    stamp = f"  checked {when(checked_at)[11:]} UTC"  # the moment v was pressed: the time is enough
     if not check.ok:
         where = f" at row {check.bad_row}" if check.bad_row is not None else ""
         text = Text.assemble((f"✘ Audit chain broken{where}: ", "bold red"), (check.problem or "", "red"))
     elif check.empty:
-        text = Text("✔ Audit chain empty: no token read recorded (or the audit was emptied)", style="green")
+        text = Text("✔ Audit chain empty: no read recorded, or it was emptied", style="green")
     else:
         text = Text(f"✔ Audit chain intact ({check.rows} row{'s' if check.rows != 1 else ''})", style="bold green")
     text.append(stamp, style="dim")
