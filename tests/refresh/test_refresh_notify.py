@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from refresh_helpers import NOW, fb, ig_long
 
 from igtui.core.models import TokenKind
@@ -115,3 +116,16 @@ def test_disabled_without_command(tmp_path: Path) -> None:
     assert not n.enabled
     assert not n.notify(Notice("expiring", ig_long(timedelta(days=1)), NOW, "x"))
     assert not (tmp_path / "notified.json").exists()
+
+
+def test_the_command_does_not_inherit_the_passphrase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The notify command needs no passphrase, so it must not see igtui's passphrase sources."""
+    monkeypatch.setenv("IGTUI_PASSPHRASE", "canary-passphrase-8f2c")
+    monkeypatch.setenv("IGTUI_PASSPHRASE_COMMAND", "echo canary-command-8f2c")
+    monkeypatch.setenv("IGTUI_NOTIFY_TEST_MARK", "kept")
+    env_out = tmp_path / "env.txt"
+    n = Notifier(f"env > {shlex.quote(str(env_out))}", tmp_path / "locks")
+    assert n.notify(Notice("expired", ig_long(timedelta(days=-1)), NOW, "expired"))
+    seen = env_out.read_text()
+    assert "IGTUI_NOTIFY_TEST_MARK=kept" in seen  # the rest of the environment is passed on
+    assert "canary-passphrase-8f2c" not in seen and "canary-command-8f2c" not in seen

@@ -208,11 +208,16 @@ class Notifier:
         command = self.command
         assert command is not None  # both callers return early when notifications are off
         data = json.dumps(notice.payload()).encode()
+        # The command needs no passphrase: it gets igtui's environment without the passphrase
+        # sources, as a command sink does (SECURITY.md, "Core dumps and debuggers").
+        from igtui.core.delivery.command import child_environment
+
         try:
             proc = subprocess.run(  # a user-configured shell command, by design
                 command,
                 shell=True,
                 input=data,
+                env=child_environment(os.environ, {}),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 timeout=self.timeout,
