@@ -37,7 +37,7 @@ import fcntl
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -121,10 +121,15 @@ class Deliverer:
         self.warn = warn
 
     # ── entry points ────────────────────────────────────────────────────────────────────────
-    def deliver_pending(self, *, trigger: str, account_ids: Sequence[int] | None = None) -> list[Delivery]:
-        """Deliver every pending sink (or those of `account_ids`). Cheap when none is pending."""
+    def deliver_pending(self, *, trigger: str, account_ids: Sequence[int] | None = None,
+                        skip: Collection[int] = ()) -> list[Delivery]:
+        """Deliver every pending sink (or those of `account_ids`). Cheap when none is pending.
+
+        `skip`: sinks not to try in this pass (the engine's second pass of one call skips those
+        that just failed in its first, so one run reports and counts one failure per sink).
+        """
         with self._one_connection():  # the pending query and the pass share one connection
-            ids = self.store.pending_sink_ids(account_ids)
+            ids = [i for i in self.store.pending_sink_ids(account_ids) if i not in skip]
             if not ids:
                 return []
             if trigger == "auto":

@@ -193,8 +193,13 @@ class RefreshEngine:
         fails the refresh: it is the sink's, recorded on it, and retried on the next call."""
         if first:
             self.last_deliveries = []
+        # A sink that failed in this call's first pass is not tried again in its last: the same
+        # command or file failing twice a second apart says nothing new, and would be reported
+        # and counted twice. The next call retries it (with whatever token is newest then).
+        failed = {d.sink_id for d in self.last_deliveries if not d.ok}
         try:
-            self.last_deliveries += await asyncio.to_thread(self.delivery.deliver_pending, trigger=trigger.value)
+            self.last_deliveries += await asyncio.to_thread(self.delivery.deliver_pending, trigger=trigger.value,
+                                                            skip=failed)
         except IgtuiError as exc:
             if self.delivery.warn is not None:
                 self.delivery.warn(f"sinks were not delivered this time: {exc.message}")
