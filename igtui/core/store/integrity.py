@@ -38,13 +38,13 @@ CHANGED = "changed outside igtui (its integrity check failed)"
 def _field(value: object) -> bytes:
     t = type(value)  # exact types first: this runs for every field of every token read in bulk
     if t is str:
-        data = value.encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
+        data: bytes = value.encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
         return b"S" + len(data).to_bytes(4, "big") + data
     if t is int:
         data = str(value).encode()
         return b"I" + len(data).to_bytes(4, "big") + data
     if t is bytes:
-        raw = bytes(value)  # type: ignore[call-overload]
+        raw: bytes = bytes(value)  # type: ignore[call-overload]
         return b"B" + len(raw).to_bytes(4, "big") + raw
     if value is None:
         tag, data = b"N", b""
