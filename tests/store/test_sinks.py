@@ -74,6 +74,36 @@ def test_any_change_outside_igtui_is_refused(store: Any, tmp_path: Path, sql: st
     assert store.get_sink(sink.id).failing
 
 
+@pytest.mark.parametrize("tamper", [
+    # The audit's swap: alice's row takes bob's name and id, so "alice's" token would be bob's.
+    # (through a spare value: the pair (app, ig_user_id) is unique).
+    "UPDATE accounts SET ig_user_id = 'spare', username = 'spare' WHERE id = 2;"
+    "UPDATE accounts SET ig_user_id = '173bob', username = 'bob' WHERE id = 1;"
+    "UPDATE accounts SET ig_user_id = '174acme', username = 'acme' WHERE id = 2;",
+    # Bob's ciphertext copied into alice's row: it does not open there (bound to its row), and the
+    # row's MAC covers a digest of its ciphertext.
+    "UPDATE accounts SET token = (SELECT token FROM accounts WHERE id = 2) WHERE id = 1",
+    # A value igtui never writes: the row is damaged, so its token is not handed out.
+    "UPDATE accounts SET token_kind = 'bogus' WHERE id = 1",
+])
+def test_a_sink_never_delivers_a_token_the_store_would_refuse(store: Any, tmp_path: Path, tamper: str) -> None:
+    """A sink reads its account's token through the store's checked path, as `token get` does:
+    a row changed outside igtui or damaged is refused, and its sink gets nothing."""
+    acc = _account(store)
+    bob = _account(store, "bob", token="IGAAbobtoken" + "y" * 40)
+    assert (acc.id, bob.id) == (1, 2)
+    sink = _file_sink(store, acc.id, tmp_path / "a.env", fmt="raw")
+    assert (acc.ig_user_id, bob.ig_user_id) == ("174acme", "173bob")
+    conn = sqlite3.connect(store.path)
+    conn.executescript(tamper)
+    conn.close()
+    (m,) = store.open_sinks([sink.id])
+    assert isinstance(m.token, RecordDamaged), m.token
+    results = Deliverer(store, store._clock, locks_dir=tmp_path / "locks", warn=None).deliver_now([sink.id])
+    assert [r.ok for r in results] == [False]
+    assert not (tmp_path / "a.env").exists()
+
+
 def test_a_config_moved_from_another_row_does_not_open(store: Any, tmp_path: Path) -> None:
     acc = _account(store)
     s1, s2 = _file_sink(store, acc.id, tmp_path / "a.env"), _file_sink(store, acc.id, tmp_path / "b.env")

@@ -20,6 +20,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, cast
 
 from igtui.core.delivery.config import ConfigError, Sink, SinkConfig
 from igtui.core.errors import NotFound, RecordDamaged, ValidationError
@@ -27,8 +28,11 @@ from igtui.core.models import Account
 from igtui.core.secret import Secret
 from igtui.core.store import logrecords as logrec
 from igtui.core.store import records as rec
-from igtui.core.store.accounts import IN_CHUNK, rows_by_id
+from igtui.core.store.accounts import IN_CHUNK
 from igtui.core.store.base import StoreBase
+
+if TYPE_CHECKING:
+    from igtui.core.store.tokens import TokensMixin
 
 _SINK_SELECT = (
     "SELECT s.id, s.account_id, CASE WHEN a.id IS NULL THEN NULL ELSE p.name || '/' || a.username END,"
@@ -197,7 +201,7 @@ class SinksMixin(StoreBase):
         Raises:
             StoreLocked: not unlocked.
         """
-        vault = self._require_vault()
+        self._require_vault()
         ids = list(dict.fromkeys(int(i) for i in sink_ids))
         rows: list[Sequence[object]] = []
         with self._read() as conn:
@@ -205,26 +209,23 @@ class SinksMixin(StoreBase):
                 chunk = ids[start : start + IN_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 rows += conn.execute(f"{_SINK_SELECT} WHERE s.id IN ({marks}) ORDER BY s.id", chunk).fetchall()
-            accounts = {acc.id: (acc, blob) for acc, blob in rows_by_id(conn, [_int(r[1]) for r in rows])}
+        # The token goes through the store's one checked path (`TokensMixin._tokens_of`): a row
+        # whose metadata MAC fails (names or ids swapped, an old ciphertext put back), that is
+        # damaged, or whose app is, is refused here exactly as for `token get` (SECURITY.md). Each
+        # token comes with the account read from the same row, so its generation is the token's.
+        tokens = cast("TokensMixin", self)._tokens_of(sorted({_int(r[1]) for r in rows}))
         out: list[SinkMaterial] = []
         for row in rows:
             sink = _sink(row)
             config = self._open_config(sink, row[15])
-            found = accounts.get(sink.account_id)
+            found = tokens.get(sink.account_id)
             # The sealed account id decides whose token goes out; the plain one was checked equal.
             if found is None or isinstance(config, RecordDamaged):
                 account = found[0] if found else None
                 out.append(SinkMaterial(sink, config, account, None, account.generation if account else None))
                 continue
-            account, blob = found
-            token = vault.decrypt_field(blob, table="accounts", row_id=account.id, column="token")
-            out.append(SinkMaterial(
-                sink, config, account,
-                token if token is not None else RecordDamaged(
-                    f"account {account.ref}: token does not decrypt — the record is damaged or was tampered with",
-                    record=account.ref),
-                account.generation,
-            ))
+            account, token = found
+            out.append(SinkMaterial(sink, config, account, token, account.generation))
         return out
 
     def _open_config(self, sink: Sink, blob: object) -> SinkConfig | RecordDamaged:
