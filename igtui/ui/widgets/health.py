@@ -24,7 +24,11 @@ LABELS: dict[Health, tuple[str, str]] = {
     Health.REFRESH_FAILED: ("refresh failed", "red"),
     Health.TOKEN_UNCERTAIN: ("uncertain", "red"),
     Health.APP_BLOCKED: ("app blocked", "bold red"),
+    Health.DELIVERY_FAILED: ("delivery failed", "red"),
+    Health.DAMAGED: ("damaged", "bold red"),
 }
+"""Every `Health` has its words here (a test checks none is missing): `str(health)` would show
+the enum's value, and with no colour."""
 
 __all__ = ["ATTENTION", "LABELS", "assess_account", "health_text"]
 
