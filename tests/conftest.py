@@ -167,3 +167,17 @@ def _iter_files(root: Path) -> Iterator[Path]:
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
             yield Path(dirpath) / name
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave `exhaustive` tests out unless a `-m` expression is given (`-m exhaustive`).
+
+    Why: the default run is CI's, which has a 15-minute budget on a 2-core machine; the full
+    matrices add minutes and find nothing the default subset does not reach first.
+    """
+    if config.getoption("markexpr", ""):
+        return
+    keep = [item for item in items if item.get_closest_marker("exhaustive") is None]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("exhaustive")])
+        items[:] = keep
