@@ -136,7 +136,7 @@ def test_audit_base_url_to_a_foreign_host_is_refused(tmp_path: Path) -> None:
     assert store.get_app("shop").damage is not None
     with pytest.raises(RecordDamaged, match="changed outside igtui"):
         store.app_secret("shop")
-    with pytest.raises(RecordDamaged, match="its app shop is damaged"):
+    with pytest.raises(RecordDamaged, match="its app shop: changed outside igtui"):
         store.account_token(_ids(store)["alice"])
 
 

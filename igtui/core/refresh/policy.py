@@ -106,13 +106,13 @@ def damage_of(account: Account, app: App | None = None) -> str | None:
     if account.damage is not None:
         return account.damage
     if app is not None and app.damage is not None:
-        return f"its app {app.name} is damaged ({app.damage})"
+        return f"its app {app.name}: {app.damage}"
     return None
 
 
 def damaged_reason(damage: str) -> str:
     """The plain words for a damaged row, shared by `status`, the TUI and the refresh report."""
-    return f"record damaged ({damage}); nothing is sent for it; restore a backup, or remove it and log in again"
+    return f"{damage}; nothing is sent for it; restore a backup, or remove it and log in again"
 
 
 def can_refresh(account: Account, now: datetime) -> bool:

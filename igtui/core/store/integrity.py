@@ -31,7 +31,7 @@ from igtui.core.crypto import Vault
 APP_PURPOSE = "store/apps/v1"
 ACCOUNT_PURPOSE = "store/accounts/v1"
 _VERSION = b"\x01"
-CHANGED = "changed outside igtui (its integrity check failed)"
+CHANGED = "changed outside igtui (integrity check failed)"
 """The damage text of a row whose MAC does not match."""
 
 

@@ -323,7 +323,7 @@ def damaged_account(account: Account, *, app_damage: str | None = None) -> Recor
 
     Exit 3, like a ciphertext that does not open: the store holds what igtui never wrote.
     """
-    what = account.damage if app_damage is None else f"its app {account.app_name} is damaged ({app_damage})"
+    what = account.damage if app_damage is None else f"its app {account.app_name}: {app_damage}"
     return RecordDamaged(
         plain(
             f"account {account.ref} (id {account.id}) is damaged — {what}; it holds values igtui never writes "
