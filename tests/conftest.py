@@ -19,9 +19,15 @@ from pathlib import Path
 
 import pytest
 
+from igtui.core import procguard
 from igtui.core.clock import FrozenClock
 from igtui.core.crypto import KdfParams
 from igtui.core.secret import Secret
+
+# In-process unlocks must not harden the test runner itself: a hard core limit of 0 is inherited
+# by every child and cannot be raised again, so tests/store/test_core_dumps.py could no longer
+# watch a real igtui (a subprocess, hardened as in production) refuse to dump core.
+procguard.ENABLED = False
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_PASSPHRASE = "correct horse battery staple"

@@ -17,6 +17,7 @@ from igtui.core.clock import Clock, SystemClock
 from igtui.core.crypto import CRYPTO_VERSION, KDF_NAME, KdfParams, Vault, WrappedKey, new_store_uuid
 from igtui.core.errors import StoreDamaged, StoreError, StoreMissing, ValidationError
 from igtui.core.paths import check_private_dir, check_private_file, ensure_private_dir, precreate_file, shell_quote
+from igtui.core.procguard import harden
 from igtui.core.secret import Secret
 from igtui.core.store import integrity
 from igtui.core.store import records as rec
@@ -44,6 +45,7 @@ class LifecycleMixin(StoreBase):
             StoreError: the file already exists or cannot be created.
             InsecurePermissions: the directory is open to others.
         """
+        harden()  # the data key and the passphrase are in this process from here on (SECURITY.md)
         path = Path(path)
         params = kdf or KdfParams.DEFAULT
         problem = params.problem()
@@ -156,6 +158,9 @@ class LifecycleMixin(StoreBase):
             WrongPassphrase: the passphrase does not open this store.
             StoreDamaged: the header is damaged, or its KDF parameters are absurd (checked first).
         """
+        # Every unlock passes through here, whichever front end asked: no core dump or ptrace of
+        # this process may ever show the passphrase or the data key (SECURITY.md).
+        harden()
         with self._read() as conn:
             uuid, wrapped = self._header(conn)
         if uuid != self._uuid:
