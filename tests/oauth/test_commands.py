@@ -37,7 +37,7 @@ def seeded(store: Store, clock: FrozenClock) -> Store:
 ACCOUNT_FIELDS = {
     "account", "id", "app", "platform", "username", "ig_user_id", "app_scoped_id", "account_type", "page_id", "kind",
     "scopes", "issued_at", "expires_at", "expires_known", "data_access_expires_at", "refreshed_at", "status",
-    "status_reason", "last_verified_at", "last_verify_ok",
+    "status_reason", "last_verified_at", "last_verify_ok", "damage",
 }
 
 
