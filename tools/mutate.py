@@ -71,6 +71,8 @@ TARGETS: tuple[Target, ...] = (
     Target("igtui/core/oauth/callback.py", "igtui.core.oauth.callback", ("tests/oauth/test_callback.py",)),
     Target("igtui/core/refresh/policy.py", "igtui.core.refresh.policy", ("tests/refresh/test_refresh_policy.py",)),
     Target("igtui/core/graph/ratelimit.py", "igtui.core.graph.ratelimit", ("tests/http/test_http_ratelimit.py",)),
+    Target("igtui/core/ints.py", "igtui.core.ints", ("tests/http/test_strict_ints.py",)),
+    Target("igtui/core/store/integrity.py", "igtui.core.store.integrity", ("tests/store/test_metadata_mac.py",)),
 )
 
 EQUIVALENT: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -409,7 +411,7 @@ class _MutantFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 def pytest_args(target: Target) -> list[str]:
     """`pytest` arguments for one mutant run: stop at the first failure, no cache, quiet."""
-    return [*target.tests, "-x", "-q", "--no-header", "-p", "no:cacheprovider", "-p", "no:randomly",
+    return [*target.tests, "-x", "-q", "--no-header", "-n", "0", "-p", "no:cacheprovider", "-p", "no:randomly",
             "-p", "no:hypothesispytest", "-p", "no:benchmark", "-p", "no:cov"]
 
 

@@ -330,3 +330,43 @@ def test_a_token_stored_over_a_changed_row_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RecordDamaged):
         store.replace_token(alice.id, expected_generation=alice.generation, token=Secret("IGAA-new-0000000000000002"),
                             issued_at=NOW, expires_at=None, event=event)
+
+
+# ── the encoding itself: a writer and a checker that share one mistake would agree on it ───────
+
+
+def test_the_encoding_is_pinned_byte_for_byte() -> None:
+    """A known answer: a release that encodes differently could not verify an existing store."""
+    from igtui.core.store import integrity
+
+    got = integrity.encode([7, "ab", None, b"\x00\xff", True, bytearray(b"z"), 1.5])
+    assert got == (b"\x01" + b"I\x00\x00\x00\x017" + b"S\x00\x00\x00\x02ab" + b"N\x00\x00\x00\x00"
+                   + b"B\x00\x00\x00\x02\x00\xff" + b"I\x00\x00\x00\x011" + b"B\x00\x00\x00\x01z"
+                   + b"X\x00\x00\x00\x031.5")
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    (["ab", "c"], ["a", "bc"]),            # lengths, not separators, delimit the fields
+    ([1], ["1"]),                          # an int is not its digits as text
+    ([None], [""]),                        # NULL is not the empty string
+    ([b"x"], ["x"]),                       # a BLOB is not its bytes as text
+    ([None, None], [None]),                # the number of fields counts
+    (["é"], ["e\u0301"]),                  # no normalisation: the stored bytes are what count
+])
+def test_different_rows_never_encode_alike(a: list[object], b: list[object]) -> None:
+    from igtui.core.store import integrity
+
+    assert integrity.encode(a) != integrity.encode(b)
+
+
+def test_a_ciphertext_that_is_not_one_digests_to_a_marker_no_ciphertext_has() -> None:
+    import hashlib
+
+    from igtui.core.store import integrity
+
+    blob = b"\x01\x02"
+    assert integrity.digest(blob) == hashlib.sha256(blob).digest()
+    assert integrity.digest(blob.hex()) == hashlib.sha256(blob).digest()  # SQLite's hex() form
+    marker = b"\xff" * 32
+    assert integrity.digest("not hex") == marker and integrity.digest(None) == marker
+    assert integrity.digest(12) == marker

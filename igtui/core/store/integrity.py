@@ -114,13 +114,7 @@ def account_mac(vault: Vault, row: Sequence[object]) -> bytes:
     return vault.mac(ACCOUNT_PURPOSE, encode(account_fields(*row[:6])))
 
 
-def account_ok(vault: Vault, row: Sequence[object]) -> bool:
-    """Whether an `ACCOUNT_MAC_COLUMNS` row matches its MAC (a missing MAC never does)."""
-    tag = row[6]
-    return isinstance(tag, bytes) and vault.verify_mac(ACCOUNT_PURPOSE, encode(account_fields(*row[:6])), tag)
-
-
 __all__ = [
     "ACCOUNT_MAC_COLUMNS", "ACCOUNT_PURPOSE", "APP_MAC_SELECT", "APP_PURPOSE", "CHANGED", "account_fields",
-    "account_mac", "account_ok", "app_fields", "app_mac", "app_ok", "digest", "encode",
+    "account_mac", "app_fields", "app_mac", "app_ok", "digest", "encode",
 ]
