@@ -88,7 +88,9 @@ async def test_inspect_copy_and_refresh(live_app: Any, sandbox_app: Any, admin: 
     import igtui.ui.app as app_module
     from igtui.ui.screens.token_inspect import TokenInspectScreen
 
-    monkeypatch.setattr(app_module, "CLIPBOARD_CLEAR_SECONDS", 0.3)
+    # Long enough to see the copy land (the audit row is written off the loop first), short
+    # enough to see it cleared.
+    monkeypatch.setattr(app_module, "CLIPBOARD_CLEAR_SECONDS", 1.5)
     account_id, token = _save_sandbox_account(sandbox_app, admin, clock, "acme.studio", age_days=50)
     app = live_app()
     async with app.run_test(size=SMALL) as pilot:
@@ -101,7 +103,7 @@ async def test_inspect_copy_and_refresh(live_app: Any, sandbox_app: Any, admin: 
         await settle(pilot)
         assert token[:20] in _screen_text(app)  # revealed
         await pilot.press("t", "c")
-        assert app.clipboard == token
+        await _until(pilot, lambda: app.clipboard == token, what="the token copied")
         await _until(pilot, lambda: app.clipboard == "", what="clipboard cleared")
         await pilot.press("r")
         await settle(pilot)
