@@ -51,8 +51,9 @@ if TYPE_CHECKING:
 FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 POLL_SECONDS = 60.0
 """`--watch` re-reads the accounts at least this often (a refresh by cron or the TUI is noticed)."""
-SCRUBBED_ENV = ("IGTUI_PASSPHRASE", "IGTUI_NEW_PASSPHRASE")
-"""Never passed to the child."""
+SCRUBBED_ENV = ("IGTUI_PASSPHRASE", "IGTUI_NEW_PASSPHRASE", "IGTUI_PASSPHRASE_COMMAND")
+"""Never passed to the child: the passphrase, nor the command that prints it (as for sinks and
+the notify command)."""
 
 
 @dataclass

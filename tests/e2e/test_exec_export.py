@@ -19,6 +19,7 @@ import json
 import os
 import pty
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -87,6 +88,20 @@ def test_exec_passes_token_user_id_expiry_and_exit_code(world: dict[str, Any], t
     assert got["INSTAGRAM_TOKEN_EXPIRES_AT"] == iso(acme.expires_at)
     assert "IGTUI_PASSPHRASE" not in got  # the child gets a token, not the key to every token
     assert r.stdout == ""
+
+
+def test_exec_does_not_pass_on_the_passphrase_command(world: dict[str, Any], tmp_path: Path) -> None:
+    """Unlocked by a passphrase command, igtui keeps that command from the child too: running it
+    would print the key to every token."""
+    out = tmp_path / "env.json"
+    env = {k: v for k, v in world["env"].items() if k != "IGTUI_PASSPHRASE"}
+    env["IGTUI_PASSPHRASE_COMMAND"] = f"printf %s {shlex.quote(world['env']['IGTUI_PASSPHRASE'])}"
+    r = subprocess.run(igtui_cmd("exec", "acme.studio", "--", sys.executable, "-c", DUMP_ENV, str(out), "0"),
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(out.read_text())
+    assert got["INSTAGRAM_ACCESS_TOKEN"]
+    assert not {"IGTUI_PASSPHRASE", "IGTUI_PASSPHRASE_COMMAND"} & set(got), sorted(got)
 
 
 def test_exec_several_accounts_and_custom_names(world: dict[str, Any], tmp_path: Path) -> None:
