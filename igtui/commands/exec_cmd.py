@@ -51,9 +51,6 @@ if TYPE_CHECKING:
 FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 POLL_SECONDS = 60.0
 """`--watch` re-reads the accounts at least this often (a refresh by cron or the TUI is noticed)."""
-SCRUBBED_ENV = ("IGTUI_PASSPHRASE", "IGTUI_NEW_PASSPHRASE", "IGTUI_PASSPHRASE_COMMAND")
-"""Never passed to the child: the passphrase, nor the command that prints it (as for sinks and
-the notify command)."""
 
 
 @dataclass
@@ -152,8 +149,11 @@ def child_env(bindings: list[Binding], tokens: list[Secret], token_file: Path | 
     """The child's environment: ours (without the passphrase) plus each binding's variables."""
     from igtui.commands._handoff import companion_vars
     from igtui.core.clock import iso
+    from igtui.core.delivery.command import child_environment
 
-    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+    # The one list of what no child of igtui gets (the passphrase, the command that prints it),
+    # shared with command sinks and the notify command.
+    env = child_environment(os.environ, {})
     for b, token in zip(bindings, tokens, strict=True):
         assert b.account is not None
         user_var, expiry_var = companion_vars(b.var)
