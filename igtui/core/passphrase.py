@@ -255,9 +255,9 @@ def unlock_dropping(store: Store, found: FoundPassphrase | Secret) -> StoreError
     so does its `__context__` (cryptography's InvalidTag, raised inside the KDF's caller). A
     caller that keeps the error (the TUI shows it; a test inspects it) would keep the passphrase
     too. The returned error has no traceback, cause or context: its message is all anyone reads.
-    Anything that is not a StoreError is a bug and propagates as it is.
+    Anything that is not a StoreError is a bug and propagates as it is. (`Store.unlock`
+    hardens the process before it derives the key.)
     """
-    harden()
     secret = found.secret if isinstance(found, FoundPassphrase) else found
     try:
         store.unlock(secret)

@@ -181,14 +181,13 @@ class Session:
     def unlock(self, store: Store) -> None:
         """Unlock `store` from this session's passphrase sources (three tries at a prompt).
 
-        The process is hardened first (no core dumps, not dumpable: `igtui.core.procguard`), and
-        once the store is open this session forgets its copy of `IGTUI_PASSPHRASE`
-        (`forget_passphrase`): the data key is all a session needs from then on.
+        The process is hardened (no core dumps, not dumpable: `igtui.core.procguard`) before any
+        passphrase source is read (`find_passphrase`) and again by `Store.unlock`, and once the
+        store is open this session forgets its copy of `IGTUI_PASSPHRASE` (`forget_passphrase`):
+        the data key is all a session needs from then on.
         """
         from igtui.core.passphrase import unlock_with_retries
-        from igtui.core.procguard import harden
 
-        harden()
         unlock_with_retries(store, environ=self.environ, passphrase_file=self.passphrase_file)
         self.forget_passphrase()
 
