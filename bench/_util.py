@@ -108,3 +108,27 @@ def argon2_baseline_code(memory_kib: int, iterations: int, lanes: int) -> str:
 
 def runs_from_env(default: int = 7) -> int:
     return int(os.environ.get("IGTUI_BENCH_RUNS", default))
+
+
+def seed_store(path: Path, params: object, count: int, *, passphrase: str, age_days: float = 0) -> str:
+    """A store with one Instagram app and `count` long-lived accounts, tokens `age_days` old (of
+    60 days); returns the username of the one in the middle, for a single-account lookup."""
+    from datetime import UTC, datetime, timedelta
+
+    from igtui.core.models import Profile, TokenKind
+    from igtui.core.secret import Secret
+    from igtui.core.store import Store
+
+    store = Store.create(path, Secret(passphrase), kdf=params)  # type: ignore[arg-type]
+    store.add_app(name="demo", platform="instagram", app_id="100000000000001",
+                  redirect_uris=["https://localhost/callback"], scopes=["instagram_business_basic"],
+                  secret=Secret("demo-ig-secret-0001"))
+    issued = datetime.now(UTC) - timedelta(days=age_days)
+    logins = [
+        (Profile(id=str(26_000_000_000_000_000 + i), user_id=str(17_841_400_000_000_000 + i), username=f"user{i:05d}"),
+         Secret(f"IGAA{i:05d}" + "x" * 150, register=False))
+        for i in range(1, count + 1)
+    ]
+    store.bulk_save_logins("demo", logins, kind=TokenKind.IG_LONG, issued_at=issued,
+                           expires_at=issued + timedelta(days=60), scopes=["instagram_business_basic"])
+    return f"user{count // 2:05d}"

@@ -21,37 +21,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._util import argon2_baseline_code, bench_env, report, runs_from_env
+from bench._util import argon2_baseline_code, bench_env, report, runs_from_env, seed_store
 from igtui.core.crypto import KdfParams
-from igtui.core.models import Profile, TokenKind
-from igtui.core.secret import Secret
-from igtui.core.store import Store
 
 PASSPHRASE = "bench passphrase"
 TARGET = 1.3
 TOKEN = "IGAA" + "x" * 150
-
-
-def seed(path: Path, params: KdfParams, count: int) -> str:
-    """A store with `count` Instagram accounts; returns the username to exec with (one in the middle)."""
-    store = Store.create(path, Secret(PASSPHRASE), kdf=params)
-    store.add_app(name="demo", platform="instagram", app_id="100000000000001",
-                  redirect_uris=["https://localhost/callback"], scopes=["instagram_business_basic"],
-                  secret=Secret("demo-ig-secret-0001"))
-    now = datetime.now(UTC)
-    logins = [
-        (Profile(id=str(26_000_000_000_000_000 + i), user_id=str(17_841_400_000_000_000 + i), username=f"user{i:05d}"),
-         Secret(f"IGAA{i:05d}" + "x" * 150, register=False))
-        for i in range(1, count + 1)
-    ]
-    store.bulk_save_logins("demo", logins, kind=TokenKind.IG_LONG, issued_at=now - timedelta(days=2),
-                           expires_at=now + timedelta(days=58), scopes=["instagram_business_basic"])
-    return f"user{count // 2:05d}"
 
 
 def timed(commands: Sequence[tuple[Sequence[str], Mapping[str, str]]], runs: int) -> list[tuple[float, float]]:
@@ -87,7 +66,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         home.mkdir(mode=0o700)
-        username = seed(home / "igtui.db", params, count)
+        username = seed_store(home / "igtui.db", params, count, passphrase=PASSPHRASE, age_days=2)
         env = bench_env({"IGTUI_HOME": str(home), "IGTUI_PASSPHRASE": PASSPHRASE})
         argv = [sys.executable, "-m", "igtui", "exec", username, "--", true]
         # Sanity: the child sees the token, and exec never imports httpx or asyncio.
