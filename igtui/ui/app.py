@@ -1,14 +1,13 @@
 """IgtuiApp: wiring and policy only; screens own their workers (ARCHITECTURE.md, "How to add a screen").
 
 The app owns the cross-cutting pieces: the lazily built GraphClient/RefreshEngine/LoginFlow,
-the one error dialog, clipboard copies (OSC 52, tmux passthrough, auto-clear), the
+the one error dialog, clipboard copies (ui/clipboard.py: OSC 52, tmux buffers, the clear), the
 background auto-refresh, and persisting this process's request-log rows in batches.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -17,18 +16,17 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from igtui.core.errors import IgtuiError
 from igtui.core.models import RefreshResult, Trigger
+from igtui.ui.clipboard import Clipboard
 from igtui.ui.commands import Command, IgtuiCommands
 from igtui.ui.services import UiServices
 
 if TYPE_CHECKING:
     from igtui.core.graph import GraphClient
-
-CLIPBOARD_CLEAR_SECONDS = 30.0
-"""A copied token is wiped from the clipboard after this long (where the terminal allows)."""
 
 
 class IgtuiApp(App[int]):
@@ -54,7 +52,8 @@ class IgtuiApp(App[int]):
         self._login: Any = None
         # The request-log writer buffers until a timer flushes it from a worker thread, never inline.
         self._recorder = services.session.recorder(services.store, batch=1 << 30, interval=float("inf"))
-        self._clipboard_secret: str | None = None
+        self.clip = Clipboard(environ=services.environ, clock=services.clock, write=self._write_terminal)
+        self._clear_timer: Timer | None = None
 
     # ── lifecycle ──────────────────────────────────────────────────────────────────────────
     def on_mount(self) -> None:
@@ -85,6 +84,7 @@ class IgtuiApp(App[int]):
         """Close the shared HTTP client and write the last buffered request-log rows before igtui exits."""
         if self._client is not None:
             await self._client.aclose()
+        await self.clip.clear_now()  # a secret copied just before quitting is cleared too
         self._recorder.flush()
 
     # ── services (built lazily, inside this event loop) ───────────────────────────────────
@@ -179,36 +179,52 @@ class IgtuiApp(App[int]):
             text += "\n" + event_line(bad[0])[:300]
         self.notify(text, severity="warning" if bad else "information", markup=False)
 
-    # ── clipboard ──────────────────────────────────────────────────────────────────────────
+    # ── clipboard (igtui/ui/clipboard.py does the work) ─────────────────────────────────────
+    def _write_terminal(self, data: str) -> None:
+        if self._driver is not None:
+            self._driver.write(data)
+
     def copy_to_clipboard(self, text: str) -> None:
-        """OSC 52, wrapped in tmux's DCS passthrough when running inside tmux."""
-        if not self.services.environ.get("TMUX"):
-            super().copy_to_clipboard(text)
-            return
+        """Textual's own copies (inputs, text selections) go the same tmux-aware way as igtui's, silently."""
         self._clipboard = text
-        if self._driver is None:
-            return
-        payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
-        self._driver.write(f"\x1bPtmux;\x1b\x1b]52;c;{payload}\a\x1b\\")
+        self.run_worker(self.clip.copy(text, what="the selection"), group="clipboard", exit_on_error=False)
 
     def copy_value(self, value: str, *, what: str, secret: bool = False) -> None:
-        """Copy via OSC 52; a secret is wiped from the clipboard after 30 s."""
-        self.copy_to_clipboard(value)
-        if secret:
-            self._clipboard_secret = value
-            self.set_timer(CLIPBOARD_CLEAR_SECONDS, self._clear_clipboard)
-            extra = f" It is cleared in {int(CLIPBOARD_CLEAR_SECONDS)} s."
-        else:
-            extra = ""
-        self.notify(f"Copied {what} (OSC 52).{extra} Press v to show it if your terminal blocks OSC 52.", markup=False)
+        """Copy `value` (a secret is cleared after 30 s) and toast exactly where it was sent."""
+        self._clipboard = value
+        self._copy(value, what, secret, self._show_key())
 
-    def _clear_clipboard(self) -> None:
-        if self._clipboard_secret is not None and self.clipboard == self._clipboard_secret:
-            self.copy_to_clipboard("")
-        self._clipboard_secret = None
+    @work(group="clipboard", exit_on_error=False)
+    async def _copy(self, value: str, what: str, secret: bool, show_key: str) -> None:
+        notice = await self.clip.copy(value, what=what, secret=secret, show_key=show_key)
+        self.notify(notice.text, severity=notice.severity, markup=False)
+        if self.clip.pending and self._clear_timer is None:
+            self._clear_timer = self.set_interval(1.0, self._clear_if_due)
+
+    def _clear_if_due(self) -> None:
+        """Ticks once a second while a secret waits: the deadline is on the injected clock, not this timer."""
+        if self.clip.due():
+            self._clear()
+        elif not self.clip.pending and self._clear_timer is not None:
+            self._clear_timer.stop()
+            self._clear_timer = None
+
+    @work(group="clipboard", exit_on_error=False)
+    async def _clear(self) -> None:
+        notice = await self.clip.clear()
+        if notice is not None:
+            self._clipboard = ""
+            self.notify(notice.text, severity=notice.severity, markup=False)
+
+    def _show_key(self) -> str:
+        """The key that shows the value for copying by hand on this screen (v on the token screen, F4 on login)."""
+        for active in self.screen.active_bindings.values():
+            if active.binding.action in ("show_copy", "show_url"):
+                return self.get_key_display(active.binding)
+        return "v"
 
     def show_for_copy(self, value: str, *, what: str) -> None:
-        """The last resort: show the value for manual selection."""
+        """The last resort: show the value for manual selection (the caller has recorded the read)."""
         from igtui.ui.dialogs.copy import CopyDialog
 
         self.push_screen(CopyDialog(what, value))
