@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from textual.widgets import DataTable, Input, Static
 from ui_helpers import IG_APP_ID, SMALL, WIDE, settle
 
@@ -83,14 +82,10 @@ async def test_login_from_scope_selection_to_saved_account(
         assert any("lumen.photo" in str(table.get_row_at(i)[0]) for i in range(table.row_count))
 
 
-async def test_inspect_copy_and_refresh(live_app: Any, sandbox_app: Any, admin: SandboxAdmin, clock: FrozenClock,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    import igtui.ui.app as app_module
+async def test_inspect_copy_and_refresh(live_app: Any, sandbox_app: Any, admin: SandboxAdmin,
+                                        clock: FrozenClock) -> None:
     from igtui.ui.screens.token_inspect import TokenInspectScreen
 
-    # Long enough to see the copy land (the audit row is written off the loop first), short
-    # enough to see it cleared.
-    monkeypatch.setattr(app_module, "CLIPBOARD_CLEAR_SECONDS", 1.5)
     account_id, token = _save_sandbox_account(sandbox_app, admin, clock, "acme.studio", age_days=50)
     app = live_app()
     async with app.run_test(size=SMALL) as pilot:
@@ -104,6 +99,7 @@ async def test_inspect_copy_and_refresh(live_app: Any, sandbox_app: Any, admin: 
         assert token[:20] in _screen_text(app)  # revealed
         await pilot.press("t", "c")
         await _until(pilot, lambda: app.clipboard == token, what="the token copied")
+        clock.advance(timedelta(seconds=31))  # the clear is due on the injected clock
         await _until(pilot, lambda: app.clipboard == "", what="clipboard cleared")
         await pilot.press("r")
         await settle(pilot)
