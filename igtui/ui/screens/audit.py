@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 LIMIT = 500
 """Rows shown (the newest); `igtui audit` lists them all."""
-EMPTY = "No token has been read yet. Reads by token get, export, exec, sinks and this TUI appear here."
+EMPTY = ("No token has been read yet: c (copy) or v (show) on a token screen, igtui token get, export, exec "
+         "and sinks each leave a row here.")
 UNVERIFIED = "Unchecked: this is what the store file says. v verifies the chain."
 _ACTION_ORDER = ("get", "export", "exec", "sink", "reveal", "copy", "show")
 _ACTION_STYLE = {"sink": "cyan", "exec": "magenta", "export": "yellow",

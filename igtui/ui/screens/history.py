@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Select, Static
 from igtui.core.models import RefreshEvent, RefreshResult
 from igtui.ui.base import IgtuiScreen
 from igtui.ui.text import safe, when
+from igtui.ui.widgets.empty import HISTORY, HISTORY_FILTERED, empty_hint
 
 LIMIT = 500
 _RESULT_STYLE = {
@@ -111,6 +112,7 @@ class HistoryScreen(IgtuiScreen):
             )
         if events:
             table.move_cursor(row=min(cursor, len(events) - 1), animate=False)
+        empty_hint(table, HISTORY_FILTERED if len(kwargs) > 1 else HISTORY)  # kwargs: the limit, then filters
         self.sub_title = f"{len(events)} attempts" + (" (newest 500)" if len(events) >= LIMIT else "")
 
     @on(DataTable.RowHighlighted)

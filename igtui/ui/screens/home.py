@@ -23,6 +23,7 @@ from igtui.ui.base import IgtuiScreen
 from igtui.ui.screens.home_rows import MAX_APP_STATES, SORTS, AppState, Row, read_home, sort_key
 from igtui.ui.screens.token_inspect import FORCE_KEY, RefreshActions
 from igtui.ui.text import countdown, safe, when
+from igtui.ui.widgets.empty import HOME, empty_hint, filtered
 from igtui.ui.widgets.health import ATTENTION, health_text
 
 _PLATFORM = {"instagram": "IG", "facebook": "FB"}
@@ -144,6 +145,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
             with contextlib.suppress(Exception):  # the row may be filtered out
                 table.move_cursor(row=table.get_row_index(selected), animate=False)
         self._summarise(len(rows))
+        empty_hint(table, filtered(self._needle) if self._needle else HOME)
 
     def _cells(self, row: Row, now: datetime) -> tuple[Text, ...]:
         if row.account_id is None:

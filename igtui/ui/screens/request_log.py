@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from igtui.core.models import Exchange
 from igtui.ui.base import IgtuiScreen
 from igtui.ui.text import safe, when
+from igtui.ui.widgets.empty import REQUEST_LOG, empty_hint, filtered
 from igtui.ui.widgets.usage import UsageBoard
 
 RING = 2000
@@ -108,6 +109,7 @@ class RequestLogScreen(IgtuiScreen):
             rows = await asyncio.to_thread(store.list_exchanges, after_id=self._last_id, limit=BATCH)
         if rows:
             self.add(rows)
+        empty_hint(self.query_one(DataTable), filtered(self._needle) if self._needle else REQUEST_LOG)
 
     def add(self, rows: list[Exchange]) -> None:
         """Append new exchanges to the ring and the table (dropping the oldest beyond RING)."""
@@ -165,6 +167,7 @@ class RequestLogScreen(IgtuiScreen):
         if self.follow and table.row_count:
             table.move_cursor(row=table.row_count - 1, animate=False)
         self._draw_state()
+        empty_hint(table, filtered(self._needle) if self._needle else REQUEST_LOG)
 
     def _draw_gauges(self) -> None:
         self.query_one("#gauges", Static).update(self._board.render(self.igtui.services.clock.now()))
