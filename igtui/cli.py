@@ -72,8 +72,51 @@ class IgtuiParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
 
-def build_parser() -> IgtuiParser:
-    """The full parser with every available command module registered."""
+COMMANDS: dict[str, str] = {
+    "init": "store", "passwd": "store", "info": "store", "app": "apps", "login": "login", "account": "accounts",
+    "token": "tokens", "export": "export", "exec": "exec_cmd", "refresh": "refresh", "status": "status",
+    "history": "history", "log": "log", "audit": "audit", "sink": "sink", "sandbox": "sandbox",
+}
+"""Each top-level command and the module in `COMMAND_MODULES` that registers it (a test holds the
+two to what the modules really register).
+
+Why: building the whole parser imports all the command modules and makes ~230 argparse actions
+(each asks the terminal for its size), a quarter of the non-KDF start-up of `igtui token get` and
+`igtui exec`; a run that names its command only needs that command's module."""
+
+_VALUE_OPTIONS = ("--store", "--passphrase-file")
+_FLAG_OPTIONS = ("--verbose",)
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """The command `argv` names, when only global options in their exact spelling come before it.
+
+    None when there is no command or anything else comes first (`--help`, `--version`, `--demo`,
+    an abbreviated or unknown option, `--`): those runs get the whole parser, so argparse says and
+    does exactly what it always did.
+    """
+    words = list(argv)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if not word.startswith("-") or word == "-":
+            return word
+        name, eq, _value = word.partition("=")
+        if name in _VALUE_OPTIONS:
+            i += 1 if eq else 2
+        elif word in _FLAG_OPTIONS:
+            i += 1
+        else:
+            return None
+    return None
+
+
+def build_parser(command: str | None = None) -> IgtuiParser:
+    """The parser with every command module registered, or only the one registering `command`.
+
+    `command` (see `command_word`) is a hint: an unknown one gets the whole parser, whose error
+    names the valid choices.
+    """
     parser = IgtuiParser(
         prog="igtui",
         description="Obtain, inspect, refresh and keep alive Instagram Platform API tokens. "
@@ -83,7 +126,8 @@ def build_parser() -> IgtuiParser:
     parser.add_argument("--version", action="version", version=f"igtui {__version__}")
     parser.add_argument("--demo", action="store_true", help="open the TUI on deterministic demo data")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=IgtuiParser)
-    for name in COMMAND_MODULES:
+    only = COMMANDS.get(command) if command is not None else None
+    for name in COMMAND_MODULES if only is None else (only,):
         importlib.import_module(f"igtui.commands.{name}").register(subparsers)
     return parser
 
@@ -105,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = os.environ.get("IGTUI_DEBUG") == "1"
     try:
-        parser = build_parser()
+        parser = build_parser(command_word(args_list))
         try:
             args = parser.parse_args(args_list)
         except SystemExit as exc:  # --help / --version
@@ -145,4 +189,4 @@ def _redacted(exc: BaseException) -> str:
     return _one_line(text)[:300]
 
 
-__all__ = ["COMMAND_MODULES", "IgtuiParser", "build_parser", "main"]
+__all__ = ["COMMANDS", "COMMAND_MODULES", "IgtuiParser", "build_parser", "command_word", "main"]

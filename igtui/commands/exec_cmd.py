@@ -389,9 +389,14 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(f"--token-file: the directory {shell_quote(token_file.parent)} does not exist")
 
     wiring = session(args)
-    store = wiring.open_store(unlock=True)
-    _resolve(store, bindings, wiring.clock.now())
-    tokens = _read(store, bindings, token_file, restart=False)
+    store = wiring.open_store(unlock=False)
+    # One SQLite connection from the unlock to the audit row: each connection closed on its own
+    # costs a -wal/-shm creation and removal, and the last close checkpoints. The scope ends (its
+    # connection closed) before the child runs, which may be for hours.
+    with store.reusing_connections():
+        wiring.unlock(store)
+        _resolve(store, bindings, wiring.clock.now())
+        tokens = _read(store, bindings, token_file, restart=False)
     try:
         if token_file is not None:
             write_token_file(token_file, tokens[0])

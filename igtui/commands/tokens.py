@@ -20,20 +20,25 @@ if TYPE_CHECKING:
 
 
 def _get(args: argparse.Namespace) -> int:
-    from igtui.commands._common import open_store
+    from igtui.commands._common import session
     from igtui.core.clock import SystemClock
     from igtui.core.errors import ReloginRequired
     from igtui.core.models import AccountStatus
 
-    store = open_store(args, unlock=True)
-    account = store.get_account(args.account)
-    if not args.force:
-        if account.status is AccountStatus.NEEDS_RELOGIN:
-            raise ReloginRequired(f"{account.ref} needs a new login: {account.status_reason or 'the token is dead'}")
-        if account.expires_at is not None and account.expires_at <= SystemClock().now():
-            raise ReloginRequired(f"the token of {account.ref} expired; log in again")
-    token = store.account_token(account.id)
-    store.append_audit("get", account)  # before the token leaves: no audit row, no token (SECURITY.md)
+    wiring = session(args)
+    store = wiring.open_store(unlock=False)
+    # One SQLite connection from the unlock to the audit row (see exec_cmd._run for why).
+    with store.reusing_connections():
+        wiring.unlock(store)
+        account = store.get_account(args.account)
+        if not args.force:
+            if account.status is AccountStatus.NEEDS_RELOGIN:
+                raise ReloginRequired(
+                    f"{account.ref} needs a new login: {account.status_reason or 'the token is dead'}")
+            if account.expires_at is not None and account.expires_at <= SystemClock().now():
+                raise ReloginRequired(f"the token of {account.ref} expired; log in again")
+        token = store.account_token(account.id)
+        store.append_audit("get", account)  # before the token leaves: no audit row, no token (SECURITY.md)
     sys.stdout.write(token.reveal() + "\n")
     sys.stdout.flush()
     return 0

@@ -139,7 +139,7 @@ def _fast_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     import igtui.core.crypto as crypto
 
     parser = igtui.cli.build_parser()
-    monkeypatch.setattr(igtui.cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(igtui.cli, "build_parser", lambda *_command: parser)
     real = crypto.derive_kek
 
     def derive(passphrase: Secret, salt: bytes, params: KdfParams) -> bytearray:

@@ -28,8 +28,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from igtui.core.graph.redact import redact_text
-
 OUTPUT_KEEP = 2000
 """Characters of output kept (the end: errors come last)."""
 _SCRUB = ("IGTUI_PASSPHRASE", "IGTUI_PASSPHRASE_COMMAND", "IGTUI_NEW_PASSPHRASE", "IGTUI_CRASHPOINT")
@@ -46,6 +44,10 @@ class CommandOutcome:
 
 
 def _clean(raw: bytes, token: str) -> str:
+    # Imported here: `exec` and the notify command use `child_environment` alone, and redact's
+    # patterns cost their compile on every start-up that imports this module.
+    from igtui.core.graph.redact import redact_text
+
     text = raw.decode("utf-8", "replace").replace(token, "***")
     text = redact_text(text)
     return text[-OUTPUT_KEEP:].strip()
