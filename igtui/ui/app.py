@@ -41,6 +41,9 @@ class IgtuiApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 
+    then_open: str | None = None
+    """An `action_open` name to open over home once it is up (set by `run_tui` after a first run)."""
+
     data_version: reactive[int] = reactive(0)
     """Bumped whenever accounts, apps or history change; screens watch it and reload."""
 
@@ -76,6 +79,8 @@ class IgtuiApp(App[int]):
         from igtui.ui.screens.home import HomeScreen
 
         self.push_screen(HomeScreen())
+        if self.then_open:  # after the first-run screen: the app editor over home
+            self.action_open(self.then_open)
         self.set_interval(0.5, self._flush_exchanges)
         if self.services.auto_refresh_seconds:
             self.set_interval(self.services.auto_refresh_seconds, self.refresh_due_now)
@@ -309,12 +314,16 @@ def crash_report(error: BaseException | None, *, debug: bool = False) -> str:
 def run_tui(args: Any) -> int:
     """Entry point used by `igtui` with no subcommand (igtui/cli.py imports this lazily)."""
     from igtui.core.logsafe import install_log_redaction
-    from igtui.ui.startup import build_services
+    from igtui.ui.startup import prepare
 
     install_log_redaction()
-    services, cleanup = build_services(args)
+    start = prepare(args)  # with no store at a terminal: the first-run screen (ui/startup.py)
+    if start is None:
+        return 0  # quit on the first-run screen: nothing failed
     try:
-        result = IgtuiApp(services).run()
+        app = IgtuiApp(start.services)
+        app.then_open = start.then
+        result = app.run()
     finally:
-        cleanup()
+        start.cleanup()
     return 0 if result is None else int(result)
