@@ -229,10 +229,21 @@ class IgtuiApp(App[int]):
         return "v"
 
     def show_for_copy(self, value: str, *, what: str) -> None:
-        """The last resort: show the value for manual selection (the caller has recorded the read)."""
+        """The last resort: show the value for manual selection (the caller has recorded the read).
+
+        For a token it also names `igtui token get APP/user`, the account's being that of the
+        screen asking (the token screen), so a shell can have it with no selection at all.
+        """
+        import shlex
+
         from igtui.ui.dialogs.copy import CopyDialog
 
-        self.push_screen(CopyDialog(what, value))
+        command = None
+        if "token" in what:
+            account = getattr(self.screen, "_account", None)
+            ref = getattr(account, "ref", None)
+            command = f"igtui token get {shlex.quote(ref) if isinstance(ref, str) else 'ACCOUNT'}"
+        self.push_screen(CopyDialog(what, value, command=command))
 
     # ── navigation ───────────────────────────────────────────────────────────────────────
     def open_screen(self, screen: Screen[Any]) -> None:
