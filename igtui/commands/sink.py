@@ -14,12 +14,11 @@ arguments; 3 the store is locked or damaged, or a sink's configuration was chang
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from igtui.core.delivery.config import Sink
+    from igtui.core.delivery.config import Sink, SinkConfig
     from igtui.core.delivery.deliver import Delivery
 
 
@@ -60,37 +59,26 @@ def _report(deliveries: list[Delivery]) -> int:
 
 def _add(args: argparse.Namespace) -> int:
     from igtui.commands._common import session
-    from igtui.core.delivery.config import DEFAULT_TIMEOUT, DEFAULT_VAR, SinkConfig
+    from igtui.core.delivery.config import sink_config
     from igtui.core.errors import UsageError
     from igtui.core.safetext import plain
 
     if (args.file is None) == (args.command is None):
         raise UsageError("give exactly one of --file PATH or --command 'CMD' (see 'igtui sink add --help')")
-    if args.file is not None:
-        if args.timeout is not None:
-            raise UsageError("--timeout goes with --command, not --file")
-        fmt = args.format or "dotenv"
-        if fmt == "raw" and args.var is not None:
-            raise UsageError("--var does not go with --format raw (the file holds only the token)")
-        path = os.path.abspath(os.path.expanduser(args.file))
-        if os.path.isdir(path):
-            raise UsageError(f"{plain(path, limit=200)} is a directory; give the file the token goes to")
-        if not os.path.isdir(os.path.dirname(path)):
-            raise UsageError(f"the directory of {plain(path, limit=200)} does not exist")
-        var = None if fmt == "raw" else (args.var or DEFAULT_VAR)
-        spec: dict[str, Any] = {"kind": "file", "path": path, "format": fmt, "var": var}
-    else:
-        if args.format is not None or args.var is not None:
-            raise UsageError("--format and --var go with --file, not --command")
-        timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
-        spec = {"kind": "command", "command": args.command, "timeout": timeout}
+
+    def config_for(account_id: int) -> SinkConfig:
+        # The checks and defaults live in the core (`sink_config`), shared with the TUI's sink editor.
+        if args.file is not None:
+            return sink_config(account_id, "file", path=args.file, format=args.format, var=args.var,
+                               timeout=args.timeout)
+        return sink_config(account_id, "command", command=args.command, format=args.format, var=args.var,
+                           timeout=args.timeout)
+
+    config_for(0)  # bad input is refused before the passphrase is asked for
     wiring = session(args)
     store = wiring.open_store(unlock=True)
     account = store.get_account(args.account)
-    config = SinkConfig(account_id=account.id, **spec)
-    problem = config.problem()
-    if problem:
-        raise UsageError(problem)
+    config = config_for(account.id)
     sink = store.add_sink(config)
     print(sink.id)
     print(plain(f"igtui: added sink {sink.id}: {account.ref} → {sink.kind} {sink.target}", limit=1000),

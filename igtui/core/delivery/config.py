@@ -8,17 +8,24 @@ copy for `igtui sink list` and `igtui status`, which need no passphrase; when th
 opened, every plain column is compared with it, and any difference refuses the sink as changed
 outside igtui (SECURITY.md: an attacker who can write the file).
 
-This module is pure (no I/O, no store import), so the store, the delivery code and the commands
-share it without import cycles.
+This module imports no store, so the store, the delivery code and the front ends share it
+without import cycles. It is pure but for `sink_config`, which turns what a user typed (`igtui
+sink add`'s flags, the TUI's sink editor) into a `SinkConfig`: the one place those checks live,
+so both front ends accept and refuse the same input in the same words. It resolves the path and
+looks (stat only) at its directory.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+
+from igtui.core.errors import ValidationError
+from igtui.core.safetext import plain
 
 SinkKind = Literal["file", "command"]
 FileFormat = Literal["dotenv", "json", "raw"]
@@ -135,6 +142,87 @@ class SinkConfig:
         return None
 
 
+class SinkInputError(ValidationError):
+    """What a user typed is not a sink (exit 2): one line, and the field it is about.
+
+    Why the field: the TUI's sink editor shows the line under that field; the CLI prints it
+    as any other usage error. `field` is one of "path", "format", "var", "command", "timeout",
+    or None when no single field is to blame.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def sink_config(
+    account_id: int,
+    kind: SinkKind,
+    *,
+    path: str | None = None,
+    format: str | None = None,
+    var: str | None = None,
+    command: str | None = None,
+    timeout: float | None = None,
+) -> SinkConfig:
+    """The sink a user asked for (`igtui sink add`, the TUI's sink editor), with the defaults
+    filled in, or `SinkInputError` naming the field that is wrong.
+
+    File sinks: `~` is expanded and the path made absolute here, once (cron runs elsewhere); it
+    must not be a directory and its directory must exist. Format defaults to dotenv, the variable
+    to INSTAGRAM_ACCESS_TOKEN (none for raw). Command sinks: the timeout defaults to 30 s. A field
+    that does not go with the kind is refused rather than ignored. Last, `SinkConfig.problem()`,
+    the check the store makes again on add and on every open.
+    """
+    if kind == "file":
+        if command is not None:
+            raise SinkInputError("a file sink runs no command", field="command")
+        if timeout is not None:
+            raise SinkInputError("a timeout goes with a command sink, not a file", field="timeout")
+        fmt = format or "dotenv"
+        if fmt not in FORMATS:
+            raise SinkInputError(f"the format is one of {', '.join(FORMATS)}", field="format")
+        if fmt == "raw" and var is not None:
+            raise SinkInputError("a raw file holds only the token: it takes no variable name", field="var")
+        if not path or not path.strip():
+            raise SinkInputError("give the file the token goes to", field="path")
+        if "\x00" in path or len(path) > MAX_PATH_CHARS:
+            raise SinkInputError(f"a path is at most {MAX_PATH_CHARS} characters, without NUL", field="path")
+        full = os.path.abspath(os.path.expanduser(path))
+        if os.path.isdir(full):
+            raise SinkInputError(f"{plain(full, limit=200)} is a directory; give the file the token goes to",
+                                 field="path")
+        if not os.path.isdir(os.path.dirname(full)):
+            raise SinkInputError(f"the directory of {plain(full, limit=200)} does not exist", field="path")
+        name = None if fmt == "raw" else (var or DEFAULT_VAR)
+        if name is not None and not _VAR_RE.match(name):
+            raise SinkInputError("a variable name is letters, digits and _, and does not start with a digit",
+                                 field="var")
+        config = SinkConfig(account_id=account_id, kind="file", path=full, format=fmt, var=name)
+    elif kind == "command":
+        if path is not None:
+            raise SinkInputError("a command sink writes no file", field="path")
+        if format is not None or var is not None:
+            raise SinkInputError("a format and a variable name go with a file sink, not a command",
+                                 field="format" if format is not None else "var")
+        if not command or not command.strip():
+            raise SinkInputError("give the command that receives the token on its stdin", field="command")
+        if len(command) > MAX_COMMAND_CHARS:
+            raise SinkInputError(f"a command is at most {MAX_COMMAND_CHARS} characters", field="command")
+        if "\x00" in command:
+            raise SinkInputError("a command cannot contain a NUL character", field="command")
+        seconds = DEFAULT_TIMEOUT if timeout is None else timeout
+        if not 0 < seconds <= MAX_TIMEOUT:  # NaN fails this too
+            raise SinkInputError(f"the timeout is seconds between 0 and {MAX_TIMEOUT:g}", field="timeout")
+        config = SinkConfig(account_id=account_id, kind="command", command=command, timeout=seconds)
+    else:
+        raise SinkInputError("a sink is a file or a command")
+    problem = config.problem()
+    if problem:
+        raise SinkInputError(problem)
+    return config
+
+
 @dataclass(frozen=True, slots=True)
 class Sink:
     """A sink's row as stored: the plain copy of its target (display only) and its state.
@@ -194,5 +282,7 @@ __all__ = [
     "FileFormat",
     "Sink",
     "SinkConfig",
+    "SinkInputError",
     "SinkKind",
+    "sink_config",
 ]
