@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from igtui.core.clock import Clock
@@ -111,9 +112,9 @@ class BulkRunner:
         """Refresh every due account, plus those whose previous attempt died in flight (so their
         intent is resolved); then name and announce what no refresh can save."""
         now = self.clock.now()
-        accounts = await self._load_all(run)
         intents = await asyncio.to_thread(self.locks.stale_intents)
         run.stale = stale = set(intents)
+        accounts = await self._load_candidates(run, now, also=stale)
         chosen: list[Account] = []
         for acc in accounts:
             days = policy.window_days(acc, run.apps.get(acc.app_name), run.window)
@@ -167,6 +168,23 @@ class BulkRunner:
         """Announce expiring / expired / broken accounts without refreshing any."""
         accounts = await self._load_all(run)
         return await self.recorder.announce_expiring(run, accounts, run.apps, skip=set())
+
+    async def _load_candidates(self, run: Run, now: datetime, *, also: set[int]) -> list[Account]:
+        """The accounts a due run must look at, and every app into the run (as `_load_all`).
+
+        Why not every account: at 100,000 accounts with nothing due, reading them all to find
+        each one healthy was the whole cost of a cron run. `Store.accounts_to_look_at` selects,
+        on indexes, a superset of the accounts this run can act on: the due ones (in the widest
+        window in use, `run.window` included), those needing a retry or a login, the troubled
+        ones (named as lost, announced), the accounts of blocked apps (the probe), plus `also`
+        (dead holders' intents) and the accounts with a notice to close (`pending_recovery`).
+        The policy below then decides on them exactly as it did on every account; an account
+        left out is healthy and not due, so the old loop did nothing with it either.
+        """
+        run.apps = {a.name: a for a in await asyncio.to_thread(self.store.list_apps)}
+        pending = await asyncio.to_thread(self.recorder.notifier.pending_recovery)
+        ids = also | {int(key) for key in pending if key.isascii() and key.isdigit()}
+        return await asyncio.to_thread(self.store.accounts_to_look_at, now, window_days=run.window, also=ids)
 
     async def _load_all(self, run: Run) -> list[Account]:
         """Every account, and every app into the run: each run sees apps as they are now (edits, blocks)."""

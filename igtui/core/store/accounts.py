@@ -7,14 +7,15 @@ reading and replacing it).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, overload
 
 from igtui.core.crypto import Vault
 from igtui.core.errors import NotFound, UsageError, ValidationError
-from igtui.core.models import Account, AccountStatus, Profile, TokenKind
+from igtui.core.models import DEFAULT_REFRESH_WITHIN_DAYS, Account, AccountStatus, Profile, TokenKind
 from igtui.core.safetext import echo
 from igtui.core.secret import Secret
 from igtui.core.store import integrity
@@ -258,6 +259,93 @@ class AccountsMixin(StoreBase):
                 self._app_row(conn, app_name)
                 rows = self._select(conn, f"{rec.ACCOUNT_SELECT} WHERE p.name = ? ORDER BY a.username, a.id",
                                     (app_name,))
+        mapper = rec.account_from_row
+        return [mapper(r) for r in rows]
+
+    def iter_accounts(self, app_name: str | None = None) -> Iterator[Account]:
+        """`list_accounts`, streamed: accounts are mapped as SQLite hands them over, so a caller
+        that writes each one out (`--json`, `--jsonl`) holds one row at a time, whatever the size
+        of the store.
+
+        One read transaction on a connection of its own: every row comes from one snapshot,
+        and a row whose text cannot be decoded (which fails the cursor where it stands) is
+        read again leniently from that same snapshot, skipping what was already yielded.
+
+        Raises:
+            NotFound: `app_name` names no app.
+        """
+        with self._snapshot() as conn:
+            # App by app, in the order of `list_accounts` (accounts of no app first, as NULL sorts
+            # first): each app's accounts come off the (app, username, id) index already in order,
+            # so nothing is sorted and the first row is written at once.
+            parts: list[tuple[str, tuple[object, ...]]] = []
+            by_app = f"{rec.ACCOUNT_SELECT} WHERE a.app = ? ORDER BY a.username, a.id"
+            if app_name is None:
+                parts.append((f"{rec.ACCOUNT_SELECT} WHERE a.app NOT IN (SELECT id FROM apps)"
+                              " ORDER BY a.username, a.id", ()))
+                parts += [(by_app, (r[0],)) for r in conn.execute("SELECT id FROM apps ORDER BY name, id")]
+            else:
+                parts.append((by_app, (self._app_row(conn, app_name)[0],)))
+            for sql, args in parts:
+                yield from self._stream(conn, sql, args, rec.account_from_row)
+
+    def count_accounts(self) -> int:
+        """How many accounts the store holds (one COUNT: `status`'s summary of the quiet ones)."""
+        with self._read() as conn:
+            return int(conn.execute("SELECT count(*) FROM accounts").fetchone()[0])
+
+    def accounts_to_look_at(
+        self, now: datetime, *, window_days: int | None = None, also: Iterable[int] = ()
+    ) -> list[Account]:
+        """Every account that may be due, or need attention, at `now`: a superset, read in SQL.
+
+        Why: `refresh --due` and `status` need only these; reading the other 99 % of a large
+        store to find each of them healthy is what made both cost like the store. The selection
+        runs on indexes and decides nothing itself: callers apply the policy (`policy.is_due`,
+        `policy.assess`) to what comes back, exactly as they did to every account.
+
+        An account is left out only when all of these hold (`migrations.ACCOUNT_STATE`): its
+        `state` is 'ok', its app is neither blocked nor damaged, and neither its `expires_at`
+        nor its `data_access_expires_at` falls before `now` + the widest window in use (the
+        default or `window_days`, every app's and every account's own). Such an account is
+        healthy and not due at `now`: its token is long-lived or never expires, and its end is
+        further away than any window that could apply to it. `also` adds accounts by id (a
+        refresh interrupted, a sink in trouble, a recovery to announce). Ordered as
+        `list_accounts`.
+
+        The selection trusts `expires_at` as every reader of the file does; `state` is computed
+        by SQLite from the row itself, so no writer can leave it stale.
+        """
+        default = DEFAULT_REFRESH_WITHIN_DAYS if window_days is None else window_days
+        extra = sorted({int(i) for i in also})
+        with self._read() as conn:
+            widest = default
+            # A value igtui never writes (text, not even UTF-8; a huge number) counts as the widest
+            # window of all; it is judged in SQL, so no such text is ever decoded here.
+            wider = (f"max(CASE WHEN typeof(refresh_within_days) = 'integer' AND refresh_within_days"
+                     f" BETWEEN 0 AND {rec.WITHIN_MAX} THEN refresh_within_days ELSE {rec.WITHIN_MAX} END)")
+            for (days,) in conn.execute(
+                f"SELECT {wider} FROM apps WHERE refresh_within_days IS NOT NULL UNION ALL"
+                f" SELECT {wider} FROM accounts WHERE refresh_within_days IS NOT NULL"
+            ):
+                if days is not None:
+                    widest = max(widest, int(days))
+            horizon = rec.epoch(now + timedelta(days=widest))
+            flagged = [r.id for r in self._apps_by_row_id(conn)
+                       if r.blocked_kind is not None or r.damage is not None]
+            rows = self._select(
+                conn,
+                f"{rec.ACCOUNT_SELECT} WHERE a.id IN ("
+                "SELECT id FROM accounts WHERE state <> 'ok'"
+                " UNION SELECT id FROM accounts WHERE expires_at < ?"
+                " UNION SELECT id FROM accounts WHERE data_access_expires_at IS NOT NULL"
+                " AND data_access_expires_at < ?"
+                " UNION SELECT id FROM accounts WHERE app IN (SELECT value FROM json_each(?))"
+                " UNION SELECT id FROM accounts WHERE app NOT IN (SELECT id FROM apps)"
+                " UNION SELECT value FROM json_each(?))"
+                " ORDER BY p.name, a.username, a.id",
+                (horizon, horizon, json.dumps(flagged), json.dumps(extra)),
+            )
         mapper = rec.account_from_row
         return [mapper(r) for r in rows]
 

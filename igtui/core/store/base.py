@@ -12,11 +12,11 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from igtui.core.clock import Clock, SystemClock
 from igtui.core.crypto import Vault
@@ -27,6 +27,8 @@ from igtui.core.store import connection, integrity
 from igtui.core.store import records as rec
 from igtui.core.store.connection import BEGIN_RETRIES, is_busy, map_error
 from igtui.core.store.pool import ConnectionPool
+
+T = TypeVar("T")
 
 
 class _Unset:
@@ -170,6 +172,53 @@ class StoreBase:
         finally:
             conn.text_factory = str
         return rows
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own holding one read transaction: every statement run on it sees
+        the same snapshot (WAL), however long the caller takes between rows.
+
+        Why its own: a streamed listing keeps its cursor open while the caller writes rows out;
+        sharing a pooled connection would interleave other calls with that cursor. Closed (and
+        the snapshot released) when the block ends.
+        """
+        try:
+            conn = connection.connect(self.path)
+        except sqlite3.Error as exc:
+            raise map_error(exc, self.path) from None
+        try:
+            conn.execute("BEGIN")  # deferred: a read snapshot from the first SELECT, no write lock
+            yield conn
+        except sqlite3.Error as exc:
+            raise map_error(exc, self.path) from None
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _stream(conn: sqlite3.Connection, sql: str, args: Sequence[object],
+                mapper: Callable[[rec.Row], T]) -> Iterator[T]:
+        """The rows of one SELECT, mapped as SQLite hands them over (one row in memory at a time).
+
+        A TEXT cell that is not UTF-8 fails the cursor where it stands: the statement is then
+        run again leniently on the same snapshot, past what was already yielded, and the
+        mappers mark that row damaged (as `_select` does for a whole list).
+        """
+        done = 0
+        try:
+            for row in conn.execute(sql, args):
+                yield mapper(row)
+                done += 1
+            return
+        except sqlite3.OperationalError as exc:
+            if not rec.is_decode_failure(exc):
+                raise
+        conn.text_factory = rec.lenient_text
+        try:
+            for index, row in enumerate(conn.execute(sql, args)):
+                if index >= done:
+                    yield mapper(row)
+        finally:
+            conn.text_factory = str
 
     @staticmethod
     def _next_id(conn: sqlite3.Connection, table: str) -> int:

@@ -6,7 +6,7 @@ that shares the store, a cron job's included. Only redacted URLs arrive here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from igtui.core.models import Exchange
 from igtui.core.store import logrecords as logrec
@@ -57,6 +57,21 @@ class ExchangesMixin(StoreBase):
                     (int(after_id), int(limit)),
                 ).fetchall()
         return [logrec.exchange_from_row(r) for r in rows]
+
+    def iter_exchanges(self, *, limit: int = 100) -> Iterator[Exchange]:
+        """The newest `limit` exchanges, oldest first, streamed (as `list_exchanges(limit=…)`).
+
+        The first row is found by one step down the rowid from the newest end; the rows then come
+        off the table in id order, one in memory at a time, all from one read snapshot.
+        """
+        with self._snapshot() as conn:
+            first = conn.execute("SELECT id FROM exchanges ORDER BY id DESC LIMIT 1 OFFSET ?",
+                                 (max(0, int(limit) - 1),)).fetchone()
+            since = first[0] if first is not None else None
+            yield from self._stream(
+                conn, f"SELECT {logrec.EXCHANGE_COLUMNS} FROM exchanges WHERE id >= ? ORDER BY id",
+                (since if since is not None else -(1 << 62),), logrec.exchange_from_row,
+            )
 
 
 __all__ = ["EXCHANGE_RETENTION", "ExchangesMixin"]

@@ -6,6 +6,7 @@ answerable after the account was removed, so history rows name the account in te
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 from igtui.core.models import RefreshEvent, RefreshResult
@@ -36,20 +37,34 @@ class HistoryMixin(StoreBase):
 
         Why newest first: `igtui history` and the TUI show what happened last at the top.
         """
-        where: list[str] = []
-        args: list[object] = []
-        if account_id is not None:
-            where.append("account_id = ?")
-            args.append(account_id)
-        if result is not None:
-            where.append("result = ?")
-            args.append(RefreshResult(result).value)
-        sql = f"SELECT {logrec.HISTORY_COLUMNS} FROM history"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id DESC LIMIT ?"
+        sql, args = _history_query(account_id, result, limit)
         with self._read() as conn:
-            return [logrec.history_from_row(r) for r in conn.execute(sql, (*args, int(limit)))]
+            return [logrec.history_from_row(r) for r in conn.execute(sql, args)]
+
+    def iter_history(
+        self, *, account_id: int | None = None, result: RefreshResult | None = None, limit: int = 100
+    ) -> Iterator[RefreshEvent]:
+        """`list_history`, streamed: each row mapped as it is read, so `history --json` over a
+        million rows holds one at a time (same rows, same order, one read snapshot)."""
+        sql, args = _history_query(account_id, result, limit)
+        with self._snapshot() as conn:
+            yield from self._stream(conn, sql, args, logrec.history_from_row)
+
+
+def _history_query(account_id: int | None, result: RefreshResult | None, limit: int) -> tuple[str, list[object]]:
+    """The SELECT of `list_history` and `iter_history`, newest first."""
+    where: list[str] = []
+    args: list[object] = []
+    if account_id is not None:
+        where.append("account_id = ?")
+        args.append(account_id)
+    if result is not None:
+        where.append("result = ?")
+        args.append(RefreshResult(result).value)
+    sql = f"SELECT {logrec.HISTORY_COLUMNS} FROM history"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return sql + " ORDER BY id DESC LIMIT ?", [*args, int(limit)]
 
 
 __all__ = ["HistoryMixin"]

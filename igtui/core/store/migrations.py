@@ -219,7 +219,73 @@ def m003_integrity(db: Database) -> None:
     db.execute("ALTER TABLE accounts ADD COLUMN mac BLOB")
 
 
-KNOWN_MIGRATIONS: tuple[str, ...] = ("m001_initial", "m002_app_state", "m003_integrity", "m004_audit", "m005_sinks")
+_SOUND_TIME = "({c} IS NULL OR (typeof({c}) IN ('integer', 'real') AND {c} >= 0 AND {c} < 100000000000))"
+_SOUND_NAME = "(typeof({c}) = 'text' AND length({c}) BETWEEN 1 AND 4096)"
+
+ACCOUNT_SOUND = " AND ".join(
+    [
+        "typeof(id) = 'integer'",
+        "typeof(app) = 'integer'",
+        _SOUND_NAME.format(c="username"),
+        _SOUND_NAME.format(c="ig_user_id"),
+        "token_kind IN ('ig_short', 'ig_long', 'fb_user', 'fb_page')",
+        "status IN ('ok', 'needs_relogin', 'rate_limited', 'refresh_failed', 'token_uncertain')",
+        *(_SOUND_TIME.format(c=c) for c in ("issued_at", "expires_at", "data_access_expires_at", "refreshed_at",
+                                            "retry_at", "last_verified_at", "created_at")),
+        "typeof(expires_known) IN ('integer', 'real') AND expires_known IN (0, 1)",
+        "typeof(failures) = 'integer' AND failures >= 0",
+        "typeof(generation) = 'integer' AND generation >= 0",
+        "(refresh_within_days IS NULL OR (typeof(refresh_within_days) = 'integer'"
+        " AND refresh_within_days BETWEEN 0 AND 365))",
+        "(granular_scopes IS NULL OR granular_scopes = '' OR (typeof(granular_scopes) = 'text'"
+        " AND json_valid(granular_scopes)))",
+    ]
+)
+"""The columns that decide an account's health hold values igtui writes (SQL's cut of
+`records._ACCOUNT_CHECKS`: types, ranges, kinds, statuses; what SQL cannot see — text that is not
+UTF-8, the shape of the granular-scopes JSON, an app id that names no app — is found when the
+row is decoded, by the listings that read every row)."""
+
+ACCOUNT_STATE = (
+    f"CASE WHEN coalesce({ACCOUNT_SOUND}, 0) = 0 THEN 'suspect'"
+    " WHEN status <> 'ok' THEN status"
+    " WHEN token_kind = 'ig_short' THEN 'short_lived'"
+    " WHEN token_kind = 'ig_long' AND expires_at IS NULL THEN 'expiry_unknown'"
+    " WHEN retry_at IS NOT NULL THEN 'retry'"
+    " ELSE 'ok' END"
+)
+"""`accounts.state`: the part of an account's health that does not depend on the time.
+
+'ok' means: a sound row, status ok, no retry pending, and an expiry that alone decides when it
+needs a look (an IG long-lived token with an expiry, or a Facebook token). Anything else needs
+a look whatever the time: a suspect row, a status other than ok (needs a login, throttled,
+failing, uncertain), a short-lived token (always expiring), an IG long-lived token whose expiry
+is unknown (due: a refresh learns it), a retry time left behind. What depends on the time is
+selected from the indexed `expires_at` and `data_access_expires_at` (`Store.accounts_to_look_at`)."""
+
+
+def m006_due_selection(db: Database) -> None:
+    """What `refresh --due` and `status` select in SQL instead of reading every account.
+
+    `state` is a VIRTUAL generated column: SQLite computes it from the row on every write, by
+    every writer (igtui's, another process's, or an edit outside igtui), so it can never be
+    stale and no write path has to remember it; it decides nothing that a full read would not
+    decide too (see ARCHITECTURE.md, "Where state lives"). Only its partial index is stored:
+    the few accounts not 'ok'. `expires_at` and `data_access_expires_at` get the indexes the
+    time-dependent part of the selection ranges over; `refresh_within_days` one for the widest
+    window in use. Existing rows are indexed as the indexes are built, in the migration's
+    one transaction.
+    """
+    db.execute(f"ALTER TABLE accounts ADD COLUMN state TEXT GENERATED ALWAYS AS ({ACCOUNT_STATE}) VIRTUAL")
+    db.execute("CREATE INDEX accounts_state ON accounts(state) WHERE state <> 'ok'")
+    db.execute("CREATE INDEX accounts_expires_at ON accounts(expires_at)")
+    db.execute("CREATE INDEX accounts_data_access ON accounts(data_access_expires_at)"
+               " WHERE data_access_expires_at IS NOT NULL")
+    db.execute("CREATE INDEX accounts_within ON accounts(refresh_within_days) WHERE refresh_within_days IS NOT NULL")
+
+
+KNOWN_MIGRATIONS: tuple[str, ...] = ("m001_initial", "m002_app_state", "m003_integrity", "m004_audit", "m005_sinks",
+                                     "m006_due_selection")
 SCHEMA_VERSION = len(KNOWN_MIGRATIONS)
 """Also written to `PRAGMA user_version`."""
 
@@ -234,4 +300,5 @@ def build() -> Migrations:
     migrations(name="m003_integrity")(m003_integrity)
     migrations(name="m004_audit")(m004_audit)
     migrations(name="m005_sinks")(m005_sinks)
+    migrations(name="m006_due_selection")(m006_due_selection)
     return migrations
