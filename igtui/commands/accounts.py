@@ -58,22 +58,36 @@ def expires_text(account: Account, now: Any) -> str:
 
 def _list(args: argparse.Namespace) -> int:
     import sys
+    from collections.abc import Iterator
 
-    from igtui.commands._common import open_store, print_json, print_table
+    from igtui.commands._common import open_store, print_table
     from igtui.core.clock import SystemClock
-    from igtui.core.errors import ExitCode
+    from igtui.core.errors import ExitCode, UsageError
     from igtui.core.refresh.policy import damage_of
     from igtui.core.safetext import plain
 
+    if args.json and args.jsonl:
+        raise UsageError("--json and --jsonl are two forms of the same output; give one")
     store = open_store(args, unlock=False)
-    accounts = store.list_accounts(args.app)
     apps = {app.name: app for app in store.list_apps()}
+    if args.json or args.jsonl:
+        from igtui.commands._stream import write_json_array, write_jsonl
+
+        damaged = 0  # an unknown --app raises NotFound at the first row, before anything is written
+
+        def listed() -> Iterator[dict[str, Any]]:
+            nonlocal damaged
+            for a in store.iter_accounts(args.app):
+                d = damage_of(a, apps.get(a.app_name))
+                damaged += d is not None
+                yield {**account_json(a), "damage": d}
+
+        (write_jsonl if args.jsonl else write_json_array)(listed())
+        return int(ExitCode.STORE if damaged else ExitCode.OK)
+    accounts = store.list_accounts(args.app)
     # A damaged row is listed, flagged, and makes the exit 3 (the others are listed as usual).
     damage = {a.id: d for a in accounts if (d := damage_of(a, apps.get(a.app_name))) is not None}
     code = int(ExitCode.STORE if damage else ExitCode.OK)
-    if args.json:
-        print_json([{**account_json(a), "damage": damage.get(a.id)} for a in accounts])
-        return code
     now = SystemClock().now()
     rows = [
         [a.ref, a.ig_user_id, str(a.token_kind), expires_text(a, now), str(a.status)] if a.id not in damage
@@ -118,7 +132,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "damaged (listed as DAMAGED, with its columns named).",
     )
     lst.add_argument("--app", metavar="APP", default=None, help="only this app's accounts")
-    lst.add_argument("--json", action="store_true", help="print JSON (stable field names, no tokens)")
+    lst.add_argument("--json", action="store_true", help="print JSON (stable field names, no tokens; streamed)")
+    lst.add_argument("--jsonl", action="store_true", help="one JSON object per account per line (JSON Lines)")
     lst.set_defaults(func=_list)
 
     rm = sub.add_parser("remove", help="remove an account and its token",

@@ -39,20 +39,25 @@ def history_json(event: RefreshEvent) -> dict[str, object]:
 def _run(args: argparse.Namespace) -> int:
     import sys
 
-    from igtui.commands._common import open_store, print_json, print_table
+    from igtui.commands._common import open_store, print_table
     from igtui.core.clock import iso
     from igtui.core.errors import UsageError
     from igtui.core.models import RefreshResult
 
     if not 1 <= args.limit <= 100_000:
         raise UsageError("--limit takes a number between 1 and 100000")
+    if args.json and args.jsonl:
+        raise UsageError("--json and --jsonl are two forms of the same output; give one")
     store = open_store(args, unlock=False)
     account_id = store.get_account(args.account).id if args.account else None
     result = RefreshResult(args.result) if args.result else None
-    events = store.list_history(account_id=account_id, result=result, limit=args.limit)
-    if args.json:
-        print_json([history_json(e) for e in events])
+    if args.json or args.jsonl:
+        from igtui.commands._stream import write_json_array, write_jsonl
+
+        rows = (history_json(e) for e in store.iter_history(account_id=account_id, result=result, limit=args.limit))
+        (write_jsonl if args.jsonl else write_json_array)(rows)
         return 0
+    events = store.list_history(account_id=account_id, result=result, limit=args.limit)
     if not events:
         print("igtui: no refresh attempts recorded yet", file=sys.stderr)
         return 0
@@ -80,7 +85,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                               description="Every refresh attempt: time, trigger, result, Meta's error and fbtrace_id, "
                               "old and new expiry, duration. Needs no passphrase.")
     p.add_argument("account", nargs="?", metavar="ACCOUNT", help="only this account (username, id or APP/username)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", action="store_true", help="machine-readable output (streamed)")
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per attempt per line (JSON Lines)")
     p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N rows (default 50)")
     p.add_argument("--result", choices=RESULTS, help="only attempts with this result")
     p.set_defaults(func=_run)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -64,13 +65,13 @@ def exchange_line(x: Exchange) -> str:
     return " ".join(plain(p, limit=400) for p in parts)
 
 
-def _emit(rows: list[Exchange], *, as_json: bool, lines: bool) -> None:
+def _emit(rows: Iterable[Exchange], *, as_json: bool, lines: bool) -> None:
     import json
 
     if as_json and not lines:
-        from igtui.commands._common import print_json
+        from igtui.commands._stream import write_json_array
 
-        print_json([exchange_json(x) for x in rows])
+        write_json_array(exchange_json(x) for x in rows)
         return
     for x in rows:
         if as_json:
@@ -88,17 +89,23 @@ def _log(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
+    if args.json and args.jsonl:
+        raise UsageError("--json and --jsonl are two forms of the same output; give one")
     store = open_store(args, unlock=False)
-    rows = store.list_exchanges(limit=args.limit)
-    _emit(rows, as_json=args.json, lines=args.follow)
+    as_json = args.json or args.jsonl
+    lines = args.follow or args.jsonl
     if not args.follow:
+        # Streamed: each row is written as it is read, however many --limit asks for.
+        _emit(store.iter_exchanges(limit=args.limit), as_json=as_json, lines=lines)
         return 0
+    rows = store.list_exchanges(limit=args.limit)
+    _emit(rows, as_json=as_json, lines=lines)
     last = max((x.id for x in rows if x.id is not None), default=0)
     while True:
         time.sleep(args.interval)
         fresh = store.list_exchanges(after_id=last, limit=1000)
         if fresh:
-            _emit(fresh, as_json=args.json, lines=True)
+            _emit(fresh, as_json=as_json, lines=True)
             last = max(x.id for x in fresh if x.id is not None)
 
 
@@ -111,7 +118,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "rows were written. --json prints an array of row objects; with --follow, one JSON object per "
         "line (JSON Lines). --follow keeps printing new rows, from any igtui process, until Ctrl-C.",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON (stable field names)")
+    parser.add_argument("--json", action="store_true", help="print JSON (stable field names; streamed)")
+    parser.add_argument("--jsonl", action="store_true", help="one JSON object per row per line (JSON Lines)")
     parser.add_argument("--follow", "-f", action="store_true", help="keep printing new rows (Ctrl-C to stop)")
     parser.add_argument(
         "--limit", "-n", type=int, default=50, metavar="N", help="how many rows to show first (default 50)"

@@ -1,16 +1,23 @@
-"""`igtui status [--json] [--within DAYS]`: the health of every account, for humans and monitors.
+"""`igtui status [--all] [--json|--jsonl] [--within DAYS]`: account health, for humans and monitors.
 
 Metadata only, so no passphrase is needed (a monitoring check must not hold the key). Exits 4
 when any account needs attention (expiring without a refresh, expired, needs a login, failing to
 refresh, or may have lost a refresh), the way `gh auth status` is used in scripts; exits 3 when
 a row of the store is damaged (listed as `damaged`, by name, with the columns), which outranks 4.
 Without the passphrase nothing can be verified: this reports what the file says (SECURITY.md).
+
+Why the default lists only what needs attention: on 100,000 accounts a probe or a glance must
+cost what it costs on 1,000. The plain form reads the accounts `Store.accounts_to_look_at`
+selects in SQL (a superset of those needing attention: the policy decides on each, as ever) and
+counts the rest with one COUNT; `--all` lists every account, and `--json`/`--jsonl` stream
+every account as it is read, so memory stays flat whatever the size.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -86,13 +93,36 @@ def _print_damaged_apps(damaged: list[App]) -> None:
                     limit=1000))
 
 
-def _run(args: argparse.Namespace) -> int:
-    from igtui.commands._common import print_json, print_table
+def _ends(account: Account, now: datetime) -> str:
+    """The EXPIRES IN cell: time left, or why there is none."""
     from igtui.core.clock import humanize_delta
+
+    if account.damage is not None:
+        return "-"
+    if account.expires_at is None:
+        return "never" if account.expires_known else "unknown"
+    left = account.expires_at - now
+    return humanize_delta(left) if left.total_seconds() > 0 else "expired"
+
+
+class _Tally:
+    """What the rows decided so far: the exit code's inputs and the summary's counts."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.attention = 0
+        self.damaged = 0
+        self.quiet: dict[str, int] = {}
+        """Rows needing no attention, by health (the summary line of the default output)."""
+
+
+def _run(args: argparse.Namespace) -> int:
     from igtui.core.errors import ExitCode, UsageError
 
     if args.within is not None and not 0 <= args.within <= 365:
         raise UsageError("--within takes a number of days between 0 and 365")
+    if args.json and args.jsonl:
+        raise UsageError("--json and --jsonl are two forms of the same output; give one")
     from igtui.commands._common import session
 
     wiring = session(args)
@@ -105,64 +135,109 @@ def _run(args: argparse.Namespace) -> int:
 
     sinks = by_account(store.list_sinks())  # a failing sink: health delivery_failed, exit 4
     attention_health = frozenset(h.value for h in ATTENTION)
-    rows = []
-    for acc in store.list_accounts():
-        row = status_json(acc, apps.get(acc.app_name), now, args.within)
-        row["interrupted_refresh"] = acc.id in interrupted and interrupted[acc.id].generation == acc.generation
-        if row["interrupted_refresh"]:
-            row["reason"] = f"{row['reason']}; a refresh was interrupted, the next `igtui refresh` checks the token"
-        apply_to_status(row, sinks.get(acc.id, []), attention_health=attention_health)
-        rows.append(row)
-    attention = sum(1 for r in rows if r["attention"])
     blocked = [app for app in apps.values() if app.blocked_kind is not None]
     damaged_apps = [app for app in apps.values() if app.damage is not None]
-    damaged = sum(1 for r in rows if r["damage"] is not None) + len(damaged_apps)
-    code = ExitCode.STORE if damaged else (ExitCode.ATTENTION if attention or blocked else ExitCode.OK)
+    tally = _Tally()
+    every = bool(args.json or args.jsonl or args.all)
+    if every:
+        accounts: Iterable[Account] = store.iter_accounts()
+    else:
+        # Only the accounts that may need attention (SQL, on indexes); the rest are counted.
+        troubled_sinks = {i for i, ss in sinks.items() if any(s.failing or s.pending for s in ss)}
+        accounts = store.accounts_to_look_at(now, window_days=args.within, also=set(interrupted) | troubled_sinks)
+
+    def rows() -> Iterator[tuple[Account, dict[str, object]]]:
+        for acc in accounts:
+            row = status_json(acc, apps.get(acc.app_name), now, args.within)
+            row["interrupted_refresh"] = acc.id in interrupted and interrupted[acc.id].generation == acc.generation
+            if row["interrupted_refresh"]:
+                row["reason"] = f"{row['reason']}; a refresh was interrupted, the next `igtui refresh` checks the token"
+            apply_to_status(row, sinks.get(acc.id, []), attention_health=attention_health)
+            tally.rows += 1
+            if row["attention"]:
+                tally.attention += 1
+            else:
+                tally.quiet[str(row["health"])] = tally.quiet.get(str(row["health"]), 0) + 1
+            if row["damage"] is not None:
+                tally.damaged += 1
+            yield acc, row
+
+    def code() -> ExitCode:
+        damaged = tally.damaged + len(damaged_apps)
+        return ExitCode.STORE if damaged else (ExitCode.ATTENTION if tally.attention or blocked else ExitCode.OK)
+
     if args.json:
+        from igtui.commands._stream import write_json_document
         from igtui.core.clock import iso
 
-        print_json({"now": iso(now), "apps": [app_json(app) for app in apps.values()], "accounts": rows,
-                    "attention": attention, "apps_blocked": len(blocked), "damaged": damaged})
-        return int(code)
+        write_json_document(
+            {"now": iso(now), "apps": [app_json(app) for app in apps.values()]}, "accounts",
+            (row for _acc, row in rows()),
+            lambda: {"attention": tally.attention, "apps_blocked": len(blocked),
+                     "damaged": tally.damaged + len(damaged_apps)},
+        )
+        return int(code())
+    if args.jsonl:
+        from igtui.commands._stream import write_jsonl
+
+        write_jsonl(row for _acc, row in rows())
+        return int(code())
     _print_damaged_apps(damaged_apps)
     _print_blocked(blocked)
-    if not rows:
+    table = [[r["account"], r["token_kind"], r["health"], _ends(acc, now), r["reason"]]
+             for acc, r in rows() if every or r["attention"]]
+    total = tally.rows if every else store.count_accounts()
+    if total == 0:
         print("igtui: no accounts yet (log in with `igtui login APP`)", file=sys.stderr)
-    else:
-        accounts = {a.ref: a for a in store.list_accounts()}
+    if table:
+        from igtui.commands._common import print_table
 
-        def ends(ref: str) -> str:
-            acc = accounts.get(ref)
-            if acc is None or acc.damage is not None:
-                return "-"
-            if acc.expires_at is None:
-                return "never" if acc.expires_known else "unknown"
-            left = acc.expires_at - now
-            return humanize_delta(left) if left.total_seconds() > 0 else "expired"
-
-        print_table(
-            ["ACCOUNT", "KIND", "HEALTH", "EXPIRES IN", "REASON"],
-            [[r["account"], r["token_kind"], r["health"], ends(str(r["account"])), r["reason"]] for r in rows],
-        )
-        if attention:
-            print(f"igtui: {attention} account(s) need attention", file=sys.stderr)
+        print_table(["ACCOUNT", "KIND", "HEALTH", "EXPIRES IN", "REASON"], table)
+    if not every and total:
+        print(_summary(total - tally.attention, tally.quiet, total - tally.rows, listed=bool(table)))
+    if tally.attention:
+        print(f"igtui: {tally.attention} account(s) need attention", file=sys.stderr)
+    damaged = tally.damaged + len(damaged_apps)
     if damaged:
         print(f"igtui: {damaged} record(s) of the store are damaged or were changed outside igtui "
               "(see above); nothing is sent for them", file=sys.stderr)
-    return int(code)
+    return int(code())
+
+
+def _summary(rest: int, quiet: dict[str, int], unread: int, *, listed: bool) -> str:
+    """The one line that stands for every account the default output does not list.
+
+    `unread` accounts were not even read: the SQL selection left them out because they are
+    healthy and not due (`Store.accounts_to_look_at`); `quiet` counts, by health, those that
+    were read and need no attention.
+    """
+    if not rest:
+        return "every account needs attention (listed above)"
+    counts = dict(quiet)
+    if unread:
+        counts["healthy"] = counts.get("healthy", 0) + unread
+    order = ["healthy", "refresh_due", "rate_limited"]
+    parts = [f"{counts[h]:,} {h}" for h in sorted(counts, key=lambda h: (order.index(h) if h in order else 9, h))]
+    what = "account needs" if rest == 1 else "accounts need"
+    return (f"{rest:,} {'other ' if listed else ''}{what} no attention ({', '.join(parts)});"
+            " `igtui status --all` lists every account")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `status`."""
     p = subparsers.add_parser(
         "status",
-        help="health of every account (exit 4 when any needs attention)",
-        description="Show each account's health: healthy, refresh_due, expiring, expired, needs_relogin, "
+        help="accounts needing attention, and a count of the rest (exit 4 when any needs attention)",
+        description="Show the accounts needing attention (--all: every account) and one line counting the rest; "
+        "each account's health is one of healthy, refresh_due, expiring, expired, needs_relogin, "
         "rate_limited, refresh_failed, token_uncertain, app_blocked or damaged, with each app Meta blocked "
         "listed above the accounts. Needs no passphrase. Exits 4 when any account or app needs attention, "
         "3 when a record of the store is damaged.",
     )
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--all", action="store_true",
+                   help="list every account (default: those needing attention, and one line for the rest)")
+    p.add_argument("--json", action="store_true", help="machine-readable output, every account (streamed)")
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per account per line (JSON Lines)")
     p.add_argument("--within", type=int, metavar="DAYS",
                    help="warning window in days (default: account, then app setting, then 15)")
     p.set_defaults(func=_run)

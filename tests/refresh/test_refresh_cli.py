@@ -63,7 +63,8 @@ def test_status_json_and_exit_code(store: Any, cli: Any) -> None:
 def test_status_needs_no_passphrase(store: Any, cli: Any) -> None:
     _seed(store)
     r = cli("status", env={"IGTUI_PASSPHRASE": None})
-    assert r.exit_code == 4 and "ig/due" in r.stdout
+    assert r.exit_code == 4 and "fb/soon" in r.stdout and "ig/due" not in r.stdout  # attention only
+    assert "ig/due" in cli("status", "--all", env={"IGTUI_PASSPHRASE": None}).stdout
 
 
 def test_history_filters(store: Any, cli: Any) -> None:
