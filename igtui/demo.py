@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from igtui.core.clock import Clock, SystemClock, from_epoch
 from igtui.core.models import Platform, Profile, TokenKind, Trigger
@@ -30,6 +30,7 @@ DEMO_PASSPHRASE = "demo-passphrase"
 """The throwaway demo store's passphrase. Public on purpose: the store holds only sandbox tokens."""
 
 DAY = 86_400
+_T = TypeVar("_T")
 
 # (app name, username, token kind, age in days, what the demo does to it afterwards)
 _IG_ACCOUNTS: tuple[tuple[str, float, str], ...] = (
@@ -202,14 +203,74 @@ async def _exercise(env: DemoEnv, admin: Any, ig_app_id: str) -> None:
         await engine.refresh_account(by_name[_BLOCKED_ACCOUNT[0]].id, trigger=Trigger.CLI)
 
 
+class SandboxConsent:
+    """Consent in the terminal for `igtui --demo`: the sandbox's own consent page, driven as a browser.
+
+    A newcomer trying the demo over SSH, or with no browser, could not finish a login: consent was
+    an HTML form. This submits that very form (GET the page, POST Allow or Deny as a chosen user),
+    so the sandbox issues a real code and redirects exactly as it does for a browser; `deliver`
+    then takes the redirect to igtui's loopback listener, the way a browser's next request would.
+    Nothing is shortcut: igtui checks that redirect like any other. Every call blocks (run it off
+    the event loop).
+
+    Args:
+        base_url: The sandbox's origin (`Sandbox.url`). No admin token is used: consent is a page
+            anyone can open, as on Meta.
+    """
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def users(self, authorize_url: str) -> list[str]:
+        """The sandbox users the consent page offers for this authorize URL."""
+        from igtui.sandbox.admin import SandboxAdmin
+
+        with SandboxAdmin(self.base_url) as page:
+            return self._guard(lambda: page.consent_users(authorize_url))
+
+    def decide(self, authorize_url: str, username: str | None) -> str:
+        """Allow as `username` (None: deny) on the consent page; the redirect URL the sandbox sends back."""
+        from igtui.sandbox.admin import SandboxAdmin
+
+        with SandboxAdmin(self.base_url) as page:
+            if username is None:
+                return self._guard(lambda: page.consent(authorize_url, "", "deny"))
+            return self._guard(lambda: page.consent(authorize_url, username, "allow"))
+
+    def deliver(self, location: str) -> int:
+        """Open the redirect as the browser would next (for a loopback redirect, igtui's listener gets
+        it); the HTTP status of the answer.
+
+        Raises:
+            OSError: nothing listens there (the caller finishes the login with the URL itself).
+        """
+        from igtui.sandbox.admin import open_redirect
+
+        return open_redirect(location)
+
+    @staticmethod
+    def _guard(call: Callable[[], _T]) -> _T:
+        """The sandbox's refusals and network failures as one plain OAuthError (no URL: it holds the state)."""
+        from igtui.core.errors import OAuthError
+        from igtui.sandbox.admin import SandboxConsentError
+
+        try:
+            return call()
+        except SandboxConsentError as exc:
+            raise OAuthError(f"the sandbox's consent page refused: {exc.error_message}") from None
+        except Exception as exc:
+            raise OAuthError(f"the sandbox's consent page did not answer ({type(exc).__name__})") from None
+
+
 def tui_services(args: Any) -> tuple[Any, Callable[[], None]]:
     """(UiServices, cleanup) for `igtui --demo`; called by igtui.ui.startup."""
     from igtui.ui.services import UiServices
 
     env = start_demo()
     services = UiServices(store=env.store, session=env.session,
-                          store_label=f"demo store (sandbox at {env.sandbox.url})")
+                          store_label=f"demo store (sandbox at {env.sandbox.url})",
+                          terminal_consent=SandboxConsent(env.sandbox.url))
     return services, env.close
 
 
-__all__ = ["DEMO_PASSPHRASE", "DemoEnv", "start_demo", "tui_services"]
+__all__ = ["DEMO_PASSPHRASE", "DemoEnv", "SandboxConsent", "start_demo", "tui_services"]

@@ -261,6 +261,27 @@ class SandboxAdmin:
 
     # ── consent, like a browser ──────────────────────────────────────────────────
 
+    def consent_users(self, authorize_url: str) -> list[str]:
+        """The users the consent page offers to log in as (GET it, read its choices, as a person would).
+
+        Empty when the page has a free text field instead (more than `consent.MAX_USER_OPTIONS` users).
+
+        Raises:
+            SandboxConsentError: the page showed an error (bad client_id, redirect_uri, scope).
+        """
+        return list(self._consent_form(authorize_url).options)
+
+    def _consent_form(self, authorize_url: str) -> _FormReader:
+        split = urllib.parse.urlsplit(authorize_url)
+        page = self._http.get(split.path + ("?" + split.query if split.query else ""))
+        if page.status_code != 200:
+            raise _consent_error(page)
+        reader = _FormReader()
+        reader.feed(page.text)
+        if reader.action is None:
+            raise SandboxConsentError(page.status_code, "no consent form on the page", None)
+        return reader
+
     def consent(self, authorize_url: str, username: str, decision: str = "allow", *,
                 grant: Sequence[str] | None = None) -> str:
         """GET the consent page, POST its form as `username`; returns the redirect Location.
@@ -274,14 +295,8 @@ class SandboxAdmin:
         Raises:
             SandboxConsentError: the page showed an error (bad client_id, redirect_uri, scope).
         """
-        split = urllib.parse.urlsplit(authorize_url)
-        page = self._http.get(split.path + ("?" + split.query if split.query else ""))
-        if page.status_code != 200:
-            raise _consent_error(page)
-        reader = _FormReader()
-        reader.feed(page.text)
-        if reader.action is None:
-            raise SandboxConsentError(page.status_code, "no consent form on the page", None)
+        reader = self._consent_form(authorize_url)
+        assert reader.action is not None
         fields = list(reader.fields)
         chosen = reader.grants if grant is None else [g for g in reader.grants if g in grant]
         fields += [("grant", g) for g in chosen]
@@ -290,6 +305,23 @@ class SandboxAdmin:
         if answer.status_code != 302:
             raise _consent_error(answer)
         return answer.headers["location"]
+
+
+def open_redirect(location: str, *, timeout: float = 10.0) -> int:
+    """GET a consent redirect's `Location` as the browser would next, and return the status.
+
+    For a loopback redirect this is what delivers the code to igtui's listener. It goes out with no
+    admin token, no proxy from the environment (a proxy would receive the code) and no redirect
+    followed; httpx, like a browser, never sends the URL's fragment (Instagram's `#_`).
+
+    Raises:
+        OSError: nothing answered there (a refused connection, a timeout).
+    """
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+            return client.get(location).status_code
+    except httpx.TransportError as exc:
+        raise OSError(f"nothing answered the redirect ({type(exc).__name__})") from None
 
 
 def _multi(fields: list[tuple[str, str]]) -> dict[str, list[str]]:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from igtui.core.graph import GraphClient
     from igtui.core.models import Exchange
     from igtui.core.store import Store
+    from igtui.ui.screens.login_flow import TerminalConsent
 
 ClientFactory = Callable[["Callable[[Exchange], None] | None"], "GraphClient"]
 """Builds a GraphClient given the exchange callback (called inside the app's event loop)."""
@@ -47,6 +48,8 @@ class UiServices:
     """Tick of the live countdowns; None freezes them (snapshots use a FrozenClock anyway)."""
     store_label: str = ""
     """Shown in the unlock dialog and the header (the store path)."""
+    terminal_consent: TerminalConsent | None = None
+    """Consent without a browser (the demo's sandbox: `igtui.demo.SandboxConsent`); None elsewhere."""
 
     def __post_init__(self) -> None:
         """Harden the process and drop the session's copy of `IGTUI_PASSPHRASE`.

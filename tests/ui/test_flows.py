@@ -256,6 +256,6 @@ async def test_login_errors_are_shown_inline_in_plain_words(
         await pilot.press("enter")
         await settle(pilot)
         text = _screen_text(app)
-        assert "Consent denied" in text and "paste again" in text
+        assert "Consent denied" in text and "F8 to start a new login" in text  # a denial ends its flow
         assert isinstance(app.screen, LoginFlowScreen) and not screen.saved
         assert sandbox_app.list_accounts() == []

@@ -21,6 +21,21 @@ NO_IPV6 = frozenset({errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT})
 PASTE = "rerun with --no-browser --paste and paste the URL your browser was redirected to"
 
 
+class ListenRefused(OAuthError):
+    """A loopback address of the redirect could not be bound.
+
+    The message is the CLI's one line (it ends with the CLI's way out, `PASTE`); `where` and `why`
+    let another front end (the TUI) say the same refusal with its own way out instead of flags.
+    """
+
+    def __init__(self, message: str, *, where: str, why: str) -> None:
+        super().__init__(message)
+        self.where = where
+        """The address:port that was refused, as a URL writes it."""
+        self.why = why
+        """Why, in plain words ("the port is in use", …), without a way out."""
+
+
 def shown(address: str, port: int) -> str:
     """address:port as a URL writes it (an IPv6 address in brackets)."""
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
@@ -65,19 +80,22 @@ def listening_socket(bind: Bind, port: int) -> socket.socket:
     return sock
 
 
-def bind_error(bind: Bind, port: int, host: str, exc: OSError) -> OAuthError:
+def bind_error(bind: Bind, port: int, host: str, exc: OSError) -> ListenRefused:
     """The one-line refusal: which address and port, why, and the way out (paste-back)."""
     where = shown(bind.address, port)
     if exc.errno == errno.EADDRINUSE:
         if bind.optional:
-            return OAuthError(
-                f"cannot listen on {where} (the port is in use by another program, which a browser that "
-                f"resolves {host} to ::1 would hand the login); stop that program, or {PASTE}"
-            )
-        return OAuthError(f"cannot listen on {where} (the port is in use); {PASTE}")
-    if exc.errno == errno.EACCES:
-        return OAuthError(f"cannot listen on {where} (permission denied for that port); {PASTE}")
-    return OAuthError(f"cannot listen on {where}: {exc.strerror or 'error'}; {PASTE}")
+            why = (f"the port is in use by another program, which a browser that resolves {host} to ::1 "
+                   "would hand the login")
+            return ListenRefused(f"cannot listen on {where} ({why}); stop that program, or {PASTE}",
+                                 where=where, why=why)
+        why = "the port is in use"
+    elif exc.errno == errno.EACCES:
+        why = "permission denied for that port"
+    else:
+        why = exc.strerror or "error"
+        return ListenRefused(f"cannot listen on {where}: {why}; {PASTE}", where=where, why=why)
+    return ListenRefused(f"cannot listen on {where} ({why}); {PASTE}", where=where, why=why)
 
 
-__all__ = ["NO_IPV6", "PASTE", "Bind", "bind_error", "bind_plan", "listening_socket", "shown"]
+__all__ = ["NO_IPV6", "PASTE", "Bind", "ListenRefused", "bind_error", "bind_plan", "listening_socket", "shown"]

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
+from rich.segment import Segment
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.strip import Strip
 from textual.widgets import Button, Footer, Header, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
@@ -51,6 +53,33 @@ def _about(scope: catalogue.Scope | None) -> Text:
     return text
 
 
+ON, OFF = "[x]", "[ ]"
+"""A scope's box, ticked or not: readable in monochrome and under NO_COLOR, where Textual's own
+`▐X▌` looks the same on and off (only its colour changes). Three cells, the width it replaces."""
+
+
+class ScopeList(SelectionList[str]):
+    """A SelectionList whose boxes say their state in characters, not only in colour."""
+
+    def render_line(self, y: int) -> Strip:
+        """Textual's line, with its three button cells redrawn as `[x]` or `[ ]` in the same styles
+        (they carry the option index that makes a click toggle it)."""
+        line = super().render_line(y)
+        segments = list(line)
+        try:
+            selection = self.get_option_at_index(self.scroll_offset.y + y)
+        except Exception:
+            return line  # below the last option: no box on this line
+        if len(segments) < 4:
+            return line
+        box = ON if selection.value in self.selected else OFF
+        style = segments[1].style  # the button's own style, option index included
+        return Strip([*(Segment(char, style) for char in box), *segments[3:]], line.cell_length)
+
+
+PRESETS = Binding.Group("Presets", compact=True)
+
+
 class ScopeSelectScreen(IgtuiScreen):
     """Pick the scopes for a login of one app, then continue to the login screen."""
 
@@ -59,11 +88,12 @@ class ScopeSelectScreen(IgtuiScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("n", "next", "Log in"),
-        Binding("1", "preset('read-only')", "Read-only"),
-        Binding("2", "preset('publishing')", "Publishing"),
-        Binding("3", "preset('comments')", "Comments"),
-        Binding("4", "preset('messaging')", "Messaging"),
-        Binding("5", "preset('insights')", "Insights"),
+        # One footer entry, "12345 Presets", so the screen's keys fit 80 columns (each is named on screen).
+        Binding("1", "preset('read-only')", "Read-only", group=PRESETS),
+        Binding("2", "preset('publishing')", "Publishing", group=PRESETS),
+        Binding("3", "preset('comments')", "Comments", group=PRESETS),
+        Binding("4", "preset('messaging')", "Messaging", group=PRESETS),
+        Binding("5", "preset('insights')", "Insights", group=PRESETS),
     ]
 
     def __init__(self, app_name: str, *, account_id: int | None = None) -> None:
@@ -72,13 +102,14 @@ class ScopeSelectScreen(IgtuiScreen):
         self._account_id = account_id
         self._platform: Any = "instagram"
         self._granted: tuple[str, ...] | None = None
+        self._username: str | None = None
 
     def compose(self) -> ComposeResult:
         """The scope checklist, what the highlighted scope allows, the least-privilege hint and presets."""
         yield Header()
         with Vertical(id="body"):
-            yield Static(safe(f"Scopes for a login to {self._app_name}"), id="heading")
-            yield SelectionList[str](id="scopes")
+            yield Static(self._heading(), id="heading")
+            yield ScopeList(id="scopes")
             yield Static("", id="about")
             yield Static("", id="hint")
             yield Static("", id="diff")
@@ -88,8 +119,16 @@ class ScopeSelectScreen(IgtuiScreen):
                 yield Button("Log in →", id="next", variant="primary", compact=True)
         yield Footer()
 
+    def _heading(self) -> Text:
+        """Whether this is a new login or a re-login of which account (its name once it is read)."""
+        if self._account_id is None:
+            return safe(f"New login to {self._app_name}: choose the scopes to ask for")
+        who = self._username if self._username is not None else "an account"
+        return safe(f"Re-login of {who} ({self._app_name}): choose the scopes to ask for")
+
     def on_mount(self) -> None:
         """Load the app's scopes as soon as the screen shows."""
+        self.sub_title = "new login" if self._account_id is None else "re-login"
         self.load()
 
     @work(group="scopes-load", exclusive=True, exit_on_error=False)
@@ -103,6 +142,9 @@ class ScopeSelectScreen(IgtuiScreen):
         if self._account_id is not None:
             account = await asyncio.to_thread(store.get_account_by_id, self._account_id)
             self._granted = account.scopes
+            self._username = account.username
+            self.sub_title = f"re-login of {safe(account.username).plain}"
+            self.query_one("#heading", Static).update(self._heading())
             chosen = list(account.requested_scopes or account.scopes or app.scopes)
         if not chosen:
             chosen = list(catalogue.required_scopes(app.platform))
@@ -186,6 +228,9 @@ class ScopeSelectScreen(IgtuiScreen):
         except ValidationError as error:
             self.notify(error.message, severity="error", markup=False)
             return
-        from igtui.ui.screens.login_flow import LoginFlowScreen
+        from igtui.ui.screens.login_flow import LoginFlowScreen, Relogin
 
-        self.app.push_screen(LoginFlowScreen(self._app_name, chosen))
+        relogin = None
+        if self._account_id is not None and self._username is not None:
+            relogin = Relogin(self._account_id, self._username)
+        self.app.push_screen(LoginFlowScreen(self._app_name, chosen, relogin=relogin))
