@@ -127,6 +127,25 @@ async def test_the_tui_copies_into_tmux_and_clears_after_30s(tmux: TmuxServer, m
         assert app.clipboard == ""
 
 
+async def test_quitting_within_the_30s_clears_too(tmux: TmuxServer, make_app: Any, store: Any,
+                                                  clock: FrozenClock) -> None:
+    """The clear's timer dies with the app, so igtui clears on the way out rather than leave the token."""
+    store.add_app(name="shop", platform="instagram", app_id="1", redirect_uris=["https://localhost/cb"],
+                  scopes=["instagram_business_basic"], secret=Secret("shop-secret-tmux-quit"))
+    store.save_login("shop", Profile(id="s1", user_id="17841400000000009", username="acme.studio"),
+                     kind=TokenKind.IG_LONG, token=Secret(TOKEN), issued_at=clock.now() - timedelta(days=2),
+                     expires_at=clock.now() + timedelta(days=58))
+    app = make_app(environ=tmux.env)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert TOKEN in tmux.buffers().values()
+    assert tmux.buffers() == {}  # no clock advanced: quitting did it
+
+
 # ── the bytes written to the terminal ────────────────────────────────────────────────────────
 def _fake_tmux(calls: list[tuple[list[str], bytes | None]], *, load_ok: bool) -> Callable[..., Ran]:
     def run(args: Sequence[str], stdin: bytes | None) -> Ran:

@@ -92,7 +92,7 @@ def test_in_a_real_tmux_pane_the_value_is_one_soft_wrapped_line(tmp_path: Path) 
                             check=True, timeout=10).stdout.strip()
     try:
         joined = ""
-        for _ in range(100):  # the app starts in its own process: wait for it, no timing asserted
+        for _ in range(600):  # the app starts in its own process (slow on a loaded machine): patience, no timing
             joined = subprocess.run([*tmux, "capture-pane", "-pJ", "-t", "t"], capture_output=True, text=True,
                                     check=True, timeout=10).stdout
             if TOKEN in joined:
