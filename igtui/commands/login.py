@@ -145,7 +145,7 @@ def _interactive(args: argparse.Namespace, app_name: str) -> int:
                 holder["state"] = started.state
                 _err("open this URL in a browser and allow access:")
                 print(started.authorize_url, file=sys.stderr if args.json else sys.stdout, flush=True)
-                hint = ssh_tunnel_hint(uri)
+                hint = ssh_tunnel_hint(uri, authorize_url=started.authorize_url)
                 if hint:
                     _err(hint)
                 if not args.no_browser and not hint and open_browser(started.authorize_url):
@@ -186,7 +186,7 @@ def _start(args: argparse.Namespace, app_name: str) -> int:
         print(started.authorize_url)
         _err(f"open the URL, allow access, then run `igtui login finish URL` with the URL your browser "
              f"was redirected to (before {iso(started.state_expires_at)})")
-        hint = ssh_tunnel_hint(started.redirect_uri)
+        hint = ssh_tunnel_hint(started.redirect_uri, authorize_url=started.authorize_url)
         if hint:
             _err(hint)
     return 0

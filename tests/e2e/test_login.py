@@ -80,7 +80,9 @@ def test_ssh_session_gets_the_tunnel_hint_and_no_browser(env: Env) -> None:
     location = env.admin.consent(url.strip(), "orbit.gear")
     assert get(location.split("#", 1)[0]) == 200
     run = ok(env.finish_popen(proc, args, url))
-    assert f"ssh -N -L {env.port}:127.0.0.1:{env.port} user@host" in run.stderr
+    # Both ports the laptop's browser needs: the sandbox's consent page and the redirect listener.
+    sb, cb = env.sandbox.port, env.port
+    assert f"ssh -N -L {sb}:127.0.0.1:{sb} -L {cb}:127.0.0.1:{cb} user@host" in run.stderr
     assert "browser was opened" not in run.stderr
     assert "logged in ig/orbit.gear" in run.stdout
 

@@ -224,6 +224,15 @@ def test_ssh_forwards_name_every_loopback_port_the_browser_needs(redirect: str, 
     assert ssh_command(ssh_forwards(redirect, authorize)) == expected
 
 
+def test_the_cli_hint_forwards_the_same_ports() -> None:
+    from igtui.core.oauth.browser import ssh_tunnel_hint
+
+    hint = ssh_tunnel_hint("http://127.0.0.1:8765/callback", {"SSH_TTY": "/dev/pts/1"},
+                           authorize_url="http://127.0.0.1:41234/oauth/authorize?client_id=1")
+    assert hint is not None and "ssh -N -L 41234:127.0.0.1:41234 -L 8765:127.0.0.1:8765 user@host" in hint
+    assert ssh_tunnel_hint("http://127.0.0.1:8765/callback", {}, authorize_url="http://127.0.0.1:41234/x") is None
+
+
 def test_no_forward_for_meta_and_a_pasted_redirect() -> None:
     assert ssh_forwards("https://localhost/callback", "https://www.instagram.com/oauth/authorize") == ()
 
