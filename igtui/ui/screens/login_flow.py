@@ -29,17 +29,10 @@ from textual.widgets import Footer, Header, Input, Static
 from igtui.core.errors import ConsentDenied, IgtuiError
 from igtui.ui.base import IgtuiScreen
 from igtui.ui.dialogs.error import describe
+from igtui.ui.screens import login_words as words
+from igtui.ui.screens.login_words import STEPS
 from igtui.ui.text import safe
 
-STEPS: tuple[tuple[str, str], ...] = (
-    ("url_issued", "Authorize URL issued"),
-    ("waiting_for_consent", "Waiting for consent"),
-    ("code_received", "Code received"),
-    ("exchanged", "Code exchanged for a token"),
-    ("long_lived", "Long-lived token obtained"),
-    ("profile", "Profile read"),
-    ("saved", "Saved to the store"),
-)
 _ORDER = [name for name, _label in STEPS]
 _CONSENT_ACTIONS = frozenset({"approve", "next_user", "deny"})
 
@@ -188,10 +181,7 @@ class LoginFlowScreen(IgtuiScreen):
 
     def _show_url(self, *, opened: bool) -> None:
         assert self._url is not None
-        lead = "A browser was opened on this URL; if it did not appear, open it" if opened else "Open this URL"
-        text = Text(f"{lead} in a browser where you can log in (F2 copies, F3 QR code):\n", style="bold")
-        text.append_text(safe(self._url, style="underline", wrap=True))
-        self.query_one("#url", Static).update(text)
+        self.query_one("#url", Static).update(words.url_text(self._url, opened=opened))
 
     def _show_tunnel_hint(self) -> None:
         """Over SSH: every port of this machine the browser elsewhere needs, as one `ssh -L` command."""
@@ -204,17 +194,8 @@ class LoginFlowScreen(IgtuiScreen):
         if not under_ssh(self.igtui.services.environ) or not forwards:
             hint.display = False
             return
-        places = " and ".join(f"{f.target}:{f.port} ({f.what})" for f in forwards)
-        text = Text(f"Over SSH: the browser on YOUR computer must reach {places} on this server. "
-                    "On your computer run:\n", style="yellow")
-        text.append(f"  {ssh_command(forwards)}\n", style="bold")
-        text.append("then open the URL there", style="yellow")
-        if not is_loopback(self._redirect_uri):
-            text.append(" and paste the URL it lands on below", style="yellow")
-        if self._consent is not None:
-            text.append(", or approve right here: F5 approves, F7 denies.", style="yellow")
-        else:
-            text.append(", or paste the URL it was redirected to below.", style="yellow")
+        text = words.tunnel_text(forwards, ssh_command(forwards), paste=not is_loopback(self._redirect_uri),
+                                 consent=self._consent is not None)
         hint.update(text)
         hint.display = True
 
@@ -231,7 +212,7 @@ class LoginFlowScreen(IgtuiScreen):
             await asyncio.to_thread(listener.start)
         except ListenRefused as error:
             self._listen_refused = True
-            self._outcome(self._not_listening(error.where, error.why))
+            self._outcome(words.not_listening_text(error.where, error.why, consent=self._consent is not None))
             self.refresh_bindings()
             return
         except IgtuiError as error:
@@ -252,20 +233,6 @@ class LoginFlowScreen(IgtuiScreen):
         finally:
             self._close_listener()
         self.finish(url)
-
-    def _not_listening(self, where: str, why: str) -> Text:
-        """A refused listen, with what a TUI user can do about it (never the CLI's flags)."""
-        if "in use" in why:
-            text = Text(f"{where} is in use by another program, so igtui cannot receive the browser's "
-                        "redirect there (that program would). Stop it (another igtui login?) and press F8 to "
-                        "start again, or paste the URL from your browser's address bar into the field above.",
-                        style="yellow")
-        else:
-            text = Text(f"igtui cannot listen on {where} ({why}): paste the URL from your browser's address "
-                        "bar into the field above.", style="yellow")
-        if self._consent is not None:
-            text.append(" In the demo, F5 approves right here.", style="yellow")
-        return text
 
     def _close_listener(self) -> None:
         listener, self._listener = self._listener, None
@@ -289,13 +256,7 @@ class LoginFlowScreen(IgtuiScreen):
     def _show_consent(self, text: Text | None = None) -> None:
         widget = self.query_one("#consent", Static)
         if text is None:
-            if not self._users:
-                text = Text("The sandbox's consent page lists no user to approve as here.", style="yellow")
-            else:
-                text = Text("Demo: ", style="bold")
-                text.append("F5 approves here as ")
-                text.append_text(safe(self._users[self._user], style="bold cyan"))
-                text.append(f" (F6: next of {len(self._users)} user{'' if len(self._users) == 1 else 's'}), F7 denies.")
+            text = words.consent_text(self._users, self._user)
         widget.update(text)
         widget.display = True
         self.refresh_bindings()
@@ -404,11 +365,7 @@ class LoginFlowScreen(IgtuiScreen):
         if relogin is None or any(a.id == relogin.account_id for a in accounts):
             return Text(f"Saved: {names}. Press Esc to go back.", style="bold green")
         was = safe(relogin.username).plain
-        new = [a for a in accounts if a.generation == 1]
-        how = (f"{names} was saved as a new account" if len(new) == len(accounts)
-               else f"{names} got a new token")
-        notice = (f"This was a re-login of {was}, but Instagram answered as {names}: {how}, "
-                  f"and {was} is unchanged (log in as {was} to renew it).")
+        notice = words.other_account_notice(was, names, all_new=all(a.generation == 1 for a in accounts))
         self.notify(f"Instagram answered as {names}, not {was}.", title="Logged in as another account",
                     severity="warning", markup=False, timeout=10)
         text = Text("Logged in as another account. ", style="bold yellow")
@@ -456,23 +413,7 @@ class LoginFlowScreen(IgtuiScreen):
         self._draw_steps()
 
     def _draw_steps(self) -> None:
-        text = Text()
-        for index, (_name, label) in enumerate(STEPS):
-            if index <= self._reached:
-                text.append("✓ ", style="green")
-                text.append(label)
-            elif index == self._reached + 1 and self._failed is not None:
-                text.append("✗ ", style="bold red")
-                text.append(f"{label} — {self._failed}", style="bold red")
-            elif index == self._reached + 1:
-                text.append("● ", style="yellow")
-                text.append(label, style="bold")
-            else:
-                text.append("○ ", style="dim")
-                text.append(label, style="dim")
-            if index < len(STEPS) - 1:
-                text.append("\n")
-        self.query_one("#steps", Static).update(text)
+        self.query_one("#steps", Static).update(words.steps_text(self._reached, self._failed))
 
     def _outcome(self, text: Text) -> None:
         self.query_one("#outcome", Static).update(text)
