@@ -231,7 +231,9 @@ class LoginFlowScreen(IgtuiScreen):
                 self._end()
             return  # otherwise closed because a pasted URL won; the field stays usable
         finally:
-            self._close_listener()
+            if self._listener is listener:  # after F8 it may already be the next login's listener
+                self._listener = None
+            listener.close()
         self.finish(url)
 
     def _close_listener(self) -> None:
