@@ -99,7 +99,7 @@ def _prepare(name: str, work: Path) -> tuple[Any, Callable[[], None]]:
     runs its own event loop to exercise the engine, so it must happen outside ours)."""
     from igtui.core.clock import FrozenClock
     from igtui.core.store import Store
-    from igtui.demo import start_demo
+    from igtui.demo import SandboxConsent, start_demo
     from igtui.ui.services import UiServices
 
     home = work / name
@@ -115,6 +115,7 @@ def _prepare(name: str, work: Path) -> tuple[Any, Callable[[], None]]:
     services = UiServices.for_store(
         store, clock=clock, auto_refresh_seconds=None, countdown_seconds=None,
         environ={}, store_label="~/.local/share/igtui/igtui.db",
+        terminal_consent=SandboxConsent(env.sandbox.url),  # as `igtui --demo` has it (F5/F7 on the login screen)
     )
     return services, cleanup
 
