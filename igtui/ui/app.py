@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -37,7 +37,8 @@ class IgtuiApp(App[int]):
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {IgtuiCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "help", "Help"),
+        # Not a priority binding: a focused text field takes `?` as a character first (then F1 helps).
+        Binding("f1,question_mark", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 
@@ -255,11 +256,14 @@ class IgtuiApp(App[int]):
         self.push_screen(screen)
 
     def action_open(self, name: str) -> None:
-        """Go to a screen by name: home, history, log, audit, add_app, help."""
+        """Go to a screen by name: home, history, log, audit, add_app, help; nothing while the store is locked
+        (the unlock dialog would be popped from under the user)."""
         from igtui.ui.screens import audit, history, home, request_log
         from igtui.ui.screens.app_editor import AppEditorScreen
         from igtui.ui.screens.help import HelpScreen
 
+        if not self.services.store.unlocked:
+            return
         if name == "home":
             while len(self.screen_stack) > 1 and not isinstance(self.screen, home.HomeScreen):
                 self.pop_screen()
@@ -275,11 +279,28 @@ class IgtuiApp(App[int]):
             self.push_screen(HelpScreen())
 
     def action_help(self) -> None:
-        """F1: show the keys per screen; refuses to stack a second help screen on top of the first."""
+        """F1 or ?: show the keys per screen; on the help screen itself, close it (never a second one)."""
         from igtui.ui.screens.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+        else:
             self.push_screen(HelpScreen())
+
+    def get_key_display(self, binding: Binding) -> str:
+        """The footer names `?` for help, except while a text field has focus: there `?` types, so F1."""
+        if binding.action == "help":
+            from textual.widgets import Input, TextArea
+
+            return "f1" if isinstance(self.screen.focused, Input | TextArea) else "?"
+        return super().get_key_display(binding)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterator[SystemCommand]:
+        """Textual's own palette commands (theme, keys panel, screenshot), found by search but not listed
+        before anything is typed, so the first list is igtui's; less its Quit (igtui's is listed)."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":
+                yield command._replace(discover=False)
 
     def action_refresh_due(self) -> None:
         """R: renew every due token now instead of waiting for the auto-refresh timer."""
@@ -290,16 +311,29 @@ class IgtuiApp(App[int]):
         self.exit(0)
 
     def global_commands(self) -> Iterator[Command]:
-        """The palette's screen-independent commands."""
-        yield "Go to: Accounts (home)", "All apps and accounts", lambda: self.action_open("home")
-        yield "Go to: Refresh history", "Every refresh attempt", lambda: self.action_open("history")
-        yield "Go to: Request & rate-limit log", "Live redacted requests, usage gauges", lambda: self.action_open("log")
-        yield ("Go to: Audit of token reads (who read which token)", "Every token get, export, exec, sink and TUI read",
-               lambda: self.action_open("audit"))
-        yield "Add app", "Register a Meta app", lambda: self.action_open("add_app")
-        yield "Refresh all due tokens now", "Runs the refresh engine (trigger auto)", self.action_refresh_due
-        yield "Help", "Keys and screens (F1)", self.action_help
-        yield "Quit", "Leave igtui", self.action_quit
+        """The palette's screen-independent commands, each with the words people search for it by.
+
+        The account- and app-specific ones (a token's reveal, a login's scopes, a name) are built
+        in `ui/commands.py` from what home has selected and what the store holds.
+        """
+        yield Command("Go to: Accounts (home)", "All apps and accounts", lambda: self.action_open("home"),
+                      ("home", "accounts", "main", "list", "start"))
+        yield Command("Go to: Refresh history", "Every refresh attempt (h on home)",
+                      lambda: self.action_open("history"),
+                      ("history", "refreshes", "attempts", "past", "results"))
+        yield Command("Go to: Request & rate-limit log", "Live redacted requests, usage gauges (L on home)",
+                      lambda: self.action_open("log"),
+                      ("log", "request log", "requests", "rate limit", "usage", "http", "network", "api"))
+        yield Command("Go to: Token reads (audit)", "Who read which token: get, export, exec, sinks, TUI (A on home)",
+                      lambda: self.action_open("audit"),
+                      ("audit", "reads", "who read", "token reads", "access", "verify chain", "tamper"))
+        yield Command("Add app", "Register a Meta app (a on home)", lambda: self.action_open("add_app"),
+                      ("app", "add app", "new app", "register", "create"))
+        yield Command("Refresh all due tokens now", "Runs the refresh engine (R on home)", self.action_refresh_due,
+                      ("refresh", "renew", "due", "all"))
+        yield Command("Help: keys and screens", "Every screen's keys, tables, the palette (? or F1)", self.action_help,
+                      ("help", "keys", "shortcuts", "bindings", "?", "f1"))
+        yield Command("Quit", "Leave igtui (q on home, Ctrl+Q anywhere)", self.action_quit, ("quit", "exit", "leave"))
 
 
 def crash_report(error: BaseException | None, *, debug: bool = False) -> str:

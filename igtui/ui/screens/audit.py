@@ -28,6 +28,7 @@ from textual.widgets import DataTable, Footer, Header, Select, Static
 from igtui.core.audit import ACTIONS
 from igtui.ui.base import IgtuiScreen
 from igtui.ui.text import relative, safe, when
+from igtui.ui.widgets.table import KeyTable
 
 if TYPE_CHECKING:
     from igtui.core.audit import Caller
@@ -123,7 +124,7 @@ class AuditScreen(IgtuiScreen):
             actions += [(a, a) for a in sorted(ACTIONS - set(_ACTION_ORDER))]
             yield Select[str](actions, prompt="all actions", id="action")
         yield Static(Text(UNVERIFIED, style="dim"), id="verdict")
-        yield DataTable(id="reads", cursor_type="row", zebra_stripes=True)
+        yield KeyTable(id="reads", cursor_type="row", zebra_stripes=True)
         yield Static("", id="empty")
         yield Static("", id="detail")
         yield Footer()

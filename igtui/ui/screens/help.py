@@ -1,4 +1,8 @@
-"""F1 help: what each screen is for and its keys. Static text of our own (no API strings)."""
+"""? or F1 help: each screen's keys, the keys every table takes, and the palette.
+
+Static text of our own (no API strings). The table keys come from `ui/widgets/table.py`, where
+they are bound, so the two cannot drift apart.
+"""
 
 from __future__ import annotations
 
@@ -12,21 +16,25 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 from igtui.ui.base import IgtuiScreen
+from igtui.ui.widgets.table import KEYS
 
 SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Everywhere", (
-        ("Ctrl+P", "command palette: every screen and action by name"),
-        ("F1", "this help"),
+        ("Ctrl+P", "palette: a word finds it (scope, reveal, verify, audit…),"),
+        ("", "also a username or an app's name; Enter runs the first hit"),
+        ("? , F1", "this help (in a text field ? types: use F1)"),
         ("Esc", "back / close"),
+        ("q", "quit on home; close this help"),
         ("Ctrl+Q", "quit"),
     )),
+    ("Tables", KEYS),
     ("Accounts (home)", (
         ("Enter", "inspect the selected token"),
         ("l", "log in (new account, or re-login the selected one)"),
         ("r", "refresh the selected token if igtui's rules allow (as `igtui refresh`)"),
         ("F", "force it: ask Meta anyway, after saying what Meta will likely answer"),
         ("R", "refresh every due token"),
-        ("/ , s", "filter, cycle the sort (expiry, username, app, status)"),
+        ("/ , s", "filter, cycle the sort (expiry, username, app, status; or click a header)"),
         ("h , L", "refresh history, live request & rate-limit log"),
         ("A", "token reads: who read which token, when (audit)"),
         ("a , e , d", "add an app, edit the selected app, forget the selected account"),
@@ -37,6 +45,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("V , l", "verify with Meta, log in again"),
         ("r / F", "refresh if igtui's rules allow / force it (asks first)"),
         ("a", "every read of this token (the card shows the last 3)"),
+        ("s , T , x", "sinks: add one, deliver to the highlighted one now (test), remove it (Tab: pick one)"),
     )),
     ("Scopes", (
         ("Space", "toggle a scope"),
@@ -75,7 +84,7 @@ class HelpScreen(IgtuiScreen):
 
     TITLE = "Help"
     CSS_PATH = "help.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,q", "app.pop_screen", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,q", "app.pop_screen", "Close", key_display="esc/q")]
 
     def compose(self) -> ComposeResult:
         """The key grid in a scrolling body, so the whole list stays reachable in 80×24."""

@@ -20,6 +20,7 @@ from igtui.core.models import RefreshEvent, RefreshResult
 from igtui.ui.base import IgtuiScreen
 from igtui.ui.text import safe, when
 from igtui.ui.widgets.empty import HISTORY, HISTORY_FILTERED, empty_hint
+from igtui.ui.widgets.table import KeyTable
 
 LIMIT = 500
 _RESULT_STYLE = {
@@ -62,7 +63,7 @@ class HistoryScreen(IgtuiScreen):
             yield Select[int]([], prompt="all accounts", id="account")
             results = [(r.value.replace("_", " "), r.value) for r in RefreshResult]
             yield Select[str](results, prompt="all results", id="result")
-        yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+        yield KeyTable(id="events", cursor_type="row", zebra_stripes=True)
         yield Static("", id="detail")
         yield Footer()
 

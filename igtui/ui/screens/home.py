@@ -25,6 +25,7 @@ from igtui.ui.screens.token_inspect import FORCE_KEY, RefreshActions
 from igtui.ui.text import countdown, safe, when
 from igtui.ui.widgets.empty import HOME, empty_hint, filtered
 from igtui.ui.widgets.health import ATTENTION, health_text
+from igtui.ui.widgets.table import KeyTable
 
 _PLATFORM = {"instagram": "IG", "facebook": "FB"}
 
@@ -39,17 +40,17 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         Binding("l", "login", "Login"),
         Binding("r", "refresh", "Refresh"),
         Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("s", "sort", "Sort"),
+        Binding("s", "sort", "Sort", show=False),  # 80 columns: a header click sorts too
         Binding("h", "app.open('history')", "History"),
         Binding("L", "app.open('log')", "Log"),
         Binding("A", "app.open('audit')", "Token reads", show=False),
         Binding("a", "app.open('add_app')", "Add app"),
-        Binding("e", "edit_app", "Edit app"),
-        Binding(FORCE_KEY, "force_refresh", "Force refresh"),
+        Binding("e", "edit_app", "Edit app", show=False),
+        Binding(FORCE_KEY, "force_refresh", "Force refresh", show=False),
         Binding("R", "app.refresh_due", "Refresh due", show=False),
         Binding("d", "delete", "Delete", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("q", "app.quit", "Quit", show=False),
+        Binding("q", "app.quit", "Quit"),
     ]
 
     def __init__(self) -> None:
@@ -65,7 +66,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         yield Header()
         yield Static("Loading…", id="summary", markup=False)
         yield Static("", id="app-state", markup=False)
-        table: DataTable[Text] = DataTable(id="accounts", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Text] = KeyTable(id="accounts", cursor_type="row", zebra_stripes=True)
         yield table
         yield Input(placeholder="filter: username, app or status (Esc clears)", id="filter")
         yield Footer()
@@ -285,6 +286,13 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         """s: cycle the table's order through expiry, username, app and status."""
         self._sort = (self._sort + 1) % len(SORTS)
         self._fill()
+
+    def sort_by_column(self, column: str) -> None:
+        """A click on a column header (KeyTable calls this): home's own sort by that column, so reloads keep it."""
+        mode = "expiry" if column == "expires" else column
+        if mode in SORTS:
+            self._sort = SORTS.index(mode)
+            self._fill()
 
     def action_filter(self) -> None:
         """/: show and focus the filter field, so typing narrows the table by username, app or status."""

@@ -23,6 +23,7 @@ from igtui.core.models import Exchange
 from igtui.ui.base import IgtuiScreen
 from igtui.ui.text import safe, when
 from igtui.ui.widgets.empty import REQUEST_LOG, empty_hint, filtered
+from igtui.ui.widgets.table import KeyTable
 from igtui.ui.widgets.usage import UsageBoard
 
 RING = 2000
@@ -76,7 +77,7 @@ class RequestLogScreen(IgtuiScreen):
         yield Header()
         yield Static("", id="gauges")
         yield Static("", id="state", markup=False)
-        yield DataTable(id="exchanges", cursor_type="row", zebra_stripes=True)
+        yield KeyTable(id="exchanges", cursor_type="row", zebra_stripes=True)
         yield Static("", id="detail")
         yield Input(placeholder="filter: URL, app, account, status or error (Esc clears)", id="filter")
         yield Footer()

@@ -152,8 +152,9 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         Binding("V", "verify", "Verify"),
         Binding("r", "refresh", "Refresh"),
         Binding("l", "relogin", "Re-login"),
-        Binding(FORCE_KEY, "force_refresh", "Force refresh"),  # after l: at 80 columns, l stays named
-        Binding("a", "audit", "Reads"),
+        # Not in the footer, so the rest fits 80 columns: help and the palette list F, the card names a.
+        Binding(FORCE_KEY, "force_refresh", "Force refresh", show=False),
+        Binding("a", "audit", "Reads", show=False),
         Binding("v", "show_copy", "Show for copy", show=False),
     ]
 

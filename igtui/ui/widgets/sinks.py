@@ -37,6 +37,7 @@ from igtui.core.graph.redact import redact_known, redact_shapes
 from igtui.core.models import Trigger
 from igtui.ui.base import _ErrorsToDialog
 from igtui.ui.text import relative, safe, safe_str, when
+from igtui.ui.widgets.table import KeyTable
 
 if TYPE_CHECKING:
     from igtui.core.delivery.deliver import Delivery
@@ -118,7 +119,7 @@ class SinksPanel(_ErrorsToDialog, Vertical):
         head.append("Sinks".ljust(18), style="bold")
         head.append(HINT, style="dim")
         yield Static(head, id="sinks-head", markup=False)
-        table: DataTable[Text] = DataTable(id="sinks-table", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Text] = KeyTable(id="sinks-table", cursor_type="row", zebra_stripes=True)
         table.display = False
         yield table
         yield Static(Text("…", style="dim"), id="sinks-detail", markup=False)

@@ -1,0 +1,101 @@
+"""KeyTable: the one DataTable every igtui screen uses, with the keys a terminal user expects.
+
+Why a subclass: `j`/`k`, `g`/`G` and Home/End are what k9s, less and vim users press first, and
+Textual's DataTable binds Home/End to a horizontal scroll that a row table never needs (so they
+seemed to do nothing). One class keeps the keys the same in every table, and the help screen
+lists them once (`KEYS`).
+
+A click on a column header sorts by that column (a second click on it reverses). A screen that
+orders its rows itself (home's `s`) takes the click instead by defining
+`sort_by_column(column_key: str) -> None`; the table then leaves the order to it, so the next
+refill keeps the order the user picked. Otherwise the table sorts its own rows, keeps the cursor
+on the same row, and sorts rows added later too (a live table stays in the chosen order).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from rich.text import Text, TextType
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellType, ColumnKey, RowKey
+
+KEYS: tuple[tuple[str, str], ...] = (
+    ("j / k , ↓ / ↑", "next / previous row"),
+    ("g , Home", "first row"),
+    ("G , End", "last row"),
+    ("PgDn / PgUp", "a page down / up"),
+    ("click a header", "sort by that column (click again: reverse)"),
+)
+"""The table keys as the help screen shows them (the bindings below, and DataTable's own)."""
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def cell_order(value: object) -> tuple[tuple[int, int | str], ...]:
+    """A sort key for a cell: its plain text, numbers compared as numbers ("9" before "10").
+
+    Cells are rich `Text` (never markup strings), which do not compare; the tuples never compare
+    an int with a str, because each part is tagged with its kind first.
+    """
+    plain = value.plain if isinstance(value, Text) else str(value)
+    parts = (part for part in _DIGITS.split(plain.strip()) if part)
+    return tuple((0, int(part)) if part.isdigit() else (1, part.lower()) for part in parts)
+
+
+class KeyTable(DataTable[CellType]):
+    """A DataTable with j/k, g/G and Home/End row keys and sorting by a header click."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Next row", show=False),
+        Binding("k", "cursor_up", "Previous row", show=False),
+        Binding("g,home", "scroll_top", "First row", show=False),
+        Binding("G,end", "scroll_bottom", "Last row", show=False),
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sorted_by: ColumnKey | None = None
+        self._reverse = False
+        self._resort_pending = False
+
+    @on(DataTable.HeaderSelected)
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        """Sort by the clicked column: the screen's own sort if it has one, else the table's."""
+        if event.data_table is not self:
+            return
+        own = getattr(self.screen, "sort_by_column", None)
+        if callable(own):
+            event.stop()
+            own(str(event.column_key.value))
+            return
+        if self._sorted_by == event.column_key:
+            self._reverse = not self._reverse
+        else:
+            self._sorted_by, self._reverse = event.column_key, False
+        self._resort()
+
+    def add_row(self, *cells: CellType, height: int | None = 1, key: str | None = None,
+                label: TextType | None = None) -> RowKey:
+        """Add a row; once the user sorted by a header, the new rows join that order (after this batch)."""
+        row_key = super().add_row(*cells, height=height, key=key, label=label)
+        if self._sorted_by is not None and not self._resort_pending:
+            self._resort_pending = True
+            self.call_after_refresh(self._resort)
+        return row_key
+
+    def _resort(self) -> None:
+        """Apply the header sort, keeping the cursor on the row it was on."""
+        self._resort_pending = False
+        column = self._sorted_by
+        if column is None or column not in self.columns or not self.row_count:
+            return
+        current: RowKey | None = None
+        if 0 <= self.cursor_row < self.row_count:
+            current = self.ordered_rows[self.cursor_row].key
+        self.sort(column, key=cell_order, reverse=self._reverse)
+        if current is not None and current in self.rows:
+            self.move_cursor(row=self.get_row_index(current), animate=False)
