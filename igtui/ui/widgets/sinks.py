@@ -20,7 +20,6 @@ it shows `***`), and every text from the store goes through `safe()` (plain, mar
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -36,7 +35,7 @@ from igtui.core.errors import IgtuiError
 from igtui.core.graph.redact import redact_known, redact_shapes
 from igtui.core.models import Trigger
 from igtui.ui.base import _ErrorsToDialog
-from igtui.ui.text import relative, safe, safe_str, when
+from igtui.ui.text import safe, safe_str, when
 from igtui.ui.widgets.table import KeyTable
 
 if TYPE_CHECKING:
@@ -78,7 +77,7 @@ def generation_text(sink: Sink) -> str:
     return f"{sink.delivered_generation}/{current}"
 
 
-def last_result(sink: Sink, now: datetime) -> Text:
+def last_result(sink: Sink) -> Text:
     """What the last attempt did, in one line (redacted: the store keeps errors redacted too)."""
     if sink.failing:
         head = Text(f"failed {when(sink.last_attempt_at)} UTC", style="red")
@@ -89,7 +88,8 @@ def last_result(sink: Sink, now: datetime) -> Text:
         return head
     if sink.delivered_at is None:
         return Text("never delivered yet", style="yellow" if sink.pending else "dim")
-    out = Text(f"ok {when(sink.delivered_at)} UTC ({relative(sink.delivered_at, now)})")
+    # A date, not "3h ago": the panel redraws when the store changes, not every second.
+    out = Text(f"ok {when(sink.delivered_at)} UTC")
     if sink.pending:
         out.append(" · a newer token is waiting", style="yellow")
     return out
@@ -176,7 +176,6 @@ class SinksPanel(_ErrorsToDialog, Vertical):
             return
         selected = self.selected()
         fmt_w, target_w, result_w = self._layout = self._widths()
-        now = self.igtui.services.clock.now()
         table.clear(columns=True)
         for label, width in (*_FIXED, ("Format", fmt_w), ("Target", target_w)):
             table.add_column(label, width=width)
@@ -192,7 +191,7 @@ class SinksPanel(_ErrorsToDialog, Vertical):
                 shown(sink.target, limit=target_w),
             ]
             if result_w:
-                cells.append(Text(last_result(sink, now).plain[:result_w], no_wrap=True, overflow="ellipsis"))
+                cells.append(Text(last_result(sink).plain[:result_w], no_wrap=True, overflow="ellipsis"))
             table.add_row(*cells, key=str(sink.id))
         table.display = True
         if selected is not None and str(selected.id) in table.rows:
@@ -219,7 +218,6 @@ class SinksPanel(_ErrorsToDialog, Vertical):
         sink = self.selected()
         if sink is None:
             return
-        now = self.igtui.services.clock.now()
         line = Text()
         line.append(f"#{sink.id} ", style="bold")
         line.append_text(shown(f"{sink.kind} {sink.target}", limit=400, wrap=True))
@@ -231,7 +229,7 @@ class SinksPanel(_ErrorsToDialog, Vertical):
         if sink.account_generation is not None:
             line.append(f" of {sink.account_generation}")
         line.append(" · last result: ")
-        line.append_text(last_result(sink, now))
+        line.append_text(last_result(sink))
         if sink.last_output and sink.last_output.strip():
             line.append("\noutput: ", style="dim")
             line.append_text(shown(sink.last_output, limit=300, style="dim", wrap=True))
