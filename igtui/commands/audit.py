@@ -78,7 +78,7 @@ def _verify(args: argparse.Namespace) -> int:
     if check.empty:
         print("audit: empty (no token read has been recorded, or the audit was emptied)")
     else:
-        print(f"audit: {check.rows} rows, chain intact")
+        print(f"audit: {check.rows} row{'' if check.rows == 1 else 's'}, chain intact")
     return 0
 
 

@@ -180,7 +180,7 @@ class IgtuiApp(App[int]):
             return
         ok = sum(1 for e in asked if e.result is RefreshResult.REFRESHED)
         bad = [e for e in asked if e.result is not RefreshResult.REFRESHED]
-        text = f"Auto-refresh: {ok} renewed, {len(bad)} need attention"
+        text = f"Auto-refresh: {ok} renewed, {len(bad)} {'needs' if len(bad) == 1 else 'need'} attention"
         if bad:
             text += "\n" + event_line(bad[0])[:300]
         self.notify(text, severity="warning" if bad else "information", markup=False)

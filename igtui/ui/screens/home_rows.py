@@ -91,7 +91,9 @@ def build_rows(store: Any, now: datetime, *, apps: Any = None) -> list[Row]:
                 health=health,
                 ends_at=verdict.ends_at,
                 never=verdict.ends_at is None and account.expires_known,
-                refreshed_at=account.refreshed_at or account.issued_at,
+                # The last refresh, or None: the token screen's "Last refresh" says the same
+                # (a token never refreshed showed its issue time here, under "Refreshed").
+                refreshed_at=account.refreshed_at,
             )
         )
     for name, app in apps.items():

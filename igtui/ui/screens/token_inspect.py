@@ -4,7 +4,8 @@ The token stays masked until asked (`t`); copying (`c`) uses OSC 52 and is wiped
 reveal, a copy and a show-for-copy (`v`) each append an audit row first (`Store.append_audit`);
 the card ends with the token's last few reads, and `a` opens the audit screen on this account.
 Verify (`V`) goes through the core's `inspect_token`; re-login (`l`) opens scope selection with this
-account's scopes. Times show as dates and live countdowns.
+account's scopes. Times show as dates and live countdowns; the card is redrawn only when one of
+them shows another text (`text.changes_at`), not every second.
 
 Refresh (`r`) obeys the same policy as `igtui refresh ACCOUNT` (no Meta call for a token under
 24 hours old, an expired one, or one Meta already refused) and shows the CLI's words. Forcing
@@ -31,7 +32,7 @@ from igtui.core.errors import IgtuiError
 from igtui.core.models import Account, RefreshEvent, RefreshResult, Trigger
 from igtui.core.secret import Secret
 from igtui.ui.base import IgtuiScreen
-from igtui.ui.text import relative, safe, safe_str, when
+from igtui.ui.text import NEVER, ago, changes_at, clock_paused, relative, safe, safe_str, when
 from igtui.ui.widgets.health import assess_account, health_text
 
 if TYPE_CHECKING:
@@ -166,6 +167,8 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         self._token: Secret | None = None
         self._revealed = False
         self._reads: list[AuditRecord] | None = None
+        self._due: datetime = NEVER
+        """When one of the card's relative times next shows another text."""
 
     def compose(self) -> ComposeResult:
         """One card with everything known about the token."""
@@ -175,11 +178,11 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Load the account; redraw on store changes and on the countdown tick (relative times)."""
+        """Load the account; redraw on store changes, and when a relative time on the card moves."""
         self.on_data_change(self.load)
         seconds = self.igtui.services.countdown_seconds
-        if seconds:
-            self.set_interval(seconds, self._draw)
+        if seconds and not clock_paused(self.igtui.services.environ):
+            self.set_interval(seconds, self.tick)
         self.load()
 
     def on_unmount(self) -> None:
@@ -203,18 +206,32 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
             self.notify(error.message, severity="error", markup=False)
         self._draw()
 
+    def tick(self) -> bool:
+        """Redraw the card if one of its relative times now shows another text; whether it did.
+
+        Every other tick writes nothing: the card (20-odd lines) is repainted whole when it is
+        redrawn, so redrawing it every second cost ~11 KB/s on an idle screen.
+        """
+        if self._account is None or self.igtui.services.clock.now() < self._due:
+            return False
+        self._draw()
+        return True
+
     def _draw(self) -> None:
         account = self._account
         if account is None:
             return
         now = self.igtui.services.clock.now()
+        self._due = NEVER
         verdict = assess_account(account, self._app, now)
         from igtui.core.refresh.policy import refreshable_after
 
         def dated(at: Any, *, none: str = "—") -> Text:
             if at is None:
                 return Text(none, style="dim")
-            return Text(f"{when(at)} UTC  ({relative(at, now)})")
+            # Past times to the minute: the card is not repainted every second after a refresh.
+            self._due = min(self._due, changes_at(at, now, coarse_past=True))
+            return Text(f"{when(at)} UTC  ({relative(at, now, coarse_past=True)})")
 
         token = self._token
         if token is None:
@@ -275,7 +292,7 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         The who column is cut at the card's edge (80 columns leave it ~24); the audit screen (`a`)
         has every field.
         """
-        from igtui.ui.screens.audit import ago, who
+        from igtui.ui.screens.audit import who
 
         if self._reads is None:
             return Text("…", style="dim")
@@ -287,6 +304,8 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         grid.add_column(no_wrap=True, style="bold", width=6)
         grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
         for record in self._reads:
+            # To the minute (`ago`): the card is not repainted every second for an hour after a copy.
+            self._due = min(self._due, changes_at(record.at, now, fine=False))
             grid.add_row(Text(when(record.at)), Text(ago(record.at, now)), Text(record.action),
                          safe(who(record.caller), limit=80))
         return Group(grid, Text("a: every read of this token, and a check of the chain", style="dim"))
