@@ -129,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
     store = wiring.open_store(unlock=False)
     now = wiring.clock.now()
     apps = {a.name: a for a in store.list_apps()}
-    interrupted = wiring.refresh_locks().stale_intents()
+    locks = wiring.refresh_locks()
     from igtui.core.delivery.report import apply_to_status, by_account
     from igtui.core.refresh.policy import ATTENTION
 
@@ -139,12 +139,17 @@ def _run(args: argparse.Namespace) -> int:
     damaged_apps = [app for app in apps.values() if app.damage is not None]
     tally = _Tally()
     every = bool(args.json or args.jsonl or args.all)
+    accounts: Iterable[Account]
     if every:
-        accounts: Iterable[Account] = store.iter_accounts()
+        accounts = store.iter_accounts()
+        interrupted = locks.stale_intents()
     else:
-        # Only the accounts that may need attention (SQL, on indexes); the rest are counted.
+        # Only the accounts that may need attention (SQL, on indexes); the rest are counted. An
+        # interrupted refresh changes a row's reason, never its attention, so only the selected
+        # accounts' lock files are looked at (a store refreshed before holds one per account).
         troubled_sinks = {i for i, ss in sinks.items() if any(s.failing or s.pending for s in ss)}
-        accounts = store.accounts_to_look_at(now, window_days=args.within, also=set(interrupted) | troubled_sinks)
+        accounts = store.accounts_to_look_at(now, window_days=args.within, also=troubled_sinks)
+        interrupted = {a.id: intent for a in accounts if (intent := locks.peek_intent(a.id)) is not None}
 
     def rows() -> Iterator[tuple[Account, dict[str, object]]]:
         for acc in accounts:
