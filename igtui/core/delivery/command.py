@@ -6,7 +6,8 @@ Why so:
   user of the machine, and a child's environment is inherited by everything it starts; stdin
   is read once by the one program meant to read it. The token is written with no trailing
   newline (`gh secret set`, `vault kv put … token=-` and `kubectl --from-file=…=/dev/stdin`
-  store what they read verbatim).
+  store what they read verbatim). It is in the pipe before the command starts, so a kill of
+  igtui never leaves a command reading an empty stdin.
 * **What the command needs to know, in the environment:** `IGTUI_ACCOUNT` (APP/username),
   `IGTUI_APP`, `IGTUI_EXPIRES_AT` (ISO 8601 UTC, empty when unknown or never),
   `INSTAGRAM_USER_ID` and `IGTUI_SINK_ID`. igtui's own passphrase variables are removed: a
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import time
@@ -53,6 +55,29 @@ def _clean(raw: bytes, token: str) -> str:
     return text[-OUTPUT_KEEP:].strip()
 
 
+def _preloaded_pipe(data: bytes) -> int | None:
+    """The read end of a pipe that already holds `data` and its end of file (the write end is
+    closed); None when `data` might not fit an empty pipe (then it is written after the start).
+
+    Why before the command starts: written afterwards, a kill of igtui between the start and the
+    write (a crash, a SIGKILL at a random instant) gives the command an empty stdin, and a
+    command such as `cat > f.tmp && mv f.tmp f` then stores an empty token. Preloaded, the
+    command reads the whole token whatever happens to igtui. Up to PIPE_BUF bytes a pipe write is
+    whole and an empty pipe takes it without blocking; a token is far shorter.
+    """
+    if len(data) > select.PIPE_BUF:
+        return None
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, data)
+    except OSError:
+        os.close(read_end)
+        return None
+    finally:
+        os.close(write_end)
+    return read_end
+
+
 def child_environment(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
     """The command's environment: igtui's, without its passphrase sources, plus `extra`."""
     env = {k: v for k, v in base.items() if k not in _SCRUB}
@@ -68,10 +93,12 @@ def run_command_sink(command: str, token: str, *, env: Mapping[str, str], timeou
     def took() -> float:
         return (time.perf_counter() - started) * 1000
 
+    data = token.encode()
+    stdin = _preloaded_pipe(data)
     try:
         proc = subprocess.Popen(  # a user-configured shell command, by design (like the notify command)
             ["/bin/sh", "-c", command],
-            stdin=subprocess.PIPE,
+            stdin=subprocess.PIPE if stdin is None else stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=dict(env),
@@ -80,8 +107,11 @@ def run_command_sink(command: str, token: str, *, env: Mapping[str, str], timeou
         )
     except OSError as exc:
         return CommandOutcome(False, f"the command could not start: {exc.strerror}", "", took())
+    finally:
+        if stdin is not None:
+            os.close(stdin)  # the child holds its own copy
     try:
-        out, _ = proc.communicate(input=token.encode(), timeout=timeout)
+        out, _ = proc.communicate(input=data if stdin is None else None, timeout=timeout)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
