@@ -16,8 +16,10 @@ How one pass goes, and why it is at least once and crash-safe:
 3. Audit, then deliver each from its SEALED configuration only. A configuration that does not
    open or disagrees with its plain copy is refused (never delivered) and recorded as failing.
    The audit rows of every sink about to receive a token are written first, in one
-   transaction (no row, no delivery). File sinks' directories are fsynced once each, after
-   the last write and before step 4, so every rename is durable before it is recorded.
+   transaction (no row, no delivery). File sinks of different files are written at once, in
+   threads (their fsyncs overlap); sinks of one file one after the other, in order. File
+   sinks' directories are fsynced once each, after the last write and before step 4, so
+   every rename is durable before it is recorded.
 4. Record every outcome in one transaction (sink state + history row each). A kill before
    this leaves the sinks pending, so the next run delivers again: a sink may receive one
    token twice, never miss the newest. A failed delivery never touches the stored token.
@@ -63,6 +65,8 @@ LOCK_NAME = "sinks.lock"
 AUTO_RETRY_FLOOR = timedelta(minutes=5)
 """The TUI's one-minute timer retries a failing sink no more often than its backoff allows
 (5 min doubling, capped at 6 h); explicit runs (refresh, cron, `sink test`) always retry."""
+FILE_THREADS = 8
+"""File sinks written at once in one pass, at most (each thread's work is mostly its fsync)."""
 DELIVERY_CRASHPOINTS = frozenset({"sink_before_deliver", "sink_mid_write", "sink_before_rename",
                                   "sink_after_rename", "sink_before_record"})
 """The crash trials' points (env IGTUI_CRASHPOINT) between storing a token and recording its delivery."""
@@ -85,6 +89,18 @@ class Delivery:
         """The line the CLI prints (stderr) for this outcome."""
         head = "delivered" if self.ok else ("SINK REFUSED" if self.damaged else "DELIVERY FAILED")
         return plain(f"{head}: sink {self.sink_id} ({self.account} → {self.target}) — {self.message}", limit=1000)
+
+
+def _same_file_key(path: str) -> tuple[object, ...]:
+    """What makes two file sinks the same file: its inode when it exists (a hard link, or another
+    spelling on a case-insensitive filesystem, is the same file), else its resolved directory and
+    name (a symlinked directory is the same directory)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        directory, base = os.path.split(path)
+        return ("name", os.path.realpath(directory), base)
+    return ("inode", st.st_dev, st.st_ino)
 
 
 def _stderr(line: str) -> None:
@@ -208,12 +224,56 @@ class Deliverer:
             crashpoint("sink_before_deliver")
             audit_error = self._audit(ready)  # before any token leaves: no row, no delivery
         dirs: set[str] = set()
-        results = [self._one(m, trigger, refusal, audit_error, dirs)
-                   for m, refusal in zip(todo, refusals, strict=True)]
+        results = self._deliver_all(todo, refusals, trigger, audit_error, dirs)
         sync_dirs(dirs)  # every rename durable before the pass says it was delivered
         crashpoint("sink_before_record")
         self.store.record_deliveries([r for _d, r, _a in results])
         return results
+
+    def _deliver_all(self, todo: Sequence[SinkMaterial], refusals: Sequence[tuple[bool, str] | None], trigger: str,
+                     audit_error: str | None, dirs: set[str]) -> list[tuple[Delivery, DeliveryRecord, Account | None]]:
+        """`_one` for every sink of the pass, outcomes in the pass's order.
+
+        Why threads: a file sink's cost is its fsync, and fsyncs of different files overlap
+        (measured here: three files 15–26 ms one after the other, 4–5 ms at once). Sinks that
+        write the same file (two accounts' variables in one .env) run one after the other in
+        one thread, in pass order: each must read what the previous one wrote, and each clears
+        the file's leftover temporary files. Command sinks run after every file is written, one
+        after the other in this thread: a kill in a file's write (the crash trials' points) must
+        never land while a command is reading the token from its stdin, where it would see an
+        empty stdin and might store that. Nothing is recorded until every delivery has returned.
+        """
+        slots: list[tuple[Delivery, DeliveryRecord, Account | None] | None] = [None] * len(todo)
+        groups: dict[tuple[object, ...], list[int]] = {}
+        inline: list[int] = []
+        for index, (m, refusal) in enumerate(zip(todo, refusals, strict=True)):
+            config = m.config
+            if (refusal is None and audit_error is None and isinstance(config, SinkConfig)
+                    and config.kind == "file" and config.path is not None):
+                groups.setdefault(_same_file_key(config.path), []).append(index)
+            else:
+                inline.append(index)
+
+        def run(indexes: Sequence[int], found: set[str]) -> None:
+            for i in indexes:
+                slots[i] = self._one(todo[i], trigger, refusals[i], audit_error, found)
+
+        files = list(groups.values())
+        if len(files) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            found_by_file: list[set[str]] = [set() for _ in files]
+            with ThreadPoolExecutor(max_workers=min(len(files), FILE_THREADS), thread_name_prefix="igtui-sink") as pool:
+                futures = [pool.submit(run, indexes, found)
+                           for indexes, found in zip(files, found_by_file, strict=True)]
+                for future in futures:
+                    future.result()  # a BaseException in a thread (not a sink's failure) surfaces here
+            for found in found_by_file:
+                dirs |= found
+        elif files:
+            run(files[0], dirs)
+        run(inline, dirs)
+        return [slot for slot in slots if slot is not None]
 
     @staticmethod
     def _refusal(m: SinkMaterial) -> tuple[bool, str] | None:
