@@ -238,3 +238,20 @@ def test_a_row_edited_by_another_process_shows_up(fleet: Any, run_igtui: Callabl
     listed = json.loads(run_igtui("account", "list", "--json").stdout)
     assert next(r for r in listed if r["account"] == "ig/fine0")["status"] == "needs_relogin"
     assert Health.NEEDS_RELOGIN.value in run_igtui("status", "--jsonl").stdout
+
+
+@pytest.mark.parametrize("value", [
+    [], {}, [1], {"a": []}, {"a": {}}, {2: "int key", True: "bool key", None: "none key"},
+    {"f": 1.5, "nan": float("nan"), "inf": float("-inf"), "big": 10**30, "neg": -3, "t": True, "n": None,
+     "s": "é\n\x1b\u202e\"\\", "d": T0, "tuple": (1, 2), "nested": {"k": [[], [1, [2, {}]]]}},
+    [{"a": 1}, {"b": [{"c": {"d": [1, 2]}}]}],
+])
+def test_the_incremental_writer_lays_out_any_value_as_print_json(value: Any) -> None:
+    from igtui.commands import _stream
+    from igtui.commands._common import print_json
+
+    items = value if isinstance(value, list) else [value]
+    assert _captured(lambda v: _stream.write_json_array(iter(v)), items) == _captured(print_json, items)
+    doc = {"head": value, "k": "v"}
+    assert _captured(lambda v: _stream.write_json_document(doc, "rows", iter(v), lambda: {"tail": value}), items) \
+        == _captured(print_json, {**doc, "rows": items, "tail": value})
