@@ -34,6 +34,7 @@ from igtui.core.secret import Secret
 from igtui.ui.base import IgtuiScreen
 from igtui.ui.text import NEVER, ago, changes_at, clock_paused, relative, safe, safe_str, when
 from igtui.ui.widgets.health import assess_account, health_text
+from igtui.ui.widgets.sinks import SINK_BINDINGS, SinkActions, SinksPanel
 
 if TYPE_CHECKING:
     from igtui.core.store import AuditRecord
@@ -141,7 +142,7 @@ def _pairs(rows: list[tuple[str, RenderableType]]) -> Table:
     return grid
 
 
-class TokenInspectScreen(RefreshActions, IgtuiScreen):
+class TokenInspectScreen(SinkActions, RefreshActions, IgtuiScreen):
     """One account's token: kind, scopes, times, last verification; verify/refresh/re-login."""
 
     TITLE = "Token"
@@ -157,6 +158,7 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         Binding(FORCE_KEY, "force_refresh", "Force refresh", show=False),
         Binding("a", "audit", "Reads", show=False),
         Binding("v", "show_copy", "Show for copy", show=False),
+        *SINK_BINDINGS,  # s add, T test, x remove (widgets/sinks.py)
     ]
 
     def __init__(self, account_id: int) -> None:
@@ -175,6 +177,7 @@ class TokenInspectScreen(RefreshActions, IgtuiScreen):
         yield Header()
         with VerticalScroll(id="body"):
             yield Static("Loading…", id="card", markup=False)
+            yield SinksPanel(self._account_id, id="sinks")  # where this token is pushed
         yield Footer()
 
     def on_mount(self) -> None:
