@@ -286,10 +286,14 @@ async def test_a_command_quoting_the_token_shows_it_erased(make_app: Any, store:
 
 
 def test_palette_and_help_name_the_sink_keys() -> None:
+    from igtui.ui.screens.help import SECTIONS
     from igtui.ui.screens.token_inspect import TokenInspectScreen
 
+    # The palette lists a screen's bindings that have a description, under the screen's title.
     keys = {b.key: b.description for b in TokenInspectScreen.BINDINGS if hasattr(b, "key")}
     assert keys["s"] == "Add sink" and keys["T"].startswith("Test sink") and keys["x"] == "Remove sink"
+    token_help = dict(dict(SECTIONS)["Token"])
+    assert token_help["s , T , x"].startswith("sinks: add one")
 
 
 # ── snapshots ────────────────────────────────────────────────────────────────────────────
