@@ -8,7 +8,8 @@ Sources, in the order they rank on a tie:
   editing keys) are not commands and are left out;
 * the token commands for the account selected on home (inspect, reveal, copy, verify, its reads,
   log in again) and a login to its app (the scope screen), so "reveal" or "scope" works from any
-  screen, not only from the one whose key does it;
+  screen, not only from the one whose key does it. On home they rank before home's own keys,
+  which act on the same selection but do not name it;
 * every account ("app/username", opens its token) and every app by name (edit it, log in to it),
   read once per palette opening in a thread (`startup`): the palette never runs I/O on the loop.
 
@@ -66,8 +67,6 @@ _TEXTUAL_ACTIONS = frozenset(
 )
 """Textual's own screen and app keys (focus next, copy selected text…): plumbing, not igtui's commands."""
 
-_HOME_COVERED = frozenset({"inspect", "login"})
-"""Home's keys the selection commands say better ("Token: inspect demo-ig/alice", "Log in again to …")."""
 
 ACTION_WORDS: dict[str, tuple[str, ...]] = {
     "inspect": ("token", "inspect", "open", "details"),
@@ -144,7 +143,8 @@ def rank(query: str, title: str, words: Iterable[str], *, fuzzy: FuzzySearch | N
             best = max(best, _PREFIX)
         elif q in word:
             best = max(best, _INSIDE)
-    if best < _ALL_TERMS and " " in q and all(any(w.startswith(t) for w in pool) for t in q.split()):
+    terms = [t for t in _SPLIT.split(q) if t]
+    if best < _ALL_TERMS and len(terms) > 1 and all(any(w.startswith(t) for w in pool) for t in terms):
         best = _ALL_TERMS
     if best < _INSIDE and q in title_l:
         best = _INSIDE
@@ -203,10 +203,16 @@ class IgtuiCommands(Provider):
     def _commands(self) -> Iterator[Command]:
         if self._locked():
             return
+        from igtui.ui.screens.home import HomeScreen
+
         app = self._app
         yield from app.global_commands()
-        yield from self._screen_commands()
-        yield from self._selected_commands()
+        if isinstance(self.screen, HomeScreen):  # home's own keys mostly act on the selection: say which
+            yield from self._selected_commands()
+            yield from self._screen_commands()
+        else:  # elsewhere this screen's keys come first ("verify" on the audit screen checks its chain)
+            yield from self._screen_commands()
+            yield from self._selected_commands()
 
     def _selected_commands(self) -> Iterator[Command]:
         """The home selection's token commands (skipped on the token screen, whose own keys do them)."""
@@ -238,11 +244,8 @@ class IgtuiCommands(Provider):
 
     def _screen_commands(self) -> Iterator[Command]:
         """The keys of the screen the palette was opened from (its own and the app's, not its widgets')."""
-        from igtui.ui.screens.home import HomeScreen
-
         app = self._app
         screen = self.screen
-        on_home = isinstance(screen, HomeScreen) and screen.selected() is not None
         title = getattr(screen, "TITLE", None) or type(screen).__name__
         seen: set[str] = set()
         for active in screen.active_bindings.values():
@@ -251,7 +254,7 @@ class IgtuiCommands(Provider):
             bare = action.removeprefix("app.").split("(", 1)[0]
             if (not binding.description or not active.enabled or action in _HIDDEN_ACTIONS
                     or action in _GLOBAL_ACTIONS or action in _TEXTUAL_ACTIONS or _MOVES.match(bare)
-                    or not isinstance(active.node, Screen | App) or (on_home and bare in _HOME_COVERED)):
+                    or not isinstance(active.node, Screen | App)):
                 continue
             name = f"{title}: {binding.description}"
             if name in seen:
@@ -297,7 +300,7 @@ class IgtuiCommands(Provider):
         commands = list(self._commands())
         count = len(commands) + 1
         scored = [(rank(query, c.title, c.words, fuzzy=self._fuzzy), c) for c in commands]
-        # A tie keeps the order above (global, then this screen, then the selection): a tiny decreasing bonus.
+        # A tie keeps the order of `_commands` (global first, then screen and selection): a tiny decreasing bonus.
         ranked = [(score + (count - n) / (count * 100), c) for n, (score, c) in enumerate(scored) if score > 0]
         ranked += self._name_commands(query)
         for score, command in ranked:
