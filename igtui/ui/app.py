@@ -296,10 +296,15 @@ class IgtuiApp(App[int]):
         return super().get_key_display(binding)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterator[SystemCommand]:
-        """Textual's own palette commands (theme, keys panel, screenshot), found by search but not listed
-        before anything is typed, so the first list is igtui's; less its Quit (igtui's is listed)."""
+        """Textual's own palette commands (theme, keys panel), found by search but not listed before
+        anything is typed, so the first list is igtui's.
+
+        Left out: its Quit (igtui's is listed) and its Screenshot, which writes the screen as SVG
+        text into the working directory: with a token revealed, that is the token in plaintext in
+        an unmanaged file (SECURITY.md: secrets never reach a screenshot).
+        """
         for command in super().get_system_commands(screen):
-            if command.title != "Quit":
+            if command.title not in {"Quit", "Screenshot"}:
                 yield command._replace(discover=False)
 
     def action_refresh_due(self) -> None:
