@@ -416,3 +416,15 @@ def _settled() -> Callable[[Pilot[Any]], Any]:
 
 def test_snapshot_home_footer_80x24(snap_compare: Any, make_app: Any) -> None:
     assert snap_compare(make_app(), terminal_size=SMALL, run_before=_settled())
+
+
+async def test_palette_has_no_screenshot_command(make_app: Any) -> None:
+    """Textual's Screenshot writes the screen (a revealed token included) as SVG text into the working
+    directory; the palette must not offer it, on home or on a token screen."""
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        for where in ((), ("enter",)):
+            await _press(pilot, *where)
+            found = await _search(pilot, "screenshot")
+            assert not [h for h in found if "Screenshot" in h], f"{where}: {found}"
+            await _press(pilot, "escape")
