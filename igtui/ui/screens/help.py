@@ -55,6 +55,8 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Login", (
         ("F2 / F4 / F3", "copy the authorize URL / show it / show its QR code"),
         ("Enter", "in the field: finish with the pasted redirect URL or code"),
+        ("F5 / F6 / F7", "demo only: approve as the named sandbox user / pick the next user / deny"),
+        ("F8", "start a new login once one has ended (denied, failed, timed out)"),
     )),
     ("History", (("a , f , x", "filter by account, by result, clear filters"),)),
     ("Token reads", (
