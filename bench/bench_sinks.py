@@ -4,9 +4,10 @@ Two stores, each with one due account, refreshed over the loopback sandbox (its 
 with `--force` semantics, the sandbox clock moved two days between rounds so Meta's 24-hour
 rule always allows the next refresh. Store B's account has three dotenv file sinks in one
 directory (the pass: one audit transaction for the three rows; each file read, written to a
-temp file, fsynced and renamed; the directory fsynced once; one transaction recording all three;
-one SQLite connection throughout); store A has none (its delivery passes are two empty
-queries). Measured in-process (`RefreshEngine.refresh_account`, the unlock excluded), rounds
+temp file, fsynced and renamed, the three in threads at once; the directory fsynced once; one
+transaction recording all three; the refresh and the pass on the same kept connections, so
+the WAL is checkpointed once, at the end of the call); store A has none (its delivery passes
+are two empty queries). Measured in-process (`RefreshEngine.refresh_account`, the unlock excluded), rounds
 interleaved and the order alternating; the medians and the median of per-round ratios are
 printed, then the same comparison for the whole `igtui refresh ACCOUNT --force` command
 (interpreter start and unlock included, what cron pays).
