@@ -235,6 +235,24 @@ async def test_relogin_as_the_same_account_is_a_plain_save(
     assert account.id == acme.id and account.generation == acme.generation + 1
 
 
+async def test_relogin_offers_the_account_itself_first(
+    live_app: Any, loopback_app: Any, admin: SandboxAdmin, consent: RecordingConsent
+) -> None:
+    """F5 on a re-login renews that account: the consent line starts on its own username, not on the
+    sandbox's first user (which would save some other account)."""
+    lumen = _save_sandbox_login(loopback_app, admin, "lumen.photo")
+    app = live_app(terminal_consent=consent)
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await _open_login(pilot)
+        assert screen._users[0] != "lumen.photo", "the test needs lumen.photo not to be the first user"
+        assert "as lumen.photo" in _text(screen, "#consent")
+        await _until(pilot, lambda: screen._listener is not None, what="the listener")
+        await pilot.press("f5")
+        await _until(pilot, lambda: bool(screen.saved), what="account saved")
+    (account,) = loopback_app.list_accounts()
+    assert account.id == lumen.id and account.generation == lumen.generation + 1
+
+
 async def test_a_busy_redirect_port_names_what_a_tui_user_can_do(
     live_app: Any, loopback_app: Any, consent: RecordingConsent, port: int
 ) -> None:

@@ -252,7 +252,10 @@ class LoginFlowScreen(IgtuiScreen):
         except IgtuiError as error:
             self._show_consent(Text(f"Terminal consent is unavailable: {error.message}", style="yellow"))
             return
-        self._user = 0
+        # A re-login approves as the account being re-logged-in when the sandbox has it: F5 then
+        # renews that account, as a newcomer expects, instead of logging in someone else.
+        wanted = self._relogin.username if self._relogin is not None else None
+        self._user = self._users.index(wanted) if wanted in self._users else 0
         self._show_consent()
 
     def _show_consent(self, text: Text | None = None) -> None:
