@@ -20,6 +20,19 @@ from typing import Any
 from igtui.commands._common import _default
 
 _INDENT = "  "
+
+
+class Encoded(str):
+    """An array element already laid out as JSON text, at the nesting level of the array's elements.
+
+    Why: `status --json` lays out its common row (a healthy account) from a template, which costs
+    a fraction of building the dict and walking it (`_dumps`); `_write_array` writes such an item
+    as it is. The producer answers for the bytes being what `_dumps` would make of its dict
+    (`tests/store/test_scale_output.py` compares them on every kind of account).
+    """
+
+    __slots__ = ()
+
 _ESCAPE: Callable[[str], str] = json.encoder.encode_basestring_ascii  # what ensure_ascii=True uses
 
 
@@ -75,7 +88,7 @@ def _write_array(items: Iterable[object], level: int) -> None:
     pad = "\n" + _INDENT * (level + 1)
     first = True
     for item in items:
-        out(("[" if first else ",") + pad + _dumps(item, level + 1))
+        out(("[" if first else ",") + pad + (item if type(item) is Encoded else _dumps(item, level + 1)))
         first = False
     out("[]" if first else "\n" + _INDENT * level + "]")
 
@@ -115,4 +128,4 @@ def write_jsonl(items: Iterable[object]) -> None:
         out(json.dumps(item, default=_default, ensure_ascii=True) + "\n")
 
 
-__all__ = ["write_json_array", "write_json_document", "write_jsonl"]
+__all__ = ["Encoded", "write_json_array", "write_json_document", "write_jsonl"]

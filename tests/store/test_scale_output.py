@@ -255,3 +255,115 @@ def test_the_incremental_writer_lays_out_any_value_as_print_json(value: Any) -> 
     doc = {"head": value, "k": "v"}
     assert _captured(lambda v: _stream.write_json_document(doc, "rows", iter(v), lambda: {"tail": value}), items) \
         == _captured(print_json, {**doc, "rows": items, "tail": value})
+
+
+# ── status --json's template for healthy rows, against the general row ─────────────────────
+
+def _general_row_text(acc: Any, app: Any, now: datetime, within: int | None) -> str:
+    """What `status --json` wrote for an account before the template: its dict, laid out by `_dumps`."""
+    from igtui.commands import _stream
+    from igtui.commands.status import status_json
+    from igtui.core.delivery.report import apply_to_status
+
+    row = status_json(acc, app, now, within)
+    row["interrupted_refresh"] = False
+    apply_to_status(row, [], attention_health=frozenset(h.value for h in policy.ATTENTION))
+    return _stream._dumps(row, 2)
+
+
+def _accounts(rng: Any, now: datetime, count: int) -> list[Any]:
+    """Accounts of every kind, status and app, with times on each side of each boundary the
+    healthy case depends on (expiry vs now, the window's start, the 24-hour rule, retry_at)."""
+    from igtui.core.models import Account, AccountStatus, TokenKind
+
+    sec, micro = timedelta(seconds=1), timedelta(microseconds=1)
+
+    def expiry(days: int) -> datetime | None:
+        return rng.choice([None, now - sec, now, now + micro, now + DAY * days - micro, now + DAY * days,
+                           now + DAY * days + micro, now + DAY * days + sec, now + DAY * 59 + timedelta(seconds=0.5),
+                           now + DAY * 400, now + DAY * rng.randint(0, 90) + timedelta(seconds=rng.randint(0, 86399))])
+
+    out = []
+    for i in range(count):
+        own = rng.choice([None, None, 0, 5, 30, 365])
+        app_name = rng.choice(["ig", "ig", "five", "shut", "bad", "gone"])
+        days = own if own is not None else rng.choice([5, 15, 30])
+        expires = expiry(days)
+        issued = rng.choice([None, now - DAY * 2, now - timedelta(hours=23), now - DAY - micro,
+                             (expires or now) - timedelta(hours=24), (expires or now) - timedelta(hours=12),
+                             now - DAY * rng.randint(1, 60) + timedelta(microseconds=rng.randint(0, 999_999))])
+        out.append(Account(
+            id=i + 1, app_name=app_name, platform=rng.choice(["instagram", "facebook"]),
+            username=rng.choice([f"user{i}", f"é\"\\\u202e{i}", f"名前{i}\x1b"]), ig_user_id=str(17841400000000000 + i),
+            app_scoped_id=None, account_type=None,
+            token_kind=rng.choice([TokenKind.IG_LONG] * 6 + list(TokenKind)),
+            scopes=("instagram_business_basic",), issued_at=issued, expires_at=expires,
+            expires_known=rng.random() < 0.9,
+            data_access_expires_at=rng.choice([None] * 6 + [now + DAY * 100, now - DAY]),
+            refreshed_at=rng.choice([None, now - DAY, now - timedelta(seconds=1.5)]),
+            status=rng.choice([AccountStatus.OK] * 6 + list(AccountStatus)),
+            status_reason=rng.choice([None, "the user removed the app's access"]),
+            retry_at=rng.choice([None, None, now - sec, now, now + timedelta(hours=1), now + DAY * 100]),
+            failures=rng.choice([0, 0, 3]), refresh_within_days=own, generation=rng.randint(0, 9),
+            damage=rng.choice([None] * 9 + ["expires_at: not a time"])))
+    return out
+
+
+@pytest.mark.parametrize("now", [T0, T0 + timedelta(days=3, microseconds=250_000)], ids=["whole", "micro"])
+@pytest.mark.parametrize("within", [None, 30])
+def test_the_healthy_template_writes_the_general_rows_bytes(now: datetime, within: int | None) -> None:
+    import random
+
+    from igtui.commands.status import _HealthyText
+    from igtui.core.models import App, Health
+
+    def app(name: str, **kw: Any) -> App:
+        return App(id=len(name), name=name, platform="instagram", app_id="1", redirect_uris=(), scopes=(), **kw)
+
+    apps = {"ig": app("ig"), "five": app("five", refresh_within_days=5),
+            "shut": app("shut", blocked_kind="app_blocked", blocked_reason="Meta said no"),
+            "bad": app("bad", damage="secret: not a blob")}
+    healthy = _HealthyText(now, within, apps)
+    healthy._LIMIT = 7  # the cache is cleared many times over
+    taken = 0
+    for acc in _accounts(random.Random(11), now, 6000):
+        text = healthy(acc)
+        general = _general_row_text(acc, apps.get(acc.app_name), now, within)
+        if text is None:
+            continue
+        taken += 1
+        assert text == general, acc
+        assert json.loads(text)["health"] == Health.HEALTHY.value
+    assert taken > 300  # the template was really exercised, on many kinds of healthy account
+    healthy_general = sum(
+        json.loads(_general_row_text(a, apps.get(a.app_name), now, within))["health"] == "healthy"
+        for a in _accounts(random.Random(11), now, 6000))
+    assert healthy_general > taken  # and it leaves some healthy rows (within 24 h, …) to the general way
+
+
+def test_the_streamed_status_document_takes_the_template_and_stays_the_old_one(
+        fleet: Any, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fleet's healthy accounts plus 300 more, two of them with a sink (which goes the general
+    way), byte for byte against the old construction."""
+    from igtui.core.delivery.config import SinkConfig
+    from igtui.core.models import Profile, TokenKind
+    from igtui.core.secret import Secret
+
+    logins = [(Profile(id=str(26_000_000_000_500_000 + i), user_id=str(17_841_400_000_500_000 + i),
+                       username=f"bulk{i:04d}"), Secret(f"IGAA{i:06d}" + "x" * 150, register=False))
+              for i in range(300)]
+    fleet.bulk_save_logins("ig", logins[:150], kind=TokenKind.IG_LONG, issued_at=T0 - DAY,
+                           expires_at=T0 + DAY * 59)
+    fleet.bulk_save_logins("wide", logins[150:], kind=TokenKind.IG_LONG, issued_at=T0 - DAY * 2,
+                           expires_at=T0 + DAY * 40 + timedelta(seconds=7))
+    by_name = {a.username: a for a in fleet.list_accounts()}
+    for name in ("bulk0003", "bulk0200"):
+        fleet.add_sink(SinkConfig(by_name[name].id, "file", path=f"/tmp/igtui-test-{name}.env", format="dotenv",
+                                  var="IG_TOKEN"))
+    for now in (T0, T0 + DAY * 20, T0 + DAY * 26 + timedelta(microseconds=1)):
+        _at(monkeypatch, now)
+        expected, _damaged = _old_status_document(fleet, now)
+        got = cli("status", "--json")
+        assert got.stdout == expected
+        assert got.stdout.count('"health": "healthy"') > 100
+        assert got.stdout.count("delivery pending") == 2
