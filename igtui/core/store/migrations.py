@@ -284,8 +284,20 @@ def m006_due_selection(db: Database) -> None:
     db.execute("CREATE INDEX accounts_within ON accounts(refresh_within_days) WHERE refresh_within_days IS NOT NULL")
 
 
+def m007_page_indexes(db: Database) -> None:
+    """The indexes the TUI's paged history reads by (`igtui.core.store.pages`): one per ordering
+    (time; account name then time; result then time) and per filter (an account's attempts by
+    time; a result's by account name), each ending in the rowid, so a page is one seek plus its
+    rows and a COUNT walks an index, however many million rows the history holds."""
+    db.execute("CREATE INDEX history_at ON history(at)")
+    db.execute("CREATE INDEX history_account_at ON history(account_id, at)")
+    db.execute("CREATE INDEX history_result_at ON history(result, at)")
+    db.execute("CREATE INDEX history_name_at ON history(account, at)")
+    db.execute("CREATE INDEX history_result_name_at ON history(result, account, at)")
+
+
 KNOWN_MIGRATIONS: tuple[str, ...] = ("m001_initial", "m002_app_state", "m003_integrity", "m004_audit", "m005_sinks",
-                                     "m006_due_selection")
+                                     "m006_due_selection", "m007_page_indexes", "m008_home_pages")
 SCHEMA_VERSION = len(KNOWN_MIGRATIONS)
 """Also written to `PRAGMA user_version`."""
 
@@ -301,4 +313,8 @@ def build() -> Migrations:
     migrations(name="m004_audit")(m004_audit)
     migrations(name="m005_sinks")(m005_sinks)
     migrations(name="m006_due_selection")(m006_due_selection)
+    migrations(name="m007_page_indexes")(m007_page_indexes)
+    from igtui.core.store.migration_home import m008_home_pages
+
+    migrations(name="m008_home_pages")(m008_home_pages)
     return migrations
