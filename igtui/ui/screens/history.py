@@ -1,13 +1,16 @@
 """Refresh history: every attempt (manual, CLI, cron, auto) with its result and error.
 
-Filters by account and by result run in the store query. The screen reloads when this process
-changes something (`data_version`) and every few seconds, so cron's attempts appear too.
+The table pages from the store (`PagedTable` over `core.store.pages.history_pages`): filters by
+account and by result and the order (time, account or result, by a header click) run in SQL on
+indexed columns, and only the rows around the screen are held, so a million attempts open as fast
+as a hundred. The screen reloads its window when this process changes something (`data_version`)
+and every few seconds, so cron's attempts appear too.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -17,12 +20,12 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from igtui.core.models import RefreshEvent, RefreshResult
+from igtui.core.store.pages import HISTORY_SORTS, history_pages
 from igtui.ui.base import IgtuiScreen
-from igtui.ui.text import safe, when
+from igtui.ui.text import result_words, safe, when
 from igtui.ui.widgets.empty import HISTORY, HISTORY_FILTERED, empty_hint
-from igtui.ui.widgets.table import KeyTable
+from igtui.ui.widgets.paged_table import PAGE, PagedTable
 
-LIMIT = 500
 _RESULT_STYLE = {
     RefreshResult.REFRESHED: "green",
     RefreshResult.SKIPPED: "dim",
@@ -44,6 +47,19 @@ def _error(event: RefreshEvent) -> Text:
     return safe(" ".join(parts), limit=300)
 
 
+def _cells(event: RefreshEvent) -> tuple[Text, ...]:
+    """One attempt as table cells (plain Text: account names and errors come from the store)."""
+    return (
+        Text(when(event.at)),
+        Text(event.trigger.value),
+        safe(event.account, limit=32),
+        Text(result_words(event.result.value), style=_RESULT_STYLE.get(event.result, "")),
+        Text(when(event.old_expires_at)[:10], style="dim"),
+        Text(when(event.new_expires_at)[:10]),
+        _error(event),
+    )
+
+
 class HistoryScreen(IgtuiScreen):
     """The refresh-history table with account and result filters."""
 
@@ -56,27 +72,39 @@ class HistoryScreen(IgtuiScreen):
         Binding("x", "clear_filters", "Clear filters"),
     ]
 
+    def __init__(self, *, page_size: int = PAGE) -> None:
+        super().__init__()
+        self._page_size = page_size
+        self._sort = "at"
+        self._descending = True
+
     def compose(self) -> ComposeResult:
         """The account and result filters, the attempts table, and a detail line for the full error."""
         yield Header()
         with Horizontal(id="filters"):
             yield Select[int]([], prompt="all accounts", id="account")
-            results = [(r.value.replace("_", " "), r.value) for r in RefreshResult]
+            results = [(result_words(r.value), r.value) for r in RefreshResult]
             yield Select[str](results, prompt="all results", id="result")
-        yield KeyTable(id="events", cursor_type="row", zebra_stripes=True)
+        yield PagedTable[RefreshEvent](_cells, page_size=self._page_size, id="events", cursor_type="row",
+                                       zebra_stripes=True)
         yield Static("", id="detail")
         yield Footer()
 
+    @property
+    def table(self) -> PagedTable[RefreshEvent]:
+        """The paged attempts table."""
+        return self.query_one("#events", PagedTable)
+
     def on_mount(self) -> None:
         """Set up the columns; reload on store changes and every 5 s (other processes, cron, refresh too)."""
-        table = self.query_one(DataTable)
+        table = self.table
         for label, key in (("Time (UTC)", "at"), ("By", "trigger"), ("Account", "account"), ("Result", "result"),
                            ("Old expiry", "old"), ("New expiry", "new"), ("Error", "error")):
             table.add_column(label, key=key)
         self.on_data_change(self.load)
         self.set_interval(5, self.load)
         self.load_accounts()
-        self.load()
+        self._show()
         table.focus()
 
     @work(group="history-accounts", exclusive=True, exit_on_error=False)
@@ -86,44 +114,53 @@ class HistoryScreen(IgtuiScreen):
         options = sorted(((safe(a.ref, limit=40).plain, a.id) for a in accounts), key=lambda o: o[0])
         self.query_one("#account", Select).set_options(options)
 
-    @work(group="history-load", exclusive=True, exit_on_error=False)
-    async def load(self) -> None:
-        """Reread the newest attempts (up to LIMIT) that match the filters, keeping the cursor where it was."""
+    def _filters(self) -> tuple[int | None, RefreshResult | None]:
         account = self.query_one("#account", Select).value
         result = self.query_one("#result", Select).value
-        kwargs: dict[str, Any] = {"limit": LIMIT}
-        if isinstance(account, int):
-            kwargs["account_id"] = account
-        if isinstance(result, str):
-            kwargs["result"] = RefreshResult(result)
-        events = await asyncio.to_thread(self.igtui.services.store.list_history, **kwargs)
-        self._events = events
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for event in events:
-            table.add_row(
-                Text(when(event.at)),
-                Text(event.trigger.value),
-                safe(event.account, limit=32),
-                Text(event.result.value.replace("_", " "), style=_RESULT_STYLE.get(event.result, "")),
-                Text(when(event.old_expires_at)[:10], style="dim"),
-                Text(when(event.new_expires_at)[:10]),
-                _error(event),
-            )
-        if events:
-            table.move_cursor(row=min(cursor, len(events) - 1), animate=False)
-        empty_hint(table, HISTORY_FILTERED if len(kwargs) > 1 else HISTORY)  # kwargs: the limit, then filters
-        self.sub_title = f"{len(events)} attempts" + (" (newest 500)" if len(events) >= LIMIT else "")
+        return (account if isinstance(account, int) else None,
+                RefreshResult(result) if isinstance(result, str) else None)
+
+    def _show(self) -> None:
+        """Read the first page of the attempts that match the filters, in the chosen order."""
+        account_id, result = self._filters()
+        self.table.show(history_pages(self.igtui.services.store, account_id=account_id, result=result,
+                                      sort=self._sort, descending=self._descending))
+
+    def load(self) -> None:
+        """Read the window again where it stands (a new attempt, or rows another process removed)."""
+        self.table.reload()
+
+    @on(PagedTable.Filled, "#events")
+    def _filled(self) -> None:
+        """Title: how many attempts match (counted in SQL) and the order; the empty hint."""
+        table = self.table
+        account_id, result = self._filters()
+        empty_hint(table, HISTORY_FILTERED if account_id is not None or result is not None else HISTORY)
+        total = table.total
+        count = "counting…" if total is None else f"{total:,} attempt{'' if total == 1 else 's'}"
+        order = "" if self._sort == "at" and self._descending else f" · by {self._sort}" + (
+            " (reversed)" if self._descending != (self._sort == "at") else "")
+        self.sub_title = count + order
+
+    def sort_by_column(self, column_key: str) -> None:
+        """A header click: order by time, account or result in SQL (again: reverse); other columns
+        have no index to order a million rows by, so they say so."""
+        if column_key not in HISTORY_SORTS:
+            self.notify("Sort by time, account or result (click its header).", timeout=4)
+            return
+        if column_key == self._sort:
+            self._descending = not self._descending
+        else:
+            self._sort, self._descending = column_key, column_key == "at"
+        self._show()
 
     @on(DataTable.RowHighlighted)
     def _show_detail(self, event: DataTable.RowHighlighted) -> None:
         """The whole error of the highlighted attempt (the column is cut in 80 columns)."""
-        events = getattr(self, "_events", [])
-        if not 0 <= event.cursor_row < len(events):
+        chosen = self.table.item(event.cursor_row)
+        if chosen is None:
             return
-        chosen = events[event.cursor_row]
-        text = safe(f"{chosen.account}: {chosen.result.value.replace('_', ' ')}", style="bold", limit=120)
+        text = safe(f"{chosen.account}: {result_words(chosen.result.value)}", style="bold", limit=120)
         if chosen.old_expires_at or chosen.new_expires_at:
             text.append(f"  expiry {when(chosen.old_expires_at)} → {when(chosen.new_expires_at)}")
         error = _error(chosen)
@@ -134,7 +171,7 @@ class HistoryScreen(IgtuiScreen):
 
     @on(Select.Changed)
     def _filter_changed(self) -> None:
-        self.load()
+        self._show()
 
     def action_focus_filter(self, which: str) -> None:
         """a / f: jump to the account or the result filter (`which`) to narrow the history."""

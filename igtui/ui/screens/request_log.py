@@ -2,15 +2,16 @@
 
 The source is the store's request log, polled every second (`list_exchanges(after_id=…)` in a
 worker), so rows written by OTHER igtui processes (cron, a CLI refresh) stream in too, and this
-process's own rows arrive the same way. Rows live in a bounded ring buffer (a long session's
-memory stays flat); the table shows the buffer through the filter. Pause stops polling (nothing is lost: the store keeps
-the rows); follow keeps the cursor on the newest row.
+process's own rows (its recorder flushes them to the store) arrive the same way. The table pages
+from the store (`PagedTable` over `core.store.pages.exchange_pages`): it holds only the rows
+around the screen, the filter runs in SQL, and g/G/PgUp/PgDn reach any row of a million. New
+rows reread the window; follow keeps the cursor on the newest row. Pause stops polling (nothing
+is lost: the store keeps the rows). The usage gauges are fed from the newest rows and every new one.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,15 +21,15 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from igtui.core.models import Exchange
+from igtui.core.store.pages import exchange_pages
 from igtui.ui.base import IgtuiScreen
 from igtui.ui.text import safe, when
 from igtui.ui.widgets.empty import REQUEST_LOG, empty_hint, filtered
-from igtui.ui.widgets.table import KeyTable
+from igtui.ui.widgets.paged_table import PAGE, PagedTable
 from igtui.ui.widgets.usage import UsageBoard
 
-RING = 2000
-"""Rows kept in memory and on screen; older rows stay in the store (`igtui log`)."""
 BATCH = 500
+"""Newest rows read at the start to feed the usage gauges, and the most read per poll."""
 
 
 def _status(exchange: Exchange) -> Text:
@@ -62,13 +63,15 @@ class RequestLogScreen(IgtuiScreen):
         Binding("slash", "filter", "Filter", key_display="/"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, *, page_size: int = PAGE) -> None:
         super().__init__()
-        self._ring: deque[Exchange] = deque(maxlen=RING)
+        self._page_size = page_size
         self._last_id: int | None = None
         self._loaded = False
         self.paused = False
         self.follow = True
+        self._snap_end = True
+        self._descending = False
         self._needle = ""
         self._board = UsageBoard()
 
@@ -77,14 +80,20 @@ class RequestLogScreen(IgtuiScreen):
         yield Header()
         yield Static("", id="gauges")
         yield Static("", id="state", markup=False)
-        yield KeyTable(id="exchanges", cursor_type="row", zebra_stripes=True)
+        yield PagedTable[Exchange](self._cells, page_size=self._page_size, id="exchanges", cursor_type="row",
+                                   zebra_stripes=True)
         yield Static("", id="detail")
         yield Input(placeholder="filter: URL, app, account, status or error (Esc clears)", id="filter")
         yield Footer()
 
+    @property
+    def table(self) -> PagedTable[Exchange]:
+        """The paged requests table."""
+        return self.query_one("#exchanges", PagedTable)
+
     def on_mount(self) -> None:
         """Set up the columns, then poll the store for new requests and redraw the gauges on timers."""
-        table = self.query_one(DataTable)
+        table = self.table
         for label, key in (("Time (UTC)", "at"), ("PID", "pid"), ("Method", "method"), ("Status", "status"),
                            ("ms", "ms"), ("App", "app"), ("Account", "account"), ("URL (redacted)", "url"),
                            ("Error", "error")):
@@ -99,42 +108,53 @@ class RequestLogScreen(IgtuiScreen):
 
     @work(group="log-poll", exclusive=True, exit_on_error=False)
     async def poll(self) -> None:
-        """Fetch the requests logged since the last poll (by any igtui process); skipped while paused."""
+        """Fetch the requests logged since the last poll (by any igtui process); skipped while paused.
+
+        The first poll reads the newest BATCH for the gauges and shows the last page; later ones
+        read what is new and, if anything is, reread the table's window (following the end)."""
         if self.paused:
             return
         store = self.igtui.services.store
         if not self._loaded:
             rows = await asyncio.to_thread(store.list_exchanges, after_id=None, limit=BATCH)
             self._loaded = True
-        else:
-            rows = await asyncio.to_thread(store.list_exchanges, after_id=self._last_id, limit=BATCH)
+            self._feed(rows)
+            self._show()
+            return
+        rows = await asyncio.to_thread(store.list_exchanges, after_id=self._last_id, limit=BATCH)
         if rows:
-            self.add(rows)
-        empty_hint(self.query_one(DataTable), filtered(self._needle) if self._needle else REQUEST_LOG)
+            self._feed(rows)
+            self.reload()
 
-    def add(self, rows: list[Exchange]) -> None:
-        """Append new exchanges to the ring and the table (dropping the oldest beyond RING)."""
-        table = self.query_one(DataTable)
+    def reload(self) -> None:
+        """Reread the window where it stands (the newest rows if following), and recount."""
+        self._snap_end = self.follow
+        self.table.reload(follow_end=self.follow and not self._descending)
+
+    def _show(self) -> None:
+        """Read the log through the filter from its newest page (the oldest if reversed)."""
+        self._snap_end = True
+        self.table.show(exchange_pages(self.igtui.services.store, needle=self._needle, descending=self._descending),
+                        from_end=not self._descending)
+
+    def _feed(self, rows: list[Exchange]) -> None:
+        """Feed new exchanges to the usage gauges and remember the newest id seen."""
         for exchange in rows:
             if exchange.id is not None:
                 self._last_id = exchange.id if self._last_id is None else max(self._last_id, exchange.id)
-            if len(self._ring) == RING:
-                dropped = self._ring[0]
-                key = self._key(dropped)
-                if key in table.rows:
-                    table.remove_row(key)
-            self._ring.append(exchange)
             self._board.feed(exchange)
-            if self._matches(exchange):
-                table.add_row(*self._cells(exchange), key=self._key(exchange))
-        if self.follow and table.row_count:
-            table.move_cursor(row=table.row_count - 1, animate=False)
         self._draw_gauges()
-        self._draw_state()
 
-    @staticmethod
-    def _key(exchange: Exchange) -> str:
-        return f"x{exchange.id}" if exchange.id is not None else f"t{id(exchange)}"
+    @on(PagedTable.Filled, "#exchanges")
+    def _filled(self) -> None:
+        """After the window or the count changed: follow the newest row, the state line, the hint."""
+        table = self.table
+        if self._snap_end and self.follow and table.row_count:
+            self._snap_end = False
+            if table.at_end:
+                table.move_cursor(row=table.row_count - 1, animate=False)
+        self._draw_state()
+        empty_hint(table, filtered(self._needle) if self._needle else REQUEST_LOG)
 
     @staticmethod
     def _cells(exchange: Exchange) -> tuple[Text, ...]:
@@ -150,35 +170,29 @@ class RequestLogScreen(IgtuiScreen):
             _error(exchange),
         )
 
-    def _matches(self, exchange: Exchange) -> bool:
-        if not self._needle:
-            return True
-        hay = " ".join(
-            str(v or "") for v in (exchange.url, exchange.app_name, exchange.account, exchange.status,
-                                   exchange.error_code, exchange.error_message, exchange.method)
-        ).lower()
-        return self._needle in hay
-
-    def _refill(self) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
-        for exchange in self._ring:
-            if self._matches(exchange):
-                table.add_row(*self._cells(exchange), key=self._key(exchange))
-        if self.follow and table.row_count:
-            table.move_cursor(row=table.row_count - 1, animate=False)
-        self._draw_state()
-        empty_hint(table, filtered(self._needle) if self._needle else REQUEST_LOG)
-
     def _draw_gauges(self) -> None:
         self.query_one("#gauges", Static).update(self._board.render(self.igtui.services.clock.now()))
 
     def _draw_state(self) -> None:
         parts = ["PAUSED (p resumes)" if self.paused else "live", "following" if self.follow else "not following"]
-        parts.append(f"{len(self._ring)} in buffer (max {RING})")
+        total = self.table.total
+        counted = "counting…" if total is None else f"{total:,}"
         if self._needle:
-            parts.append(f"filter “{self._needle}”: {self.query_one(DataTable).row_count} shown")
+            parts.append(f"filter “{self._needle}”: {counted} shown")
+        else:
+            parts.append(f"{counted} in the log")
+        if self._descending:
+            parts.append("newest first")
         self.query_one("#state", Static).update(Text(" · ".join(parts), style="bold yellow" if self.paused else "dim"))
+
+    def sort_by_column(self, column_key: str) -> None:
+        """A header click on the time reverses the log (newest first); the log has no index to order
+        a million rows by any other column, so those say so."""
+        if column_key != "at":
+            self.notify("The log is in time order: click Time to reverse it.", timeout=4)
+            return
+        self._descending = not self._descending
+        self._show()
 
     # ── actions ─────────────────────────────────────────────────────────────────────────
     def action_toggle_pause(self) -> None:
@@ -202,8 +216,7 @@ class RequestLogScreen(IgtuiScreen):
     @on(DataTable.RowHighlighted)
     def _show_detail(self, event: DataTable.RowHighlighted) -> None:
         """The highlighted request in full: the URL column is cut in 80 columns."""
-        key = event.row_key.value
-        chosen = next((x for x in reversed(self._ring) if self._key(x) == key), None)
+        chosen = self.table.item(event.cursor_row)
         if chosen is None:
             return
         text = safe(f"{chosen.method} {chosen.url}", wrap=True)
@@ -215,8 +228,10 @@ class RequestLogScreen(IgtuiScreen):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self._needle = event.value.strip().lower()
-        self._refill()
+        needle = event.value.strip().lower()
+        if needle != self._needle:
+            self._needle = needle
+            self._show()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
