@@ -1,15 +1,21 @@
 """Home: every app with its accounts, their health and a live countdown to expiry.
 
-The table is built from one store read (in a worker). Then only what changed reaches the
-terminal, because over a slow SSH link every repaint is paid for:
+The table holds only a window of rows around the screen (at most `WINDOW_PAGES` pages of
+`page_size`), read by page from the store in a worker (`igtui.core.store.account_pages`: keyset
+pages on indexes, the order and the filter in SQL). Moving the cursor within half a page of the
+window's edge reads the next page and drops one at the other end; Home / End read the first or
+last page. The summary's totals are COUNTs, and the few accounts that may need attention are
+selected in SQL (`Store.accounts_to_look_at`) and assessed, so nothing here grows with the store.
+
+Then only what changed reaches the terminal, because over a slow SSH link every repaint is paid for:
 
 * the countdowns ("Expires in", "Refreshed") of the rows on screen are recomputed when their text
   can change (`text.changes_at`: hourly for '12d 04h', every second for '4m 05s'), and only a
   cell whose text changed is written, repainting that cell alone (`_put_cell`);
-* the 30 s reload rewrites only the cells of rows that changed; a new order or set of rows
-  rebuilds the table.
+* the 30 s reload reads the window again from its first row and rewrites only the cells of rows
+  that changed; a new order or set of rows rebuilds the table (the window: a few hundred rows).
 
-So an idle home screen writes almost nothing, and 10,000 accounts cost no more per tick than 20.
+So an idle home screen writes almost nothing, and 100,000 accounts cost no more per tick than 20.
 `IGTUI_PAUSE_CLOCK=1` in the environment stops the countdowns (home and token screens): the
 baseline of bench/bench_idle_pty.py, not a user setting.
 """
@@ -18,8 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
 
 from rich.text import Text
 from textual import on, work
@@ -29,8 +36,10 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from igtui.core.models import Health
+from igtui.core.store.account_pages import Chain, HomeItem, home_source
+from igtui.core.store.pages import Keyed
 from igtui.ui.base import IgtuiScreen
-from igtui.ui.screens.home_rows import MAX_APP_STATES, SORTS, AppState, Row, read_home, sort_key
+from igtui.ui.screens.home_rows import MAX_APP_STATES, SORTS, AppState, HomeView, Row, home_query, read_view, to_row
 from igtui.ui.screens.token_inspect import FORCE_KEY, RefreshActions
 from igtui.ui.text import NEVER, ago, changes_at, clock_paused, countdown, safe, when
 from igtui.ui.widgets.empty import HOME, empty_hint, filtered
@@ -44,6 +53,77 @@ _LIVE = frozenset({"expires", "refreshed"})
 """Columns whose text moves with time; fixed widths, so writing one never resizes the table."""
 Sig = tuple[str, str]
 """What a cell shows: its text and style (rich's Text equality ignores the style)."""
+PAGE = 100
+"""Rows read per page: a 48-row screen and a half-screen margin either side."""
+WINDOW_PAGES = 3
+"""Pages held at most: the one on screen and one either side."""
+Fetch = Literal["first", "last", "reload", "forward", "backward"]
+
+
+@dataclass(frozen=True)
+class _Window:
+    """What one read in the worker brings back to the loop."""
+
+    view: HomeView
+    source: Chain[HomeItem]
+    window: list[Keyed[HomeItem]]
+    rows: list[Row]
+    at_start: bool
+    at_end: bool
+    total: int
+
+
+class AccountsTable(KeyTable[Any]):
+    """Home's table: Home / End and a step past the window's edge ask the screen for the page first."""
+
+    def action_scroll_top(self) -> None:
+        """g / Home: the first row of the whole (its page read unless already held)."""
+        screen = self.screen
+        if isinstance(screen, HomeScreen) and not screen.at_start:
+            screen.fetch("first", cursor="first")
+            return
+        super().action_scroll_top()
+
+    def action_scroll_bottom(self) -> None:
+        """G / End: the last row of the whole (its page read unless already held)."""
+        screen = self.screen
+        if isinstance(screen, HomeScreen) and not screen.at_end:
+            screen.fetch("last", cursor="last")
+            return
+        super().action_scroll_bottom()
+
+    def action_cursor_down(self) -> None:
+        """Down on the window's last row: read the next page, then step."""
+        screen = self.screen
+        if isinstance(screen, HomeScreen) and self.cursor_row >= self.row_count - 1 and not screen.at_end:
+            screen.fetch("forward", move=1)
+            return
+        super().action_cursor_down()
+        self._prefetch()
+
+    def action_cursor_up(self) -> None:
+        """Up on the window's first row: read the page before, then step."""
+        screen = self.screen
+        if isinstance(screen, HomeScreen) and self.cursor_row <= 0 and not screen.at_start:
+            screen.fetch("backward", move=-1)
+            return
+        super().action_cursor_up()
+        self._prefetch()
+
+    def action_page_down(self) -> None:
+        """PgDn: a screen further; the page after the window is read as the cursor nears its end."""
+        super().action_page_down()
+        self._prefetch()
+
+    def action_page_up(self) -> None:
+        """PgUp: a screen back; the page before the window is read as the cursor nears its start."""
+        super().action_page_up()
+        self._prefetch()
+
+    def _prefetch(self) -> None:
+        screen = self.screen
+        if isinstance(screen, HomeScreen):
+            screen.prefetch()
 
 
 class HomeScreen(RefreshActions, IgtuiScreen):
@@ -69,9 +149,25 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         Binding("q", "app.quit", "Quit"),
     ]
 
+    page_size: ClassVar[int] = PAGE
+    """Rows per page (tests make it small, so that paging happens over a few hundred accounts)."""
+
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[Row] = []
+        """The window's rows, in display order (the table's rows, one for one)."""
+        self._window: list[Keyed[HomeItem]] = []
+        """The same rows as the store's page items with their keys (where the next page starts)."""
+        self._view: HomeView | None = None
+        self._source: Chain[HomeItem] | None = None
+        self.at_start = True
+        """Whether the window starts at the first row of the whole."""
+        self.at_end = True
+        """Whether the window ends at the last row of the whole."""
+        self._total = 0
+        """How many rows the order and filter give in all (a COUNT)."""
+        self._busy = False
+        """A page read is on its way (a step's next page is not asked for twice)."""
         self._by_key: dict[str, Row] = {}
         self._sort = 0
         self._needle = ""
@@ -92,7 +188,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         yield Header()
         yield Static("Loading…", id="summary", markup=False)
         yield Static("", id="app-state", markup=False)
-        table: DataTable[Text] = KeyTable(id="accounts", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Text] = AccountsTable(id="accounts", cursor_type="row", zebra_stripes=True)
         yield table
         yield Input(placeholder="filter: username, app or status (Esc clears)", id="filter")
         yield Footer()
@@ -122,18 +218,87 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         if self._rows:
             self.load()
 
-    @work(group="home-load", exclusive=True, exit_on_error=False)
-    async def load(self) -> None:
-        """Reread apps and accounts off the loop; the table is refilled only when something changed."""
+    def load(self) -> None:
+        """Reread the window where it stands, the totals and the apps (store changes, every 30 s)."""
+        self.fetch("reload")
+
+    def fetch(self, kind: Fetch, *, move: int = 0, cursor: Literal["keep", "first", "last"] = "keep") -> None:
+        """Read a page (or the window again) in a worker, then show it.
+
+        "first" / "last": a new order or filter, or Home / End; "reload": the same rows again
+        (others may have changed the store); "forward" / "backward": the next page at an edge.
+        """
+        if kind in ("forward", "backward") and self._busy:
+            return  # a step's page is on its way; the key press after it reads the next
+        self._busy = True
+        self.run_worker(self._load(kind, move, cursor), group="home-load", exclusive=True, exit_on_error=False)
+
+    async def _load(self, kind: Fetch, move: int, cursor: Literal["keep", "first", "last"]) -> None:
         services = self.igtui.services
-        rows, states = await asyncio.to_thread(read_home, services.store, services.clock.now())
-        if rows == self._rows and rows and states == self._states:
-            return  # nothing changed: skip the refill (10,000 rows cost ~1 s on the loop)
-        self._states = states
-        self._show_app_states()
-        self._rows = rows
-        self._by_key = {r.key: r for r in rows}
-        self._fill()
+        sort, needle = SORTS[self._sort], self._needle
+        try:
+            got = await asyncio.to_thread(self._read, services.store, services.clock.now(), kind, sort, needle,
+                                          list(self._window), self.at_start, self.at_end, self._view,
+                                          self._source)
+        finally:
+            self._busy = False
+        if got is None or (sort, needle) != (SORTS[self._sort], self._needle):
+            return  # an order or filter changed meanwhile: its own read follows
+        states_changed = got.view.states != self._states
+        if kind == "reload" and got.rows == self._rows and got.rows and not states_changed \
+                and self._view is not None and got.total == self._total \
+                and (got.view.accounts, dict(got.view.health)) == (self._view.accounts, dict(self._view.health)):
+            self._view, self._source = got.view, got.source
+            return  # nothing changed: skip the refill
+        self._view, self._source = got.view, got.source
+        self._states = got.view.states
+        if states_changed or kind in ("first", "reload"):
+            self._show_app_states()
+        self._window = got.window
+        self._rows = got.rows
+        self._by_key = {r.key: r for r in got.rows}
+        self.at_start, self.at_end, self._total = got.at_start, got.at_end, got.total
+        self._fill(cursor=cursor, move=move)
+
+    def _read(self, store: Any, now: datetime, kind: Fetch, sort: str, needle: str, window: list[Keyed[HomeItem]],
+              at_start: bool, at_end: bool, view: HomeView | None, source: Chain[HomeItem] | None) -> _Window | None:
+        """The page(s) of `kind` (sync: runs in a thread). A step reuses the view and the source;
+        every other read takes a fresh view (the totals, the flagged accounts) and source."""
+        size = self.page_size
+        if kind in ("forward", "backward") and (view is None or source is None or not window):
+            return None
+        if kind not in ("forward", "backward") or view is None or source is None:
+            view = read_view(store, now)
+            source = home_source(store, home_query(view, sort, needle))
+        if kind == "reload" and window and not at_start:
+            rows = source.page(window[0].key, len(window) + 1, inclusive=True)
+            if rows:
+                held = rows[: len(window)]
+                return self._mapped(view, source, held, False, len(rows) <= len(window), now)
+            kind = "last"  # every row from the window on was removed
+        if kind in ("first", "reload"):
+            limit = max(len(window), size * 2)
+            rows = source.page(None, limit + 1)
+            return self._mapped(view, source, rows[:limit], True, len(rows) <= limit, now)
+        if kind == "last":
+            rows = source.page(None, size * 2 + 1, backward=True)
+            return self._mapped(view, source, rows[-size * 2:], len(rows) <= size * 2, True, now)
+        if kind == "forward":
+            rows = source.page(window[-1].key, size + 1)
+            joined = window + list(rows[:size])
+            drop = max(0, len(joined) - size * WINDOW_PAGES)
+            return self._mapped(view, source, joined[drop:], at_start and drop == 0, len(rows) <= size, now)
+        rows = source.page(window[0].key, size + 1, backward=True)
+        joined = list(rows[-size:]) + window
+        keep = size * WINDOW_PAGES
+        return self._mapped(view, source, joined[:keep], len(rows) <= size, at_end and len(joined) <= keep, now)
+
+    @staticmethod
+    def _mapped(view: HomeView, source: Chain[HomeItem], window: list[Keyed[HomeItem]], at_start: bool,
+                at_end: bool, now: datetime) -> _Window:
+        rows = [to_row(k.item, view, now) for k in window]
+        total = len(window) if at_start and at_end else source.count()
+        return _Window(view, source, window, rows, at_start, at_end, total)
 
     def _show_app_states(self) -> None:
         """One line per blocked app above the table: a symbol and words, so it reads in monochrome."""
@@ -159,24 +324,27 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         banner.update(text)
 
     # ── table ────────────────────────────────────────────────────────────────────────────
-    def _fill(self) -> None:
-        """Show the filtered, sorted rows, writing only what differs from what is on screen.
+    def _fill(self, *, cursor: Literal["keep", "first", "last"] = "keep", move: int = 0) -> None:
+        """Show the window's rows, writing only what differs from what is on screen.
 
-        The same rows in the same order (a reload, a sort or filter that keeps them): only rows
-        whose data changed are recomputed, and only their changed cells written. Otherwise the
-        table is rebuilt (a row added or removed, another order), keeping the cursor's row.
+        The same rows in the same order (a reload that changed nothing else): only rows whose data
+        changed are recomputed, and only their changed cells written. Otherwise the table is
+        rebuilt (a row added or removed, another order, a page read at an edge), keeping the
+        cursor's row and the row at the top of the view where they were.
         """
         table = self.query_one(DataTable)
         now = self.igtui.services.clock.now()
-        rows = [r for r in self._rows if not self._needle or r.matches(self._needle)]
-        rows.sort(key=sort_key(SORTS[self._sort]))
+        rows = self._rows
         order = tuple(r.key for r in rows)
-        if order == self._order and table.row_count == len(order):
+        if order == self._order and table.row_count == len(order) and cursor == "keep" and not move:
             for row in rows:
                 if self._shown.get(row.key) != row:
                     self._write(table, row, now)
         else:
             selected = self._selected_key()
+            top = self._row_key_at(int(table.scroll_y))
+            old_top = int(table.scroll_y)
+            old_row = table.cursor_row
             table.clear()
             self._sig.clear()
             self._shown.clear()
@@ -186,11 +354,36 @@ class HomeScreen(RefreshActions, IgtuiScreen):
                 table.add_row(*cells, key=row.key)
                 self._remember(row, cells, now)
             self._order = order
-            if selected is not None and selected in self._by_key:
+            if cursor == "first" and rows:
+                table.move_cursor(row=0, animate=False)
+            elif cursor == "last" and rows:
+                table.move_cursor(row=len(rows) - 1, animate=False)
+            elif selected is not None and selected in self._by_key:
                 with contextlib.suppress(Exception):  # the row may be filtered out
-                    table.move_cursor(row=table.get_row_index(selected), animate=False)
-        self._summarise(len(rows))
+                    index = table.get_row_index(selected)
+                    if top is not None and top in self._by_key and top != selected:
+                        table.scroll_to(y=table.get_row_index(top), animate=False, immediate=True)
+                    elif move:
+                        table.scroll_to(y=max(0, old_top + index - old_row), animate=False, immediate=True)
+                    table.move_cursor(row=min(max(0, index + move), len(rows) - 1), animate=False)
+        self._summarise(self._total)
         empty_hint(table, filtered(self._needle) if self._needle else HOME)
+
+    def _row_key_at(self, index: int) -> str | None:
+        """The key of table row `index` as the table shows it now."""
+        return self._order[index] if 0 <= index < len(self._order) else None
+
+    def prefetch(self) -> None:
+        """Read ahead once the cursor is within half a page of a window edge that is not the end
+        (the table calls this after each cursor step, so a held key never waits at an edge)."""
+        if self._busy or not self._rows:
+            return
+        margin = self.page_size // 2
+        row = self.query_one(DataTable).cursor_row
+        if not self.at_end and row >= len(self._rows) - 1 - margin:
+            self.fetch("forward")
+        elif not self.at_start and row <= margin:
+            self.fetch("backward")
 
     def _remember(self, row: Row, cells: tuple[Text, ...], now: datetime) -> None:
         """Record what `row`'s cells show, and when its countdowns next change."""
@@ -278,15 +471,17 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         return written
 
     def _summarise(self, shown: int) -> None:
-        accounts = [r for r in self._rows if r.account_id is not None]
-        apps = {r.app_name for r in self._rows}
-        attention = sum(1 for r in accounts if r.health in ATTENTION)
-        parts = [_count(len(apps), "app"), _count(len(accounts), "account")]
+        view = self._view
+        if view is None:
+            return
+        apps, accounts = len(view.apps), view.accounts
+        attention = view.count(ATTENTION)
+        parts = [_count(apps, "app"), _count(accounts, "account")]
         if self._states:
             parts.append(f"{_count(len(self._states), 'app')} blocked")
         if attention:
             parts.append(f"{attention} {'needs' if attention == 1 else 'need'} attention")
-        damaged = sum(1 for r in accounts if r.health is Health.DAMAGED)
+        damaged = view.count((Health.DAMAGED,))
         if damaged:
             # A damaged row: nothing is sent for it; `igtui status` names its columns.
             parts.append(f"{damaged} damaged (igtui status)")
@@ -367,16 +562,16 @@ class HomeScreen(RefreshActions, IgtuiScreen):
             self.start_force_refresh(row.account_id)
 
     def action_sort(self) -> None:
-        """s: cycle the table's order through expiry, username, app and status."""
+        """s: cycle the table's order through expiry, username, app and status (read from the first row)."""
         self._sort = (self._sort + 1) % len(SORTS)
-        self._fill()
+        self.fetch("first")
 
     def sort_by_column(self, column: str) -> None:
         """A click on a column header (KeyTable calls this): home's own sort by that column, so reloads keep it."""
         mode = "expiry" if column == "expires" else column
         if mode in SORTS:
             self._sort = SORTS.index(mode)
-            self._fill()
+            self.fetch("first")
 
     def action_filter(self) -> None:
         """/: show and focus the filter field, so typing narrows the table by username, app or status."""
@@ -389,14 +584,17 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         field = self.query_one("#filter", Input)
         field.value = ""
         field.display = False
-        self._needle = ""
-        self._fill()
+        if self._needle:
+            self._needle = ""
+            self.fetch("first")
         self.query_one(DataTable).focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self._needle = event.value.strip().lower()
-        self._fill()
+        needle = event.value.strip().lower()
+        if needle != self._needle:
+            self._needle = needle
+            self.fetch("first")
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
