@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from json.encoder import encode_basestring_ascii as _ESC
 from typing import TYPE_CHECKING
 
@@ -59,6 +59,8 @@ def status_json(account: Account, app: App | None, now: datetime, within: int | 
     }
 
 
+_MINUTES = tuple(f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60))
+_SECONDS = tuple(f'{s:02d}Z"' for s in range(60))
 _LEVEL_PAD = "      "
 """The indentation of a row's keys: rows are the elements of the document's `accounts` array."""
 _ROW_KEYS = ("account", "app", "username", "ig_user_id", "platform", "token_kind", "health", "attention", "reason",
@@ -82,8 +84,9 @@ class _HealthyText:
     byte for byte what `_dumps` makes of that row's dict at the document's element level; the
     tests compare the two on accounts of every kind, status and time around each boundary.
 
-    Time texts are cached per distinct value (tokens issued in one bulk login share theirs),
-    in a cache cleared when it grows large, so memory stays flat on any store.
+    Time texts are cached per distinct value (tokens issued in one bulk login share theirs) and
+    put together from cached pieces otherwise (`_time`), in caches cleared when they grow large,
+    so memory stays flat on any store.
     """
 
     _LIMIT = 4096
@@ -104,22 +107,56 @@ class _HealthyText:
         self.after = MIN_REFRESH_AGE
         self.windows: dict[int, timedelta] = {}
         self.times: dict[datetime, str] = {}
-        self.lefts: dict[datetime, str] = {}
+        self.days: dict[date, str] = {}
+        self.lefts: dict[int, str] = {}
         pad = "\n" + _LEVEL_PAD
         self.template = "{" + pad + ("," + pad).join(
             f'"{key}": %s' for key in _ROW_KEYS) + "\n" + _LEVEL_PAD[:-2] + "}"
 
     def _time(self, at: datetime | None) -> str:
-        """`iso(at)` as JSON text (`null` for None), cached per value."""
+        """`iso(at)` as JSON text (`null` for None), cached per value.
+
+        A value not seen yet is put together from cached pieces, its date, its hour and minute
+        and its second, which is what `iso` writes for a UTC time (it drops the microseconds):
+        a store whose every token has a time of its own then costs little more than one where
+        a bulk login gave thousands of tokens the same times.
+        """
         if at is None:
             return "null"
         text = self.times.get(at)
         if text is None:
-            from igtui.core.clock import iso
+            if at.tzinfo is not UTC:  # another zone: `iso` converts it
+                from igtui.core.clock import iso
 
+                text = f'"{iso(at)}"'
+            else:
+                day = at.date()
+                head = self.days.get(day)
+                if head is None:
+                    if len(self.days) >= self._LIMIT:
+                        self.days.clear()
+                    head = self.days[day] = f'"{day.isoformat()}T'
+                text = head + _MINUTES[at.hour * 60 + at.minute] + _SECONDS[at.second]
             if len(self.times) >= self._LIMIT:
                 self.times.clear()
-            text = self.times[at] = f'"{iso(at)}"'
+            self.times[at] = text
+        return text
+
+    def _left(self, left: timedelta) -> str:
+        """`humanize_delta(left) + " left"` as JSON text, for a positive `left`, cached per hour
+        when a day or more is left (then the text says days and hours only)."""
+        seconds = int(left.total_seconds())  # what humanize_delta counts from
+        if seconds < 86400:
+            from igtui.core.clock import humanize_delta
+
+            return _ESC(f"{humanize_delta(left)} left")
+        hours = seconds // 3600
+        text = self.lefts.get(hours)
+        if text is None:
+            if len(self.lefts) >= self._LIMIT:
+                self.lefts.clear()
+            days, hour = divmod(hours, 24)
+            text = self.lefts[hours] = f'"{days}d {hour:02d}h left"'
         return text
 
     def __call__(self, acc: Account) -> str | None:
@@ -147,13 +184,7 @@ class _HealthyText:
         start = expires - window
         if start < now:  # inside its window: expiring, due or refreshable later
             return None
-        left = self.lefts.get(expires)
-        if left is None:
-            from igtui.core.clock import humanize_delta
-
-            if len(self.lefts) >= self._LIMIT:
-                self.lefts.clear()
-            left = self.lefts[expires] = _ESC(f"{humanize_delta(expires - now)} left")
+        left = self._left(expires - now)
         issued = acc.issued_at
         after = None if issued is None else issued + self.after
         retry = acc.retry_at

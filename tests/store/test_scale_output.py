@@ -20,7 +20,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -281,7 +281,9 @@ def _accounts(rng: Any, now: datetime, count: int) -> list[Any]:
     def expiry(days: int) -> datetime | None:
         return rng.choice([None, now - sec, now, now + micro, now + DAY * days - micro, now + DAY * days,
                            now + DAY * days + micro, now + DAY * days + sec, now + DAY * 59 + timedelta(seconds=0.5),
-                           now + DAY * 400, now + DAY * rng.randint(0, 90) + timedelta(seconds=rng.randint(0, 86399))])
+                           now + DAY * 400, now + DAY * rng.randint(0, 90) + timedelta(seconds=rng.randint(0, 86399)),
+                           now + timedelta(hours=rng.randint(0, 23), minutes=rng.randint(0, 59),
+                                           seconds=rng.randint(0, 59), microseconds=rng.randint(0, 999_999))])
 
     out = []
     for i in range(count):
@@ -300,7 +302,8 @@ def _accounts(rng: Any, now: datetime, count: int) -> list[Any]:
             scopes=("instagram_business_basic",), issued_at=issued, expires_at=expires,
             expires_known=rng.random() < 0.9,
             data_access_expires_at=rng.choice([None] * 6 + [now + DAY * 100, now - DAY]),
-            refreshed_at=rng.choice([None, now - DAY, now - timedelta(seconds=1.5)]),
+            refreshed_at=rng.choice([None, now - DAY, now - timedelta(seconds=1.5),
+                                     (now - DAY * 3).astimezone(timezone(timedelta(hours=-5)))]),
             status=rng.choice([AccountStatus.OK] * 6 + list(AccountStatus)),
             status_reason=rng.choice([None, "the user removed the app's access"]),
             retry_at=rng.choice([None, None, now - sec, now, now + timedelta(hours=1), now + DAY * 100]),
