@@ -80,7 +80,7 @@ class AccountsTable(KeyTable[Any]):
         """g / Home: the first row of the whole (its page read unless already held)."""
         screen = self.screen
         if isinstance(screen, HomeScreen) and not screen.at_start:
-            screen.fetch("first", cursor="first")
+            screen.fetch("first", cursor="first", jump=True)
             return
         super().action_scroll_top()
 
@@ -88,7 +88,7 @@ class AccountsTable(KeyTable[Any]):
         """G / End: the last row of the whole (its page read unless already held)."""
         screen = self.screen
         if isinstance(screen, HomeScreen) and not screen.at_end:
-            screen.fetch("last", cursor="last")
+            screen.fetch("last", cursor="last", jump=True)
             return
         super().action_scroll_bottom()
 
@@ -222,24 +222,32 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         """Reread the window where it stands, the totals and the apps (store changes, every 30 s)."""
         self.fetch("reload")
 
-    def fetch(self, kind: Fetch, *, move: int = 0, cursor: Literal["keep", "first", "last"] = "keep") -> None:
+    def fetch(self, kind: Fetch, *, move: int = 0, cursor: Literal["keep", "first", "last"] = "keep",
+              jump: bool = False) -> None:
         """Read a page (or the window again) in a worker, then show it.
 
-        "first" / "last": a new order or filter, or Home / End; "reload": the same rows again
-        (others may have changed the store); "forward" / "backward": the next page at an edge.
+        "first" / "last": a new order or filter, or (`jump`) Home / End in the same one;
+        "reload": the same rows again (others may have changed the store), with a fresh view of
+        the totals and the flagged accounts; "forward" / "backward": the next page at an edge.
         """
         if kind in ("forward", "backward") and self._busy:
             return  # a step's page is on its way; the key press after it reads the next
         self._busy = True
-        self.run_worker(self._load(kind, move, cursor), group="home-load", exclusive=True, exit_on_error=False)
+        self.run_worker(self._load(kind, move, cursor, jump), group="home-load", exclusive=True, exit_on_error=False)
 
-    async def _load(self, kind: Fetch, move: int, cursor: Literal["keep", "first", "last"]) -> None:
+    def _current(self) -> tuple[str, str]:
+        """The order and filter now (read from the worker's thread: a read that is no longer
+        wanted stops before its next query instead of competing with the one that is)."""
+        return SORTS[self._sort], self._needle
+
+    async def _load(self, kind: Fetch, move: int, cursor: Literal["keep", "first", "last"], jump: bool) -> None:
         services = self.igtui.services
         sort, needle = SORTS[self._sort], self._needle
         try:
             got = await asyncio.to_thread(self._read, services.store, services.clock.now(), kind, sort, needle,
                                           list(self._window), self.at_start, self.at_end, self._view,
-                                          self._source)
+                                          self._source if jump or kind in ("forward", "backward") else None,
+                                          self._total)
         finally:
             self._busy = False
         if got is None or (sort, needle) != (SORTS[self._sort], self._needle):
@@ -261,43 +269,58 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         self._fill(cursor=cursor, move=move)
 
     def _read(self, store: Any, now: datetime, kind: Fetch, sort: str, needle: str, window: list[Keyed[HomeItem]],
-              at_start: bool, at_end: bool, view: HomeView | None, source: Chain[HomeItem] | None) -> _Window | None:
-        """The page(s) of `kind` (sync: runs in a thread). A step reuses the view and the source;
-        every other read takes a fresh view (the totals, the flagged accounts) and source."""
+              at_start: bool, at_end: bool, view: HomeView | None, source: Chain[HomeItem] | None,
+              total: int) -> _Window | None:
+        """The page(s) of `kind` (sync: runs in a thread). A step, Home and End reuse the view,
+        the source and the count (`source` given); a new order or filter reuses the view and
+        builds its source; a reload (or the first read) takes a fresh view too."""
         size = self.page_size
         if kind in ("forward", "backward") and (view is None or source is None or not window):
             return None
-        if kind not in ("forward", "backward") or view is None or source is None:
+        known: int | None = total if source is not None else None
+        if view is None or kind == "reload":
             view = read_view(store, now)
+            source = None
+        extra = (now, known, sort, needle)
+        if source is None:
+            if self._current() != (sort, needle):
+                return None
             source = home_source(store, home_query(view, sort, needle))
         if kind == "reload" and window and not at_start:
             rows = source.page(window[0].key, len(window) + 1, inclusive=True)
             if rows:
                 held = rows[: len(window)]
-                return self._mapped(view, source, held, False, len(rows) <= len(window), now)
+                return self._mapped(view, source, held, False, len(rows) <= len(window), *extra)
             kind = "last"  # every row from the window on was removed
         if kind in ("first", "reload"):
             limit = max(len(window), size * 2)
             rows = source.page(None, limit + 1)
-            return self._mapped(view, source, rows[:limit], True, len(rows) <= limit, now)
+            return self._mapped(view, source, rows[:limit], True, len(rows) <= limit, *extra)
         if kind == "last":
             rows = source.page(None, size * 2 + 1, backward=True)
-            return self._mapped(view, source, rows[-size * 2:], len(rows) <= size * 2, True, now)
+            return self._mapped(view, source, rows[-size * 2:], len(rows) <= size * 2, True, *extra)
         if kind == "forward":
             rows = source.page(window[-1].key, size + 1)
             joined = window + list(rows[:size])
             drop = max(0, len(joined) - size * WINDOW_PAGES)
-            return self._mapped(view, source, joined[drop:], at_start and drop == 0, len(rows) <= size, now)
+            return self._mapped(view, source, joined[drop:], at_start and drop == 0, len(rows) <= size, *extra)
         rows = source.page(window[0].key, size + 1, backward=True)
         joined = list(rows[-size:]) + window
         keep = size * WINDOW_PAGES
-        return self._mapped(view, source, joined[:keep], len(rows) <= size, at_end and len(joined) <= keep, now)
+        return self._mapped(view, source, joined[:keep], len(rows) <= size, at_end and len(joined) <= keep, *extra)
 
-    @staticmethod
-    def _mapped(view: HomeView, source: Chain[HomeItem], window: list[Keyed[HomeItem]], at_start: bool,
-                at_end: bool, now: datetime) -> _Window:
+    def _mapped(self, view: HomeView, source: Chain[HomeItem], window: list[Keyed[HomeItem]], at_start: bool,
+                at_end: bool, now: datetime, known: int | None, sort: str, needle: str) -> _Window | None:
+        """The rows of `window` assessed now, and the count (known, implied, or a COUNT)."""
         rows = [to_row(k.item, view, now) for k in window]
-        total = len(window) if at_start and at_end else source.count()
+        if at_start and at_end:
+            total = len(window)
+        elif known is not None:
+            total = known
+        elif self._current() != (sort, needle):
+            return None  # no longer wanted: skip the count
+        else:
+            total = source.count()
         return _Window(view, source, window, rows, at_start, at_end, total)
 
     def _show_app_states(self) -> None:
