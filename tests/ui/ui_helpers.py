@@ -18,10 +18,19 @@ PASTE_URI = "https://localhost/callback"
 
 
 def _still_loading(pilot: Pilot[Any]) -> bool:
-    """A screen's first read has not landed yet: its placeholder still says "Loading…"."""
-    from textual.widgets import Static
+    """A screen's first read has not landed yet: its placeholder still says "Loading…", or a table
+    has rows whose column widths it has not measured yet.
 
-    return any(str(w.render()) == "Loading…" for w in pilot.app.screen.query(Static))
+    Why the tables: a DataTable sizes its columns for new rows on its next Idle event. A snapshot
+    taken before that shows every column at its header's width ("user100…"); seen on a loaded
+    machine with three workers. These are Textual 8 private fields (textual<9 is pinned).
+    """
+    from textual.widgets import DataTable, Static
+
+    screen = pilot.app.screen
+    if any(str(w.render()) == "Loading…" for w in screen.query(Static)):
+        return True
+    return any(t._require_update_dimensions or t._new_rows or t._updated_cells for t in screen.query(DataTable))
 
 
 async def settle(pilot: Pilot[Any]) -> None:

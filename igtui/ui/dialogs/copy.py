@@ -18,6 +18,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import Button, Label, Static
 
 from igtui.ui.base import IgtuiModal
@@ -58,10 +59,32 @@ class CopyDialog(IgtuiModal[None]):
 
     def on_mount(self) -> None:
         """Rewrite the value as one terminal-wrapped line once Textual has drawn it (and after a resize)."""
+        self._settle: Timer | None = None
         self.call_after_refresh(self._soft_wrap)
+        self._wrap_when_settled()
 
     def on_resize(self) -> None:
         """A resize refolds the value: wrap it again for the new width."""
+        self.call_after_refresh(self._soft_wrap)
+        self._wrap_when_settled()
+
+    def _wrap_when_settled(self) -> None:
+        """Once no resize has come for a moment, repaint the whole dialog and rewrite the value again.
+
+        Why: a terminal that is still settling its size (a new tmux pane, a window being dragged)
+        can take the first rewrite at a width or row Textual has already left; that write lands
+        over other rows, and Textual does not know to repaint them. A full repaint followed by one
+        more rewrite leaves the screen as Textual drew it, with the value joined.
+        """
+        if self._settle is not None:
+            self._settle.stop()
+        self._settle = self.set_timer(0.3, self._repaint_and_wrap)
+
+    def _repaint_and_wrap(self) -> None:
+        self._settle = None
+        self.refresh(repaint=True, layout=False)
+        for widget in self.query("*"):
+            widget.refresh()
         self.call_after_refresh(self._soft_wrap)
 
     def _soft_wrap(self) -> None:
