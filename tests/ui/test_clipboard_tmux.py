@@ -47,9 +47,19 @@ class TmuxServer:
         return proc.stdout
 
     def buffers(self) -> dict[str, str]:
-        """Every buffer on the server, by name, with its whole content."""
+        """Every buffer on the server, by name, with its whole content.
+
+        A buffer listed but gone by the time it is shown was deleted in between (the app's clear
+        runs in its own thread while a test polls): it is not there, so it is left out.
+        """
         names = self.cli(["list-buffers", "-F", "#{buffer_name}"]).split()
-        return {name: self.cli(["show-buffer", "-b", name]) for name in names}
+        found: dict[str, str] = {}
+        for name in names:
+            shown = subprocess.run(["tmux", "-L", self.name, "show-buffer", "-b", name], capture_output=True,
+                                   text=True, timeout=10, check=False)
+            if shown.returncode == 0:
+                found[name] = shown.stdout
+        return found
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.name, "kill-server"], capture_output=True, timeout=10, check=False)
