@@ -39,12 +39,20 @@ async def settle(pilot: Pilot[Any]) -> None:
     On a loaded machine a screen's loading worker may not even have started when the first check
     runs, so this also waits (up to 5 s) while a "Loading…" placeholder is on screen.
     """
-    for _ in range(3):
+    # A worker that finishes may start the next (home: a page, then its COUNT, then a reload),
+    # so keep waiting until a pass finds none running, at least three passes (and at most 40).
+    quiet = 0
+    for _ in range(40):
         finite = [w for w in pilot.app.workers if w.group not in LONG_LIVED and not w.is_finished]
         if finite:  # an empty list would mean "wait for every worker", listeners included
+            quiet = 0
             with suppress(WorkerCancelled):
                 await pilot.app.workers.wait_for_complete(finite)
+        else:
+            quiet += 1
         await pilot.pause(0.05)
+        if quiet >= 3:
+            break
     for _ in range(50):
         if not _still_loading(pilot):
             break

@@ -377,6 +377,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
                 table.add_row(*cells, key=row.key)
                 self._remember(row, cells, now)
             self._order = order
+            _measure_columns(table)
             if cursor == "first" and rows:
                 table.move_cursor(row=0, animate=False)
             elif cursor == "last" and rows:
@@ -677,3 +678,27 @@ def _health_cell(health: Health | None) -> Text:
     if health is Health.DAMAGED:
         return Text("DAMAGED", style="bold red", no_wrap=True)
     return health_text(health)
+
+
+def _measure_columns(table: DataTable[Text]) -> None:
+    """Size every auto-width column to the rows just added, now rather than on the table's next Idle.
+
+    Why: under load the first frame of home was drawn, and then stayed, with every auto-width
+    column at its header's width ("harbor.…"), in snapshots and in a pty at 100,000 accounts. A
+    DataTable measures new rows on its next Idle; a rebuild (clear and add) racing that Idle left
+    the widths unmeasured. The window holds at most a few hundred rows, so measuring them here is
+    cheap, and the table's own Idle pass can still only widen a column, never narrow it below this.
+    """
+    from rich.measure import Measurement
+
+    console = table.app.console
+    options = console.options
+    for column in table.ordered_columns:
+        if not column.auto_width:
+            continue
+        widest = Measurement.get(console, options, column.label).maximum
+        for cell in table.get_column(column.key):
+            widest = max(widest, Measurement.get(console, options, cell).maximum)
+        column.content_width = widest
+    table.refresh()
+
