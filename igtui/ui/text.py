@@ -98,17 +98,13 @@ def countdown(at: datetime | None, now: datetime, *, none: str = "—", coarse_p
 def relative(at: datetime | None, now: datetime, *, none: str = "—", coarse_past: bool = False) -> str:
     """'in 12d 04h', 'in 45s', 'now', '3d 01h ago' (for dates shown beside their countdown).
 
-    `coarse_past`: once past, to the minute, as `ago` (see `countdown`).
+    `coarse_past`: once past, to the minute, as `ago` (see `countdown`). The same text as
+    `countdown`, with "in" before a time still ahead.
     """
-    if at is None:
-        return none
-    _, whole, past = _split(at, now)
-    if past and coarse_past:
-        return ago(at, now)
-    if whole == 0:
-        return "now"
-    text = _span(whole, fine=True)
-    return f"{text} ago" if past else f"in {text}"
+    text = countdown(at, now, none=none, coarse_past=coarse_past)
+    if at is None or text == "now" or _split(at, now)[2]:
+        return text
+    return f"in {text}"
 
 
 def ago(at: datetime | None, now: datetime, *, none: str = "—") -> str:
