@@ -1,13 +1,17 @@
 """Home pages from the store: what it shows, a window at a time, is what a full read showed.
 
-issue 11, "The home screen pages from the store". The store holds about 300 accounts (two apps,
-an app without accounts, ties on the username, every kind of health); the screen reads pages of
-`PAGE` rows, so it holds at most 3 × PAGE and must page to show them all. For every order and a
-filter on each kind of field, stepping the cursor from the first row to the last (and End, then
-back up to the top, and Home) must meet exactly the rows of the reference, in its order: every
-row read at once (`home_rows.build_rows`), filtered by `Row.matches` and sorted by
-`home_rows.sort_key`; the summary's counts must be the reference's. Rows another process adds
-or removes show up, or go, after the reload.
+issue 11, "The home screen pages from the store". The store holds accounts of two apps and an
+app without accounts, with ties on the username and every kind of health; the screen reads
+pages of `PAGE` rows, so it holds at most 3 × PAGE and must page to show them all. For every
+order and a filter on each kind of field, PgDn to the end and PgUp back must hold, at every
+step, a run of the reference in its order, and together meet all of it: every row read at once
+(`home_rows.build_rows`), filtered by `Row.matches` and sorted by `home_rows.sort_key`; the
+summary's counts must be the reference's. A cursor stepped one row at a time from the first row
+to the last (and back up from End) meets exactly the reference. Rows another process adds or
+removes show up, or go, after the reload.
+
+The default run seeds about 70 accounts with a page of 6; `-m exhaustive` seeds about 270 with
+a page of 12 and steps the cursor row by row through every order and filter (several minutes).
 
 On the old screen (every row in the table) the window checks fail: the table held them all.
 """
@@ -31,7 +35,10 @@ from igtui.ui.screens import home as home_module
 from igtui.ui.screens.home_rows import SORTS, build_rows, sort_key
 from igtui.ui.widgets.health import ATTENTION
 
-PAGE = 12
+PAGE = 6
+"""Rows per page in the default run; the exhaustive run uses BIG_PAGE over the BIG seed."""
+BIG_PAGE = 12
+SMALL_SEED, BIG_SEED = 10, 45
 
 
 def _app(store: Any, name: str, app_id: str) -> None:
@@ -44,20 +51,22 @@ def _logins(first: int, n: int, name: Any) -> list[tuple[Profile, Secret]]:
              Secret(f"IGTEST-FAKE-{first + i:08d}", register=False)) for i in range(n)]
 
 
-def seed(store: Any, now: datetime) -> None:
-    """About 300 accounts: expired, due, expiring, healthy, no expiry, short-lived, needing a login."""
+def seed(store: Any, now: datetime, per: int = SMALL_SEED) -> None:
+    """`per` accounts in each of five expiry groups, and 2/3 × and 2/9 × `per` more in a second app:
+    expired, due, expiring, healthy, no expiry, short-lived, needing a login (`per` = 45: about 300)."""
     _app(store, "alpha", "100000000000001")
     _app(store, "beta", "100000000000002")
     _app(store, "empty-app", "100000000000003")
     for n, days in enumerate([-3, 2, 10, 40, 59]):
-        store.bulk_save_logins("alpha", _logins(n * 100, 45, lambda i, n=n: f"user{(n * 100 + i) * 7919 % 1000:03d}"),
+        store.bulk_save_logins("alpha", _logins(n * 100, per, lambda i, n=n: f"user{(n * 100 + i) * 7919 % 1000:03d}"),
                                kind=TokenKind.IG_LONG, issued_at=now - timedelta(days=20),
                                expires_at=now + timedelta(days=days))
-    store.bulk_save_logins("beta", _logins(1000, 30, lambda i: f"USER{i * 7919 % 1000:03d}"), kind=TokenKind.IG_LONG,
-                           issued_at=now - timedelta(days=1), expires_at=None)
-    store.bulk_save_logins("beta", _logins(2000, 10, lambda i: f"short{i:02d}"), kind=TokenKind.IG_SHORT,
-                           issued_at=now - timedelta(minutes=5), expires_at=now + timedelta(minutes=55))
-    for account in store.list_accounts("beta")[:12]:
+    store.bulk_save_logins("beta", _logins(1000, per * 2 // 3, lambda i: f"USER{i * 7919 % 1000:03d}"),
+                           kind=TokenKind.IG_LONG, issued_at=now - timedelta(days=1), expires_at=None)
+    store.bulk_save_logins("beta", _logins(2000, max(2, per * 2 // 9), lambda i: f"short{i:02d}"),
+                           kind=TokenKind.IG_SHORT, issued_at=now - timedelta(minutes=5),
+                           expires_at=now + timedelta(minutes=55))
+    for account in store.list_accounts("beta")[: max(2, per * 4 // 15)]:
         store.update_account_state(account.id, status=AccountStatus.NEEDS_RELOGIN, status_reason="log in again")
 
 
@@ -65,6 +74,13 @@ def seed(store: Any, now: datetime) -> None:
 def many(store: Any, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> Any:
     seed(store, clock.now())
     monkeypatch.setattr(home_module.HomeScreen, "page_size", PAGE)
+    return store
+
+
+@pytest.fixture
+def very_many(store: Any, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> Any:
+    seed(store, clock.now(), BIG_SEED)
+    monkeypatch.setattr(home_module.HomeScreen, "page_size", BIG_PAGE)
     return store
 
 
@@ -109,40 +125,107 @@ def summary(pilot: Pilot[Any]) -> str:
     return str(pilot.app.screen.query_one("#summary").render())
 
 
-@pytest.mark.parametrize("needle", ["", "user1", "beta", "needs re-login", "expired"])
+def _held(table: DataTable[Any]) -> list[str]:
+    return [str(r.key.value) for r in table.ordered_rows]
+
+
+def _check_run(held: list[str], want: list[str]) -> int:
+    """The rows held are one run of the reference, in its order: the index of its first row."""
+    assert held, "the table holds no rows"
+    first = want.index(held[0])
+    assert held == want[first:first + len(held)], (held, want[first:first + len(held)])
+    return first
+
+
+async def walk_pages(pilot: Pilot[Any], want: list[str], page: int) -> None:
+    """PgDn to the last row, then PgUp to the first: at every step the table holds a run of
+    `want` around the cursor (never more than a window), and the runs meet every row of it."""
+    screen: Any = pilot.app.screen
+    table = _table(pilot)
+    met: set[str] = set()
+    for key, arrived in (("pagedown", lambda: screen.at_end and _key(table) == want[-1]),
+                         ("pageup", lambda: screen.at_start and _key(table) == want[0])):
+        for _ in range(len(want) + 2):
+            held = _held(table)
+            _check_run(held, want)
+            assert len(held) <= 3 * page and _key(table) in held
+            met.update(held)
+            if arrived():
+                break
+            await pilot.press(key)
+            await settle_quick(pilot)
+        else:
+            raise AssertionError(f"{key} never reached the {'end' if key == 'pagedown' else 'top'}")
+    assert met == set(want)
+
+
+async def _check_every_sort(pilot: Pilot[Any], store: Any, clock: FrozenClock, needle: str, page: int,
+                            step: bool) -> None:
+    """For each order (s cycles them) under the filter `needle`: the summary, then a walk (by page,
+    or row by row when `step`), End on the last row, and Home back to the first page."""
+    screen = pilot.app.screen
+    if needle:
+        await pilot.press("slash")
+        for ch in needle:
+            await pilot.press("space" if ch == " " else ch)
+        await pilot.press("enter")
+        await settle(pilot)
+    for n, sort in enumerate(SORTS):
+        if n:
+            await pilot.press("s")
+            await settle(pilot)
+        want = reference(store, clock.now(), sort, needle)
+        table = _table(pilot)
+        assert f"sort: {sort}" in summary(pilot)
+        if needle:
+            assert f"filter “{needle}”: {len(want)}" in summary(pilot), summary(pilot)
+        assert table.row_count <= 3 * page  # a window, never the whole
+        if len(want) > 3 * page:
+            assert table.row_count < len(want)
+        await pilot.press("home")
+        await settle_quick(pilot)
+        if step:
+            assert await walk_down(pilot, len(want)) == want, (sort, needle)
+        else:
+            await walk_pages(pilot, want, page)
+            await pilot.press("end")
+            await settle_quick(pilot)
+        await pilot.press("end")  # already there: End keeps the last row
+        await settle_quick(pilot)
+        assert _key(table) == want[-1]
+        await pilot.press("home")  # back to the top: the first page read again
+        await settle_quick(pilot)
+        assert _key(table) == want[0] and screen.at_start
+
+
+NEEDLES = ["", "user1", "beta", "needs re-login", "expired"]
+
+
+@pytest.mark.parametrize("needle", NEEDLES)
 async def test_paged_home_shows_the_full_query_for_every_sort(make_app: Any, many: Any, clock: FrozenClock,
                                                               needle: str) -> None:
-    app = make_app()
-    async with app.run_test(size=SMALL) as pilot:
+    async with make_app().run_test(size=SMALL) as pilot:
         await settle(pilot)
-        screen = app.screen
-        if needle:
-            await pilot.press("slash")
-            for ch in needle:
-                await pilot.press("space" if ch == " " else ch)
-            await pilot.press("enter")
-            await settle(pilot)
-        for n, sort in enumerate(SORTS):
-            if n:
-                await pilot.press("s")
-                await settle(pilot)
-            want = reference(many, clock.now(), sort, needle)
-            table = _table(pilot)
-            assert f"sort: {sort}" in summary(pilot)
-            if needle:
-                assert f"filter “{needle}”: {len(want)}" in summary(pilot), summary(pilot)
-            assert table.row_count <= 3 * PAGE  # a window, never the whole
-            if len(want) > 3 * PAGE:
-                assert table.row_count < len(want)
-            await pilot.press("home")
-            await settle_quick(pilot)
-            assert await walk_down(pilot, len(want)) == want, (sort, needle)
-            await pilot.press("end")  # already there: End keeps the last row
-            await settle_quick(pilot)
-            assert _key(table) == want[-1]
-            await pilot.press("home")  # back to the top: the first page read again
-            await settle_quick(pilot)
-            assert _key(table) == want[0] and screen.at_start
+        await _check_every_sort(pilot, many, clock, needle, PAGE, step=False)
+
+
+async def test_stepping_row_by_row_meets_every_row_in_order(make_app: Any, many: Any, clock: FrozenClock) -> None:
+    """Down, one row at a time, across every page edge (the read-ahead and the step past the
+    window's last row both), in the default order."""
+    want = reference(many, clock.now(), "expiry", "")
+    async with make_app().run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert len(want) > 3 * PAGE
+        assert await walk_down(pilot, len(want)) == want
+
+
+@pytest.mark.exhaustive
+@pytest.mark.parametrize("needle", NEEDLES)
+async def test_stepping_row_by_row_in_every_sort_of_a_big_seed(make_app: Any, very_many: Any, clock: FrozenClock,
+                                                               needle: str) -> None:
+    async with make_app().run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await _check_every_sort(pilot, very_many, clock, needle, BIG_PAGE, step=True)
 
 
 async def test_end_and_home_read_the_last_and_first_pages(make_app: Any, many: Any, clock: FrozenClock) -> None:

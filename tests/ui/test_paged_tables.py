@@ -1,10 +1,11 @@
 """The paged history and request-log tables show what a full query shows: same rows, order, count.
 
-The page size is forced to 7 so a few hundred rows take many pages: the tables are walked to the
-end with PgDn and back with PgUp, every row seen is recorded at its index in the whole, and the
-result must equal the full list ordered and filtered in Python (with the request log's old
-in-memory filter as the reference for its filter). A row in the middle is checked after g/G
-jumps. Rows another process adds or removes show up after the screen's reload.
+The page size is forced to 7 so that some seventy rows take many pages (`-m exhaustive`: a few
+hundred): the tables are walked to the end with PgDn and back with PgUp, every row seen is
+recorded at its index in the whole, and the result must equal the full list ordered and
+filtered in Python (with the request log's old in-memory filter as the reference for its
+filter). A row in the middle is checked after g/G jumps. Rows another process adds or
+removes show up after the screen's reload.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from igtui.core.store import logrecords as logrec
 
 PAGE = 7
 RESULTS = [RefreshResult.REFRESHED, RefreshResult.FAILED, RefreshResult.SKIPPED, RefreshResult.RATE_LIMITED]
+SIZES = [60, pytest.param(150, marks=pytest.mark.exhaustive, id="big")]
+"""History rows added to the demo's: enough for several windows of 3 × PAGE under every filter."""
 
 
-def _more_history(store_path: Path, ids: dict[str, int], now: Any, n: int = 150) -> None:
+def _more_history(store_path: Path, ids: dict[str, int], now: Any, n: int = 60) -> None:
     """n attempts of the demo accounts, in ties of 5 on the timestamp, inserted as another process would."""
     names = sorted(ids)
     events = [RefreshEvent(now - timedelta(minutes=(i // 5) * (1 if i % 2 else 3)), Trigger.CRON,
@@ -116,10 +119,11 @@ async def _check_history(pilot: Any, screen: Any, store: Any, sort: str, descend
         assert table.cursor_index == len(expected) - 1 - (PAGE + 3)
 
 
+@pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("sort", ["at", "account", "result"])
 async def test_history_pages_match_the_full_query_for_every_filter_and_sort(
-        make_app: Any, store: Any, store_path: Path, seeded: dict[str, int], clock: Any, sort: str) -> None:
-    _more_history(store_path, seeded, clock.now())
+        make_app: Any, store: Any, store_path: Path, seeded: dict[str, int], clock: Any, sort: str, n: int) -> None:
+    _more_history(store_path, seeded, clock.now(), n)
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await _quiet(pilot)
@@ -180,12 +184,13 @@ def _old_match(x: Exchange, needle: str) -> bool:
     return needle in hay
 
 
+@pytest.mark.parametrize("n", [90, pytest.param(220, marks=pytest.mark.exhaustive, id="big")])
 async def test_request_log_pages_match_the_full_log_for_every_filter_both_ways(
-        make_app: Any, store: Any, seeded: dict[str, int], clock: Any) -> None:
+        make_app: Any, store: Any, seeded: dict[str, int], clock: Any, n: int) -> None:
     now = clock.now()
     store.add_exchanges([Exchange(now - timedelta(seconds=300 - i // 4), ["GET", "POST"][i % 2],
                                   f"https://graph.instagram.com/v25.0/me?i={i}", [200, 400, 500][i % 3], 5.0 + i,
-                                  app_name="demo-ig", account=f"acct{i % 6}", pid=77) for i in range(220)])
+                                  app_name="demo-ig", account=f"acct{i % 6}", pid=77) for i in range(n)])
     app = make_app(log_poll_seconds=3600)
     async with app.run_test(size=(100, 30)) as pilot:
         await _quiet(pilot)
