@@ -50,11 +50,11 @@ async def settle(pilot: Pilot[Any]) -> None:
                 await pilot.app.workers.wait_for_complete(finite)
         else:
             quiet += 1
-        await pilot.pause(0.05)
+        await pilot.pause(0.02)
         if quiet >= 3:
             break
-    for _ in range(50):
+    for _ in range(100):
         if not _still_loading(pilot):
             break
-        await pilot.pause(0.1)
-    await pilot.pause(0.1)
+        await pilot.pause(0.05)
+    await pilot.pause(0.05)
