@@ -1,5 +1,5 @@
 """`python -m igtui` runs the CLI."""
 
-from igtui.cli import main
+from igtui.cli import run
 
-raise SystemExit(main())
+run()
