@@ -10,8 +10,6 @@ separate matter: the TUI renders these strings with markup off.
 
 from __future__ import annotations
 
-import unicodedata
-
 _BIDI_AND_INVISIBLE = frozenset(
     [
         0x061C, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2028, 0x2029, 0x2060, 0xFEFF,
@@ -25,6 +23,10 @@ def _visible(ch: str) -> str:
     code = ord(ch)
     if code < 0x20 or code == 0x7F or 0x80 <= code <= 0x9F:
         return f"\\x{code:02x}"
+    if code < 0x80:
+        return ch  # printable ASCII: never a format, surrogate, private or unassigned character
+    import unicodedata  # here, past ASCII: loading its tables costs a CLI start ~2 ms it rarely needs
+
     if code in _BIDI_AND_INVISIBLE or unicodedata.category(ch) in ("Cf", "Cs", "Co", "Cn"):
         return f"<U+{code:04X}>"
     return ch

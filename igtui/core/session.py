@@ -20,7 +20,6 @@ is built, so `igtui status` never pays for httpx.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -71,6 +70,8 @@ def locks_dir_for_store(database: Path) -> Path:
     base = real.parent / LOCKS_DIR_NAME
     if real.name == DB_NAME:
         return base
+    import hashlib  # here: only a store file with another name needs it (OpenSSL's load is ~5 ms)
+
     digest = hashlib.sha256(str(real).encode()).hexdigest()[:16]
     return base / f"store-{digest}"
 

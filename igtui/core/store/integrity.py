@@ -22,9 +22,10 @@ and the bytes, so no two different rows encode alike. It is total: garbage of an
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from collections.abc import Sequence
+
+from cryptography.hazmat.primitives import hashes
 
 from igtui.core.crypto import Vault
 
@@ -77,7 +78,9 @@ def digest(blob: object) -> bytes:
             return b"\xff" * 32
     if not isinstance(blob, bytes | bytearray | memoryview):
         return b"\xff" * 32
-    return hashlib.sha256(bytes(blob)).digest()
+    digest = hashes.Hash(hashes.SHA256())  # cryptography's, loaded already: hashlib would load OpenSSL again
+    digest.update(bytes(blob))
+    return digest.finalize()
 
 
 def app_fields(row_id: object, name: object, platform: object, app_id: object, redirect_uris: object,

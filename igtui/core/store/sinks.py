@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
-from igtui.core.delivery.config import ConfigError, Sink, SinkConfig
 from igtui.core.errors import NotFound, RecordDamaged, ValidationError
 from igtui.core.models import Account
 from igtui.core.secret import Secret
@@ -32,6 +31,7 @@ from igtui.core.store.accounts import IN_CHUNK
 from igtui.core.store.base import StoreBase
 
 if TYPE_CHECKING:
+    from igtui.core.delivery.config import Sink, SinkConfig
     from igtui.core.store.tokens import TokensMixin
 
 _SINK_SELECT = (
@@ -62,6 +62,8 @@ def _int(value: object) -> int:
 
 
 def _sink(row: Sequence[object]) -> Sink:
+    from igtui.core.delivery.config import Sink  # here: a command that reads no sink never loads it
+
     return Sink(
         id=_int(row[0]),
         account_id=_int(row[1]),
@@ -230,6 +232,8 @@ class SinksMixin(StoreBase):
 
     def _open_config(self, sink: Sink, blob: object) -> SinkConfig | RecordDamaged:
         """The sealed configuration, checked against every plain column, or why it is refused."""
+        from igtui.core.delivery.config import ConfigError, SinkConfig
+
         vault = self._require_vault()
         if not isinstance(blob, bytes):
             return _damaged(sink.id, "its configuration is not a sealed value")
