@@ -7,10 +7,13 @@ that shares the store, a cron job's included. Only redacted URLs arrive here.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
-from igtui.core.models import Exchange
 from igtui.core.store import logrecords as logrec
 from igtui.core.store.base import StoreBase
+
+if TYPE_CHECKING:
+    from igtui.core.activity import Exchange
 
 EXCHANGE_RETENTION = 100_000
 """Exchanges kept; older ones are trimmed as new ones are appended, so the file stays bounded."""

@@ -10,12 +10,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from igtui.core.errors import CallbackRejected, FlowExpired, ValidationError
-from igtui.core.models import PendingFlow
 from igtui.core.secret import Secret
 from igtui.core.store import records as rec
 from igtui.core.store.base import StoreBase
+
+if TYPE_CHECKING:
+    from igtui.core.activity import PendingFlow
 
 _EXPIRED = "the login expired (10 minutes); start a new login"
 

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from igtui.core.models import RefreshEvent, RefreshResult
+from igtui.core.models import RefreshResult
 from igtui.core.store import logrecords as logrec
 from igtui.core.store.base import StoreBase
+
+if TYPE_CHECKING:
+    from igtui.core.activity import RefreshEvent
 
 
 class HistoryMixin(StoreBase):

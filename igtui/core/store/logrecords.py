@@ -8,10 +8,27 @@ history row per account, so no per-row dict is built on the way in.
 
 from __future__ import annotations
 
+import functools
 import json
+from typing import TYPE_CHECKING
 
-from igtui.core.models import Exchange, RefreshEvent, RefreshResult, Trigger, Usage
+from igtui.core.models import RefreshResult, Trigger
 from igtui.core.store.records import Columns, Row, at_exact, dt, epoch, epoch_exact
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from igtui.core.activity import Exchange, RefreshEvent, Usage
+
+
+@functools.cache
+def _activity() -> ModuleType:
+    """`igtui.core.activity`, imported on the first row read (see its docstring for why not at
+    import); cached, because an import statement in a function costs ~1 µs on every row of a
+    million-row history."""
+    from igtui.core import activity
+
+    return activity
 
 # ── refresh history ──────────────────────────────────────────────────────────────────────────
 
@@ -50,7 +67,8 @@ def history_values(e: RefreshEvent) -> tuple[object, ...]:
 
 def history_from_row(r: Row) -> RefreshEvent:
     """A `HISTORY` row as a RefreshEvent; an unknown trigger or result raises rather than show a guess."""
-    return RefreshEvent(
+    event_class: type[RefreshEvent] = _activity().RefreshEvent
+    return event_class(
         id=r[_H_ID],
         at=at_exact(r[_H_AT]),
         trigger=Trigger(r[_H_TRIGGER]),
@@ -104,7 +122,8 @@ def load_usage(text: str | None) -> Usage | None:
     if not text:
         return None
     d = json.loads(text)
-    return Usage(
+    usage_class: type[Usage] = _activity().Usage
+    return usage_class(
         app_pct=d.get("app_pct"),
         app_raw=dict(d.get("app_raw") or {}),
         buc={k: tuple((str(t), float(p), int(m)) for t, p, m in v) for k, v in (d.get("buc") or {}).items()},
@@ -134,7 +153,8 @@ def exchange_values(x: Exchange) -> tuple[object, ...]:
 
 def exchange_from_row(r: Row) -> Exchange:
     """An `EXCHANGE` row as an Exchange, its usage parsed back so the log view can show it."""
-    return Exchange(
+    exchange_class: type[Exchange] = _activity().Exchange
+    return exchange_class(
         id=r[_X_ID],
         at=at_exact(r[_X_AT]),
         method=r[_X_METHOD],

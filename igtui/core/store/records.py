@@ -25,9 +25,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from igtui.core.models import DEFAULT_GRAPH_VERSION, PLATFORMS, Account, AccountStatus, App, PendingFlow, TokenKind
+from igtui.core.models import DEFAULT_GRAPH_VERSION, PLATFORMS, Account, AccountStatus, App, TokenKind
+
+if TYPE_CHECKING:
+    from igtui.core.activity import PendingFlow
 
 Row = Sequence[Any]
 """A row as SQLite hands it over (a tuple), or one decoded from a JSON aggregate (a list)."""
@@ -585,6 +588,8 @@ _F_CREATED_AT, _F_EXPIRES_AT = FLOW["created_at"], FLOW["expires_at"]
 
 def flow_from_row(r: Row) -> PendingFlow:
     """A `FLOW` row as a PendingFlow (its state is never read back: only its hash is stored)."""
+    from igtui.core.activity import PendingFlow
+
     return PendingFlow(
         id=r[_F_ID],
         app_name=r[_F_APP_NAME],

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from igtui.core.crypto import Vault
 from igtui.core.errors import NotFound, RecordDamaged, ValidationError
-from igtui.core.models import Account, App, RefreshEvent
+from igtui.core.models import Account, App
 from igtui.core.safetext import plain
 from igtui.core.secret import Secret
 from igtui.core.store import integrity
@@ -24,6 +24,9 @@ from igtui.core.store import logrecords as logrec
 from igtui.core.store import records as rec
 from igtui.core.store.accounts import IN_CHUNK, accounts_by_id, rows_by_id
 from igtui.core.store.base import StoreBase, crashpoint
+
+if TYPE_CHECKING:
+    from igtui.core.activity import RefreshEvent
 
 _ROWS_CHUNK = 200
 """Rows per multi-row VALUES statement (12 variables each: 2,400, under the 32,766 limit)."""
