@@ -112,3 +112,45 @@ def test_app_show_path_does_not_import_textual_or_httpx(tmp_path: Path) -> None:
     assert rc == 0, out.stderr
     heavy = {m for m in loaded if m.split(".")[0] in ("textual", "rich", "httpx", "httpcore", "sqlite_utils")}
     assert not heavy, f"`igtui app show` imports {sorted(heavy)}"
+
+
+HAND_OVER_NEVER_LOADS = ("igtui.core.activity", "_hashlib", "unicodedata", "igtui.core.delivery.config", "httpx",
+                         "asyncio", "textual")
+"""What a command that only hands a stored token over must not load (ARCHITECTURE.md, "start-up
+stays lean"): each was measured in `igtui exec ACCOUNT -- true`'s start (bench/bench_exec.py)."""
+
+
+@pytest.mark.parametrize("argv", [["token", "get", "demo/user00001"], ["exec", "demo/user00001", "--", "true"]],
+                         ids=["token-get", "exec"])
+def test_handing_a_token_over_loads_nothing_it_does_not_use(tmp_path: Path, argv: list[str]) -> None:
+    """`token get` and `exec` run for real (in-process in a child); sys.modules afterwards."""
+    from datetime import UTC, datetime
+
+    from igtui.core.crypto import KdfParams
+    from igtui.core.models import Profile, TokenKind
+    from igtui.core.secret import Secret
+    from igtui.core.store import Store
+
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    store = Store.create(home / "igtui.db", Secret("pw-for-tests"), kdf=KdfParams(memory_kib=19456, iterations=2,
+                                                                                 lanes=1))
+    store.add_app(name="demo", platform="instagram", app_id="100000000000001",
+                  redirect_uris=["https://localhost/callback"], scopes=["instagram_business_basic"],
+                  secret=Secret("demo-ig-secret-0001"))
+    store.bulk_save_logins("demo", [(Profile(id="26000000000000001", user_id="17841400000000001", username="user00001"),
+                                     Secret("IGAA-hand-over-canary", register=False))],
+                           kind=TokenKind.IG_LONG, issued_at=datetime.now(UTC), expires_at=None)
+    store.lock()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "IGTUI_HOME": str(home), "IGTUI_PASSPHRASE": "pw-for-tests"}
+    code = (
+        "import sys, json\nfrom igtui.cli import main\n"
+        f"rc = main({argv!r})\nsys.stdout.flush()\nprint(json.dumps([rc, sorted(sys.modules)]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    rc, loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert rc == 0, out.stderr
+    if argv[0] == "token":
+        assert "IGAA-hand-over-canary" in out.stdout  # it did hand the token over
+    unwanted = sorted(m for m in loaded if m in HAND_OVER_NEVER_LOADS or m.split(".")[0] in HAND_OVER_NEVER_LOADS)
+    assert not unwanted, f"`igtui {' '.join(argv)}` loads {unwanted}"
