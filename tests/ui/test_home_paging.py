@@ -199,14 +199,22 @@ async def _check_every_sort(pilot: Pilot[Any], store: Any, clock: FrozenClock, n
 
 
 NEEDLES = ["", "user1", "beta", "needs re-login", "expired"]
+WALKS = [
+    *(pytest.param("many", PAGE, False, needle, id=f"pages-{needle}") for needle in NEEDLES),
+    *(pytest.param("very_many", BIG_PAGE, True, needle, id=f"rows-of-a-big-seed-{needle}",
+                   marks=pytest.mark.exhaustive) for needle in NEEDLES),
+]
+"""(the seed's fixture, its page size, row by row or by PgDn/PgUp, the filter): every order each."""
 
 
-@pytest.mark.parametrize("needle", NEEDLES)
-async def test_paged_home_shows_the_full_query_for_every_sort(make_app: Any, many: Any, clock: FrozenClock,
-                                                              needle: str) -> None:
+@pytest.mark.parametrize(("seed", "page", "step", "needle"), WALKS)
+async def test_paged_home_shows_the_full_query_for_every_sort(make_app: Any, clock: FrozenClock,
+                                                              request: pytest.FixtureRequest, seed: str, page: int,
+                                                              step: bool, needle: str) -> None:
+    store = request.getfixturevalue(seed)
     async with make_app().run_test(size=SMALL) as pilot:
         await settle(pilot)
-        await _check_every_sort(pilot, many, clock, needle, PAGE, step=False)
+        await _check_every_sort(pilot, store, clock, needle, page, step=step)
 
 
 async def test_stepping_row_by_row_meets_every_row_in_order(make_app: Any, many: Any, clock: FrozenClock) -> None:
@@ -217,15 +225,6 @@ async def test_stepping_row_by_row_meets_every_row_in_order(make_app: Any, many:
         await settle(pilot)
         assert len(want) > 3 * PAGE
         assert await walk_down(pilot, len(want)) == want
-
-
-@pytest.mark.exhaustive
-@pytest.mark.parametrize("needle", NEEDLES)
-async def test_stepping_row_by_row_in_every_sort_of_a_big_seed(make_app: Any, very_many: Any, clock: FrozenClock,
-                                                               needle: str) -> None:
-    async with make_app().run_test(size=SMALL) as pilot:
-        await settle(pilot)
-        await _check_every_sort(pilot, very_many, clock, needle, BIG_PAGE, step=True)
 
 
 async def test_end_and_home_read_the_last_and_first_pages(make_app: Any, many: Any, clock: FrozenClock) -> None:
