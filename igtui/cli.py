@@ -186,9 +186,11 @@ def run() -> NoReturn:
     after the exit handlers and a flush of stdout and stderr, without the interpreter's teardown
     of every imported module. Why: that teardown frees objects the kernel is about to reclaim
     anyway and costs ~40 ms, a quarter of what `igtui exec ACCOUNT -- CMD` adds to the child's
-    own start (bench/bench_exec.py). Nothing of igtui's is left open by then: each command closes
-    its store connections and drops the data key itself. Another thread still running (a write
-    in flight) gets the normal exit, which waits for it.
+    own start (bench/bench_exec.py). Skipping it loses nothing: igtui wipes and writes nothing
+    in a finalizer (its exit handlers, `weakref.finalize` ones included, still run here), an open
+    SQLite connection only leaves its -wal file for the next open to use (it holds what the
+    store file holds: no plaintext secret), and the kernel reclaims the memory either way.
+    Another thread still running (a write in flight) gets the normal exit, which waits for it.
     """
     import atexit
     import threading
