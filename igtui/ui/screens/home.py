@@ -76,36 +76,42 @@ class _Window:
 class AccountsTable(KeyTable[Any]):
     """Home's table: Home / End and a step past the window's edge ask the screen for the page first."""
 
+    @property
+    def _home(self) -> HomeScreen | None:
+        """The home screen this table is on (None while it is mounted elsewhere, as in a test app)."""
+        screen = self.screen
+        return screen if isinstance(screen, HomeScreen) else None
+
     def action_scroll_top(self) -> None:
         """g / Home: the first row of the whole (its page read unless already held)."""
-        screen = self.screen
-        if isinstance(screen, HomeScreen) and not screen.at_start:
-            screen.fetch("first", cursor="first", jump=True)
+        home = self._home
+        if home is not None and not home.at_start:
+            home.fetch("first", cursor="first", jump=True)
             return
         super().action_scroll_top()
 
     def action_scroll_bottom(self) -> None:
         """G / End: the last row of the whole (its page read unless already held)."""
-        screen = self.screen
-        if isinstance(screen, HomeScreen) and not screen.at_end:
-            screen.fetch("last", cursor="last", jump=True)
+        home = self._home
+        if home is not None and not home.at_end:
+            home.fetch("last", cursor="last", jump=True)
             return
         super().action_scroll_bottom()
 
     def action_cursor_down(self) -> None:
         """Down on the window's last row: read the next page, then step."""
-        screen = self.screen
-        if isinstance(screen, HomeScreen) and self.cursor_row >= self.row_count - 1 and not screen.at_end:
-            screen.fetch("forward", move=1)
+        home = self._home
+        if home is not None and self.cursor_row >= self.row_count - 1 and not home.at_end:
+            home.fetch("forward", move=1)
             return
         super().action_cursor_down()
         self._prefetch()
 
     def action_cursor_up(self) -> None:
         """Up on the window's first row: read the page before, then step."""
-        screen = self.screen
-        if isinstance(screen, HomeScreen) and self.cursor_row <= 0 and not screen.at_start:
-            screen.fetch("backward", move=-1)
+        home = self._home
+        if home is not None and self.cursor_row <= 0 and not home.at_start:
+            home.fetch("backward", move=-1)
             return
         super().action_cursor_up()
         self._prefetch()
@@ -121,9 +127,9 @@ class AccountsTable(KeyTable[Any]):
         self._prefetch()
 
     def _prefetch(self) -> None:
-        screen = self.screen
-        if isinstance(screen, HomeScreen):
-            screen.prefetch()
+        home = self._home
+        if home is not None:
+            home.prefetch()
 
 
 class HomeScreen(RefreshActions, IgtuiScreen):
@@ -365,8 +371,8 @@ class HomeScreen(RefreshActions, IgtuiScreen):
                     self._write(table, row, now)
         else:
             selected = self._selected_key()
-            top = self._row_key_at(int(table.scroll_y))
             old_top = int(table.scroll_y)
+            top = self._row_key_at(old_top)
             old_row = table.cursor_row
             table.clear()
             self._sig.clear()
