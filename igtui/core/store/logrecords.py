@@ -8,27 +8,19 @@ history row per account, so no per-row dict is built on the way in.
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import TYPE_CHECKING
 
+from igtui.core import models
 from igtui.core.models import RefreshResult, Trigger
 from igtui.core.store.records import Columns, Row, at_exact, dt, epoch, epoch_exact
 
 if TYPE_CHECKING:
-    from types import ModuleType
-
     from igtui.core.activity import Exchange, RefreshEvent, Usage
 
-
-@functools.cache
-def _activity() -> ModuleType:
-    """`igtui.core.activity`, imported on the first row read (see its docstring for why not at
-    import); cached, because an import statement in a function costs ~1 µs on every row of a
-    million-row history."""
-    from igtui.core import activity
-
-    return activity
+# The row readers name the activity records as `models.X`: `igtui.core.models` loads them on the
+# first row (see igtui/core/activity.py for why not at import), and after that it is a plain
+# attribute read, where an import statement in the function would cost ~1 µs per row.
 
 # ── refresh history ──────────────────────────────────────────────────────────────────────────
 
@@ -67,8 +59,7 @@ def history_values(e: RefreshEvent) -> tuple[object, ...]:
 
 def history_from_row(r: Row) -> RefreshEvent:
     """A `HISTORY` row as a RefreshEvent; an unknown trigger or result raises rather than show a guess."""
-    event_class: type[RefreshEvent] = _activity().RefreshEvent
-    return event_class(
+    return models.RefreshEvent(
         id=r[_H_ID],
         at=at_exact(r[_H_AT]),
         trigger=Trigger(r[_H_TRIGGER]),
@@ -122,8 +113,7 @@ def load_usage(text: str | None) -> Usage | None:
     if not text:
         return None
     d = json.loads(text)
-    usage_class: type[Usage] = _activity().Usage
-    return usage_class(
+    return models.Usage(
         app_pct=d.get("app_pct"),
         app_raw=dict(d.get("app_raw") or {}),
         buc={k: tuple((str(t), float(p), int(m)) for t, p, m in v) for k, v in (d.get("buc") or {}).items()},
@@ -153,8 +143,7 @@ def exchange_values(x: Exchange) -> tuple[object, ...]:
 
 def exchange_from_row(r: Row) -> Exchange:
     """An `EXCHANGE` row as an Exchange, its usage parsed back so the log view can show it."""
-    exchange_class: type[Exchange] = _activity().Exchange
-    return exchange_class(
+    return models.Exchange(
         id=r[_X_ID],
         at=at_exact(r[_X_AT]),
         method=r[_X_METHOD],
