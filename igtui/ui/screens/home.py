@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -57,6 +58,8 @@ PAGE = 100
 """Rows read per page: a 48-row screen and a half-screen margin either side."""
 WINDOW_PAGES = 3
 """Pages held at most: the one on screen and one either side."""
+JUMP_MARGIN = 8
+"""Rows Home and End read beyond a screen (a few steps back before the next page is read)."""
 Fetch = Literal["first", "last", "reload", "forward", "backward"]
 
 
@@ -239,7 +242,11 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         if kind in ("forward", "backward") and self._busy:
             return  # a step's page is on its way; the key press after it reads the next
         self._busy = True
-        self.run_worker(self._load(kind, move, cursor, jump), group="home-load", exclusive=True, exit_on_error=False)
+
+        async def load() -> None:  # a function, not a coroutine: a read replaced before it starts is never created
+            await self._load(kind, move, cursor, jump)
+
+        self.run_worker(load, group="home-load", exclusive=True, exit_on_error=False)
 
     def _current(self) -> tuple[str, str]:
         """The order and filter now (read from the worker's thread: a read that is no longer
@@ -249,11 +256,13 @@ class HomeScreen(RefreshActions, IgtuiScreen):
     async def _load(self, kind: Fetch, move: int, cursor: Literal["keep", "first", "last"], jump: bool) -> None:
         services = self.igtui.services
         sort, needle = SORTS[self._sort], self._needle
+        table = self.query_one(DataTable)
+        screen_rows = max(1, table.scrollable_content_region.height - table.header_height)
         try:
             got = await asyncio.to_thread(self._read, services.store, services.clock.now(), kind, sort, needle,
                                           list(self._window), self.at_start, self.at_end, self._view,
                                           self._source if jump or kind in ("forward", "backward") else None,
-                                          self._total)
+                                          self._total, screen_rows + JUMP_MARGIN if jump else None)
         finally:
             self._busy = False
         if got is None or (sort, needle) != (SORTS[self._sort], self._needle):
@@ -276,11 +285,19 @@ class HomeScreen(RefreshActions, IgtuiScreen):
 
     def _read(self, store: Any, now: datetime, kind: Fetch, sort: str, needle: str, window: list[Keyed[HomeItem]],
               at_start: bool, at_end: bool, view: HomeView | None, source: Chain[HomeItem] | None,
-              total: int) -> _Window | None:
+              total: int, jump_rows: int | None = None) -> _Window | None:
         """The page(s) of `kind` (sync: runs in a thread). A step, Home and End reuse the view,
         the source and the count (`source` given); a new order or filter reuses the view and
-        builds its source; a reload (or the first read) takes a fresh view too."""
+        builds its source; a reload (or the first read) takes a fresh view too.
+
+        Home and End (`jump_rows` given) read a screen and a few rows, not two pages, where a
+        screen is less than two pages: the table is rebuilt from what they read, and a rebuild
+        costs per row held (read, add, measure), so that a jump to the other end of 100,000
+        accounts costs close to what End costs in a table of 100. The page beyond is read as the
+        cursor moves towards it (`prefetch`)."""
         size = self.page_size
+        if jump_rows is not None:
+            jump_rows = min(jump_rows, size * 2)
         if kind in ("forward", "backward") and (view is None or source is None or not window):
             return None
         known: int | None = total if source is not None else None
@@ -299,12 +316,13 @@ class HomeScreen(RefreshActions, IgtuiScreen):
                 return self._mapped(view, source, held, False, len(rows) <= len(window), *extra)
             kind = "last"  # every row from the window on was removed
         if kind in ("first", "reload"):
-            limit = max(len(window), size * 2)
+            limit = jump_rows or max(len(window), size * 2)
             rows = source.page(None, limit + 1)
             return self._mapped(view, source, rows[:limit], True, len(rows) <= limit, *extra)
         if kind == "last":
-            rows = source.page(None, size * 2 + 1, backward=True)
-            return self._mapped(view, source, rows[-size * 2:], len(rows) <= size * 2, True, *extra)
+            limit = jump_rows or size * 2
+            rows = source.page(None, limit + 1, backward=True)
+            return self._mapped(view, source, rows[-limit:], len(rows) <= limit, True, *extra)
         if kind == "forward":
             rows = source.page(window[-1].key, size + 1)
             joined = window + list(rows[:size])
@@ -687,24 +705,37 @@ def _health_cell(health: Health | None) -> Text:
 
 
 def _measure_columns(table: DataTable[Text]) -> None:
-    """Size every auto-width column to the rows just added, now rather than on the table's next Idle.
+    """Size every auto-width column to the rows just added, and the table's scrollable size, now
+    rather than on the table's next Idle.
 
-    Why: under load the first frame of home was drawn, and then stayed, with every auto-width
+    Why now: under load the first frame of home was drawn, and then stayed, with every auto-width
     column at its header's width ("harbor.…"), in snapshots and in a pty at 100,000 accounts. A
     DataTable measures new rows on its next Idle; a rebuild (clear and add) racing that Idle left
-    the widths unmeasured. The window holds at most a few hundred rows, so measuring them here is
-    cheap, and the table's own Idle pass can still only widen a column, never narrow it below this.
-    """
-    from rich.measure import Measurement
+    the widths unmeasured.
 
-    console = table.app.console
-    options = console.options
+    Why the table's Idle pass is then told there is nothing new: it would measure every cell a
+    second time, through a rich Measurement each (about 40 ms for 200 rows), and its new virtual
+    size would draw the screen a second time. Every cell here is a one-line-per-line rich `Text`
+    in a row of height 1 with no label, so its width is the cell length of its longest line,
+    which is what rich's Measurement of a Text gives. What the Idle pass still does for a
+    rebuilt table is only the scrollable size, and that is computed here by the table's own
+    method, with no rows to measure. tests/ui/test_drawn_table.py checks the widths against what
+    the table measures itself.
+    """
+    widths = {column.key: _width(column.label) for column in table.ordered_columns if column.auto_width}
+    for key in widths:
+        for cell in table.get_column(key):
+            widths[key] = max(widths[key], _width(cell))
     for column in table.ordered_columns:
-        if not column.auto_width:
-            continue
-        widest = Measurement.get(console, options, column.label).maximum
-        for cell in table.get_column(column.key):
-            widest = max(widest, Measurement.get(console, options, cell).maximum)
-        column.content_width = widest
+        if column.key in widths:
+            column.content_width = widths[column.key]
+    table._new_rows.clear()
+    table._require_update_dimensions = False
+    table._update_dimensions(())
     table.refresh()
 
+
+def _width(cell: object) -> int:
+    """The cells a table cell takes: its longest line (rich's Measurement maximum for a Text)."""
+    plain = cell.plain if isinstance(cell, Text) else str(cell)
+    return max((cell_len(line) for line in plain.splitlines()), default=0)

@@ -5,6 +5,9 @@ Textual's DataTable binds Home/End to a horizontal scroll that a row table never
 seemed to do nothing). One class keeps the keys the same in every table, and the help screen
 lists them once (`KEYS`).
 
+It draws through `DrawnTable`, which keeps its drawings across a rebuild (a paged table is
+rebuilt from every page it reads).
+
 A click on a column header sorts by that column (a second click on it reverses). A screen that
 orders its rows itself (home's `s`) takes the click instead by defining
 `sort_by_column(column_key: str) -> None`; the table then leaves the order to it, so the next
@@ -22,6 +25,8 @@ from textual import on
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellType, ColumnKey, RowKey
+
+from igtui.ui.widgets.drawn_table import DrawnTable
 
 KEYS: tuple[tuple[str, str], ...] = (
     ("j / k , ↓ / ↑", "next / previous row"),
@@ -46,7 +51,7 @@ def cell_order(value: object) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(part)) if part.isdigit() else (1, part.lower()) for part in parts)
 
 
-class KeyTable(DataTable[CellType]):
+class KeyTable(DrawnTable[CellType]):
     """A DataTable with j/k, g/G and Home/End row keys and sorting by a header click."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
