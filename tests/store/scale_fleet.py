@@ -90,3 +90,20 @@ if __name__ == "__main__":
     import sys
 
     make_fixture(Path(sys.argv[1]))
+
+
+FIXTURE_M005 = Path(__file__).parent / "fixtures" / "store_m005.db"
+"""The store `make_fixture` made at fc79031 (migrations m001–m005): the release before m006."""
+
+
+def copy_fixture(tmp_path: Path) -> Path:
+    """A private copy of `FIXTURE_M005` as `tmp_path/home/igtui.db` (0700 directory, 0600 file)."""
+    import os
+    import shutil
+
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    db = home / "igtui.db"
+    shutil.copyfile(FIXTURE_M005, db)
+    os.chmod(db, 0o600)
+    return db

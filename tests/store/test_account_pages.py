@@ -21,7 +21,7 @@ from igtui.core.clock import FrozenClock
 from igtui.core.crypto import KdfParams
 from igtui.core.models import AccountStatus, Profile, TokenKind
 from igtui.core.secret import Secret
-from igtui.core.store import Store
+from igtui.core.store import Store, account_pages
 from igtui.core.store.account_pages import SORTS, Chain, HomeItem, home_source
 from igtui.ui.screens.home_rows import build_rows, home_query, read_view, sort_key
 
@@ -100,12 +100,17 @@ def expected(store: Store, sort: str, needle: str) -> list[str]:
 
 
 NEEDLES = ["", "user123", "USER0".lower(), "beta", "empty", "short", "expired", "needs re-login", "healthy",
-           "expiring", "refresh due", "insta", "zzz-nothing"]
+           "expiring", "refresh due", "insta", "zzz-nothing", "r12", "us"]
 
 
+@pytest.mark.parametrize("few", [account_pages.FEW, 0], ids=["index-when-few", "always-scan"])
 @pytest.mark.parametrize("needle", NEEDLES)
 @pytest.mark.parametrize("sort", SORTS)
-def test_pages_are_the_full_list(store: Store, sort: str, needle: str) -> None:
+def test_pages_are_the_full_list(store: Store, sort: str, needle: str, few: int,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under both forms of the username filter (the trigram index for a needle few rows hold, a
+    scan along the order otherwise; `FEW` 0 forces the scan)."""
+    monkeypatch.setattr(account_pages, "FEW", few)
     view = read_view(store, NOW)
     source = home_source(store, home_query(view, sort, needle))
     want = expected(store, sort, needle)

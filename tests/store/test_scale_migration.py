@@ -8,34 +8,22 @@ existing row, change no stored value, and keep every MAC and ciphertext opening.
 
 from __future__ import annotations
 
-import os
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
-from scale_fleet import PASSPHRASE, T0
+from scale_fleet import PASSPHRASE, T0, copy_fixture
 
 from igtui.core.secret import Secret
 from igtui.core.store import Store
 from igtui.core.store import migrations as mig
 
-FIXTURE = Path(__file__).parent / "fixtures" / "store_m005.db"
 NEW_INDEXES = {"accounts_state", "accounts_expires_at", "accounts_data_access", "accounts_within"}
 EXPECTED_STATE = {
     "unknown": "expiry_unknown", "short": "short_lived", "relogin": "needs_relogin", "limited": "rate_limited",
     "failing": "refresh_failed", "unsure": "token_uncertain",
 }
 """Every other account of the fixture is 'ok': its time-dependent health is the indexes' business."""
-
-
-def _copy(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir(mode=0o700)
-    db = home / "igtui.db"
-    shutil.copyfile(FIXTURE, db)
-    os.chmod(db, 0o600)
-    return db
 
 
 def _schema(db: Path) -> tuple[set[str], set[str], int, list[str]]:
@@ -57,13 +45,13 @@ def _rows(db: Path) -> list[tuple[object, ...]]:
 
 
 def test_the_fixture_is_a_store_of_the_release_before(tmp_path: Path) -> None:
-    columns, indexes, version, applied = _schema(_copy(tmp_path))
+    columns, indexes, version, applied = _schema(copy_fixture(tmp_path))
     assert "state" not in columns and not indexes & NEW_INDEXES
     assert version == 5 and applied == list(mig.KNOWN_MIGRATIONS[:5])
 
 
 def test_opening_it_adds_the_columns_and_indexes_and_changes_no_value(tmp_path: Path) -> None:
-    db = _copy(tmp_path)
+    db = copy_fixture(tmp_path)
     before = _rows(db)
     store = Store.open(db)
     columns, indexes, version, applied = _schema(db)
@@ -88,7 +76,7 @@ def test_opening_it_adds_the_columns_and_indexes_and_changes_no_value(tmp_path: 
 
 def test_a_migration_that_fails_half_way_leaves_the_old_store_whole(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    db = _copy(tmp_path)
+    db = copy_fixture(tmp_path)
     before = _rows(db)
     real = mig.m006_due_selection
 

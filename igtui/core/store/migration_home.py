@@ -34,3 +34,46 @@ def m008_home_pages(db: Database) -> None:
     (every order is total), built over the existing rows in the migration's transaction."""
     for statement in HOME_INDEXES:
         db.execute(statement)
+
+
+NAMES = "accounts_names"
+"""The trigram index of the accounts' lower-case usernames (home's filter)."""
+NAMES_TABLE = (f"CREATE VIRTUAL TABLE {NAMES} USING fts5(name, content='',"
+               " tokenize='trigram case_sensitive 1')")
+"""Contentless (it holds trigrams and rowids, not the names), and case-sensitive over `lower()`'d
+names, so a match is exactly `instr(lower(username), needle)`: the scan it replaces."""
+_NAME_OF = "lower(coalesce({row}.username, ''))"
+NAMES_TRIGGERS: tuple[str, ...] = (
+    f"CREATE TRIGGER {NAMES}_insert AFTER INSERT ON accounts BEGIN"
+    f" INSERT INTO {NAMES}(rowid, name) VALUES (new.id, {_NAME_OF.format(row='new')}); END",
+    f"CREATE TRIGGER {NAMES}_delete AFTER DELETE ON accounts BEGIN"
+    f" INSERT INTO {NAMES}({NAMES}, rowid, name) VALUES ('delete', old.id, {_NAME_OF.format(row='old')}); END",
+    f"CREATE TRIGGER {NAMES}_rename AFTER UPDATE OF username ON accounts BEGIN"
+    f" INSERT INTO {NAMES}({NAMES}, rowid, name) VALUES ('delete', old.id, {_NAME_OF.format(row='old')});"
+    f" INSERT INTO {NAMES}(rowid, name) VALUES (new.id, {_NAME_OF.format(row='new')}); END",
+)
+"""Every writer keeps the index current (igtui, another igtui process, an edit with sqlite3):
+SQLite runs the triggers. A contentless table deletes a row by being told its old text, which
+the triggers have. A refresh rewrites the token, not the username, so it never touches the index."""
+
+
+def m009_home_filter(db: Database) -> None:
+    """Home's filter finds a username by a trigram index instead of reading every account.
+
+    Why: a filter that keeps one account of 100,000 made SQLite walk the whole order index and
+    test every row (150 ms), on every key typed. Needles of three characters or more are looked
+    up here (under a millisecond when few match; `account_pages` decides per needle).
+
+    A SQLite built without FTS5 or its trigram tokenizer (before 3.34) cannot create the table;
+    the migration then leaves it out and the filter scans, as before: a store must open on
+    every SQLite igtui supports. The existing names are indexed in the migration's transaction.
+    """
+    import sqlite3
+
+    try:
+        db.execute(NAMES_TABLE)
+    except sqlite3.OperationalError:  # no fts5 module, or no trigram tokenizer
+        return
+    for statement in NAMES_TRIGGERS:
+        db.execute(statement)
+    db.execute(f"INSERT INTO {NAMES}(rowid, name) SELECT id, {_NAME_OF.format(row='accounts')} FROM accounts")

@@ -297,7 +297,8 @@ def m007_page_indexes(db: Database) -> None:
 
 
 KNOWN_MIGRATIONS: tuple[str, ...] = ("m001_initial", "m002_app_state", "m003_integrity", "m004_audit", "m005_sinks",
-                                     "m006_due_selection", "m007_page_indexes", "m008_home_pages")
+                                     "m006_due_selection", "m007_page_indexes", "m008_home_pages",
+                                     "m009_home_filter")
 SCHEMA_VERSION = len(KNOWN_MIGRATIONS)
 """Also written to `PRAGMA user_version`."""
 
@@ -314,7 +315,8 @@ def build() -> Migrations:
     migrations(name="m005_sinks")(m005_sinks)
     migrations(name="m006_due_selection")(m006_due_selection)
     migrations(name="m007_page_indexes")(m007_page_indexes)
-    from igtui.core.store.migration_home import m008_home_pages
+    from igtui.core.store.migration_home import m008_home_pages, m009_home_filter
 
     migrations(name="m008_home_pages")(m008_home_pages)
+    migrations(name="m009_home_filter")(m009_home_filter)
     return migrations
