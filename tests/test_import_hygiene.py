@@ -115,7 +115,7 @@ def test_app_show_path_does_not_import_textual_or_httpx(tmp_path: Path) -> None:
 
 
 HAND_OVER_NEVER_LOADS = ("igtui.core.activity", "_hashlib", "unicodedata", "igtui.core.delivery.config", "httpx",
-                         "asyncio", "textual")
+                         "asyncio", "textual", "igtui.core.delivery.command", "base64")
 """What a command that only hands a stored token over must not load (ARCHITECTURE.md, "start-up
 stays lean"): each was measured in `igtui exec ACCOUNT -- true`'s start (bench/bench_exec.py)."""
 

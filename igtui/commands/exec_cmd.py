@@ -148,8 +148,8 @@ def _read(store: Store, bindings: list[Binding], token_file: Path | None, *, res
 def child_env(bindings: list[Binding], tokens: list[Secret], token_file: Path | None) -> dict[str, str]:
     """The child's environment: ours (without the passphrase) plus each binding's variables."""
     from igtui.commands._handoff import companion_vars
+    from igtui.core.childenv import child_environment
     from igtui.core.clock import iso
-    from igtui.core.delivery.command import child_environment
 
     # The one list of what no child of igtui gets (the passphrase, the command that prints it),
     # shared with command sinks and the notify command.

@@ -12,11 +12,15 @@ exception message or a response body by a path no key-based rule foresaw.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import threading
 import urllib.parse
 from collections.abc import Iterator
 
+_URLSAFE = str.maketrans("+/", "-_")
+"""base64's URL-safe alphabet (what `base64.urlsafe_b64encode` does after encoding). The forms
+are made with `binascii`, which the `base64` module wraps: every process that unlocks a store
+imports this module, and `base64` adds a module import to each start (`igtui exec`'s cost)."""
 _MIN_REGISTERED_LENGTH = 6
 """Shorter values are not registered: replacing every 'abc' in a log line would hide real text."""
 
@@ -39,8 +43,8 @@ class _Registry:
             value,
             urllib.parse.quote(value, safe=""),
             urllib.parse.quote_plus(value, safe=""),
-            base64.b64encode(raw).decode().rstrip("="),
-            base64.urlsafe_b64encode(raw).decode().rstrip("="),
+            (b64 := binascii.b2a_base64(raw, newline=False).decode().rstrip("=")),
+            b64.translate(_URLSAFE),
             raw.hex(),
         }
         with self._lock:

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from igtui.core.childenv import child_environment
 from igtui.core.clock import Clock
-from igtui.core.delivery.command import child_environment
 
 CLEAR_SECONDS = 30.0
 """A copied secret is cleared (igtui's tmux buffer deleted, the terminal clipboard overwritten) after this long."""

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from igtui.core.delivery.command import child_environment, run_command_sink
+from igtui.core.childenv import child_environment
+from igtui.core.delivery.command import run_command_sink
 from igtui.core.delivery.config import SinkConfig
 from igtui.core.delivery.deliver import Deliverer
 from igtui.core.delivery.files import DeliveryError, render_dotenv, write_file_sink

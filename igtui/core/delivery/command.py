@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 OUTPUT_KEEP = 2000
 """Characters of output kept (the end: errors come last)."""
-_SCRUB = ("IGTUI_PASSPHRASE", "IGTUI_PASSPHRASE_COMMAND", "IGTUI_NEW_PASSPHRASE", "IGTUI_CRASHPOINT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +45,7 @@ class CommandOutcome:
 
 
 def _clean(raw: bytes, token: str) -> str:
-    # Imported here: `exec` and the notify command use `child_environment` alone, and redact's
-    # patterns cost their compile on every start-up that imports this module.
+    # Imported here: redact's patterns cost their compile on every start-up that imports this module.
     from igtui.core.graph.redact import redact_text
 
     text = raw.decode("utf-8", "replace").replace(token, "***")
@@ -76,14 +74,6 @@ def _preloaded_pipe(data: bytes) -> int | None:
     finally:
         os.close(write_end)
     return read_end
-
-
-def child_environment(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
-    """The command's environment: igtui's, without its passphrase sources, plus `extra`."""
-    env = {k: v for k, v in base.items() if k not in _SCRUB}
-    env.setdefault("PATH", os.defpath)  # a session built without an environment (tests, the demo)
-    env.update(extra)
-    return env
 
 
 def run_command_sink(command: str, token: str, *, env: Mapping[str, str], timeout: float) -> CommandOutcome:
@@ -136,4 +126,4 @@ def run_command_sink(command: str, token: str, *, env: Mapping[str, str], timeou
     return CommandOutcome(True, None, text, took())
 
 
-__all__ = ["CommandOutcome", "child_environment", "run_command_sink"]
+__all__ = ["CommandOutcome", "run_command_sink"]

@@ -341,7 +341,8 @@ class Deliverer:
             assert config.path is not None and config.format is not None
             write_file_sink(config.path, config.format, config.var, token.reveal(), pending_dirs=dirs)
             return None
-        from igtui.core.delivery.command import child_environment, run_command_sink
+        from igtui.core.childenv import child_environment
+        from igtui.core.delivery.command import run_command_sink
 
         assert config.command is not None and config.timeout is not None
         env = child_environment(self.environ, {

@@ -210,7 +210,7 @@ class Notifier:
         data = json.dumps(notice.payload()).encode()
         # The command needs no passphrase: it gets igtui's environment without the passphrase
         # sources, as a command sink does (SECURITY.md, "Core dumps and debuggers").
-        from igtui.core.delivery.command import child_environment
+        from igtui.core.childenv import child_environment
 
         try:
             proc = subprocess.run(  # a user-configured shell command, by design
