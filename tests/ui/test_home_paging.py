@@ -251,6 +251,35 @@ async def test_end_and_home_read_the_last_and_first_pages(make_app: Any, many: A
         assert _key(table) == want[0]
 
 
+@pytest.mark.parametrize(("jump", "key", "sign"), [("home", "pagedown", 1), ("end", "pageup", -1)])
+async def test_quick_pages_after_home_or_end_are_not_lost(make_app: Any, many: Any, clock: FrozenClock,
+                                                          monkeypatch: pytest.MonkeyPatch, jump: str, key: str,
+                                                          sign: int) -> None:
+    """Home (or End) holds about a screen; two PgDn (PgUp) pressed at once, before any page read
+    lands, still move two screens, past the window and the page after it: a step past the window
+    waits for its page."""
+    monkeypatch.setattr(home_module.HomeScreen, "page_size", 12)
+    want = reference(many, clock.now(), "expiry", "")
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("end" if jump == "home" else "home")  # the other end first: the jump then reads
+        await settle_quick(pilot)
+        await pilot.press(jump)
+        await settle_quick(pilot)
+        table = _table(pilot)
+        screen_rows = table.scrollable_content_region.height - table.header_height
+        start = 0 if jump == "home" else len(want) - 1
+        assert _key(table) == want[start] and table.row_count < len(want)
+        assert table.row_count < 2 * screen_rows
+        await pilot.press(key, key)
+        await settle(pilot)
+        await settle_quick(pilot)
+        index = start + sign * 2 * screen_rows
+        assert 0 <= index < len(want), "the seed is too small for two screens"
+        assert _key(table) == want[index], (want.index(_key(table)), index)
+
+
 async def test_summary_counts_are_the_full_query(make_app: Any, many: Any, clock: FrozenClock) -> None:
     rows = build_rows(many, clock.now())
     accounts = [r for r in rows if r.account_id is not None]

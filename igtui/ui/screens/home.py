@@ -120,14 +120,28 @@ class AccountsTable(KeyTable[Any]):
         self._prefetch()
 
     def action_page_down(self) -> None:
-        """PgDn: a screen further; the page after the window is read as the cursor nears its end."""
+        """PgDn: a screen further; past the window's end, the page after it is read first."""
+        home = self._home
+        rows = self._screen_rows()
+        if home is not None and self.cursor_row + rows >= self.row_count and not home.at_end:
+            home.fetch("forward", move=rows)
+            return
         super().action_page_down()
         self._prefetch()
 
     def action_page_up(self) -> None:
-        """PgUp: a screen back; the page before the window is read as the cursor nears its start."""
+        """PgUp: a screen back; before the window's start, the page before it is read first."""
+        home = self._home
+        rows = self._screen_rows()
+        if home is not None and self.cursor_row - rows < 0 and not home.at_start:
+            home.fetch("backward", move=-rows)
+            return
         super().action_page_up()
         self._prefetch()
+
+    def _screen_rows(self) -> int:
+        """Rows a screen of the table shows (what PgDn and PgUp move by)."""
+        return max(1, self.scrollable_content_region.height - (self.header_height if self.show_header else 0))
 
     def _prefetch(self) -> None:
         home = self._home
@@ -177,6 +191,9 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         """How many rows the order and filter give in all (a COUNT)."""
         self._busy = False
         """A page read is on its way (a step's next page is not asked for twice)."""
+        self._pending_move = 0
+        """Cursor rows asked for by steps past the window's edge while a read was on its way: applied
+        when it lands, so a held key or quick PgDn presses after Home or End are not lost."""
         self._by_key: dict[str, Row] = {}
         self._sort = 0
         self._needle = ""
@@ -240,11 +257,15 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         the totals and the flagged accounts; "forward" / "backward": the next page at an edge.
         """
         if kind in ("forward", "backward") and self._busy:
-            return  # a step's page is on its way; the key press after it reads the next
+            self._pending_move += move  # a page is on its way: the step waits for it
+            return
+        if kind in ("first", "last"):
+            self._pending_move = 0  # a jump or a new order: steps asked for before it no longer apply
         self._busy = True
 
         async def load() -> None:  # a function, not a coroutine: a read replaced before it starts is never created
             await self._load(kind, move, cursor, jump)
+            self._apply_pending_move()
 
         self.run_worker(load, group="home-load", exclusive=True, exit_on_error=False)
 
@@ -416,6 +437,30 @@ class HomeScreen(RefreshActions, IgtuiScreen):
                     table.move_cursor(row=min(max(0, index + move), len(rows) - 1), animate=False)
         self._summarise(self._total)
         empty_hint(table, filtered(self._needle) if self._needle else HOME)
+
+    def _apply_pending_move(self) -> None:
+        """Move the cursor by the steps that waited for the read that just landed, then read ahead.
+
+        A move that still passes the window's edge goes to the edge, and the rest waits for the
+        next page, read now: three quick PgDn after Home land three screens down, whatever the
+        page size."""
+        move, self._pending_move = self._pending_move, 0
+        if not move or not self._rows:
+            return
+        table = self.query_one(DataTable)
+        last = len(self._rows) - 1
+        target = table.cursor_row + move
+        if target > last and not self.at_end:
+            self._pending_move = target - last
+            table.move_cursor(row=last, animate=False)
+            self.fetch("forward")
+        elif target < 0 and not self.at_start:
+            self._pending_move = target
+            table.move_cursor(row=0, animate=False)
+            self.fetch("backward")
+        else:
+            table.move_cursor(row=min(max(0, target), last), animate=False)
+            self.prefetch()
 
     def _row_key_at(self, index: int) -> str | None:
         """The key of table row `index` as the table shows it now."""
