@@ -159,4 +159,4 @@ def test_refresh_due_hides_the_second_look_that_found_nothing_due(store: Any, cl
     doc = r.json()
     assert doc["results"] == [] and doc["summary"] == {}
     assert [a["account_id"] for a in doc["attention"]] == [ids["due"]]
-    assert not lock_path(locks, fresh.id).read_bytes()  # it was looked at, under the lock
+    assert not lock_path(locks, fresh.id).exists()  # looked at under the lock, cleared, and removed

@@ -122,7 +122,7 @@ async def test_due_token_is_refreshed_and_recorded(env) -> None:
     assert [h.result for h in hist] == [RefreshResult.REFRESHED]
     assert hist[0].trigger is Trigger.CLI and hist[0].old_expires_at == before.expires_at
     assert hist[0].new_expires_at == after.expires_at and hist[0].duration_ms is not None
-    assert not lock_path(locks, aid).read_bytes()  # intent cleared
+    assert not lock_path(locks, aid).exists()  # intent cleared, and the file removed after a clean end
 
 
 async def test_too_early_is_not_sent_unless_forced(env) -> None:
@@ -267,7 +267,7 @@ async def test_stale_intent_with_live_token_refreshes(env) -> None:
     events = await _engine(store, clock, meta, locks).refresh_due(trigger=Trigger.CRON)
     assert meta.calls[0] == ("me", "hal")
     assert [e.result for e in events] == [RefreshResult.SKIPPED]  # alive and not due: nothing else to do
-    assert not lock_path(locks, aid).read_bytes()
+    assert not lock_path(locks, aid).exists()
     assert store.get_account_by_id(aid).status is AccountStatus.OK
 
 

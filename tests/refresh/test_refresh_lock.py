@@ -37,10 +37,12 @@ async def test_in_process_callers_take_turns(tmp_path: Path) -> None:
     locks = RefreshLocks(tmp_path / "locks")
     inside = 0
     peak = 0
+    modes: set[str] = set()
 
     async def worker() -> None:
         nonlocal inside, peak
-        async with locks.hold(7):
+        async with locks.hold(7) as held:
+            modes.add(oct(held.path.stat().st_mode & 0o777))
             inside += 1
             peak = max(peak, inside)
             await asyncio.sleep(0.01)
@@ -48,7 +50,8 @@ async def test_in_process_callers_take_turns(tmp_path: Path) -> None:
 
     await asyncio.gather(*(worker() for _ in range(8)))
     assert peak == 1
-    assert oct(lock_path(tmp_path / "locks", 7).stat().st_mode & 0o777) == "0o600"
+    assert modes == {"0o600"}
+    assert not lock_path(tmp_path / "locks", 7).exists()  # each clean end removed it; the next made it again
 
 
 async def test_other_accounts_are_not_blocked(tmp_path: Path) -> None:
@@ -120,3 +123,70 @@ async def test_intent_round_trip_and_torn_file(tmp_path: Path) -> None:
         assert held.read_intent() == Intent(5, 2, os.getpid(), 10, 20)
     lock_path(tmp_path, 5).write_bytes(b'{"account_id": 5, "gen')
     assert locks.peek_intent(5) is None
+
+
+async def test_a_clean_end_removes_the_lock_file_and_an_intent_keeps_it(tmp_path: Path) -> None:
+    """The lock directory lists only attempts in flight and those that died (the scan for them
+    then costs what they number, not what the store holds)."""
+    locks = RefreshLocks(tmp_path / "locks")
+    async with locks.hold(1):
+        assert lock_path(tmp_path / "locks", 1).exists()
+    assert not lock_path(tmp_path / "locks", 1).exists()
+    async with locks.hold(2) as held:
+        held.write_intent(Intent(2, 1, os.getpid(), 1, None))
+    assert lock_path(tmp_path / "locks", 2).read_bytes()  # died with its intent: kept for recovery
+    assert set(locks.stale_intents()) == {2}
+    async with locks.hold(2) as held:
+        assert held.read_intent() is not None
+        held.clear_intent()
+    assert not lock_path(tmp_path / "locks", 2).exists() and locks.stale_intents() == {}
+
+
+async def test_a_waiter_on_a_removed_lock_file_takes_the_new_one(tmp_path: Path) -> None:
+    """Three "processes" (separate RefreshLocks: flock belongs to each open file): A holds; B opens
+    the same file and waits; A ends cleanly and removes it; C makes a new one meanwhile. B must
+    not hold the removed file while C holds the new one: one holder at a time, on the path's file."""
+    a, b, c = (RefreshLocks(tmp_path / "locks") for _ in range(3))
+    path = lock_path(tmp_path / "locks", 9)
+    holders: list[str] = []
+    peak = 0
+    a_in, b_waiting = asyncio.Event(), asyncio.Event()
+
+    async def run(name: str, locks: RefreshLocks, *, before: asyncio.Event | None = None) -> None:
+        nonlocal peak
+        if before is not None:
+            await before.wait()
+        async with locks.hold(9) as held:
+            holders.append(name)
+            peak = max(peak, len(holders))
+            assert os.fstat(held._fd).st_ino == os.stat(path).st_ino, f"{name} holds a file no longer at the path"
+            if name == "A":
+                a_in.set()
+                await b_waiting.wait()
+                await asyncio.sleep(0.05)  # B is polling the file A is about to remove
+            else:
+                await asyncio.sleep(0.05)
+            holders.remove(name)
+
+    async def b_then_signal() -> None:
+        await a_in.wait()
+        task = asyncio.ensure_future(run("B", b))
+        await asyncio.sleep(0.02)  # B has opened A's file and polls it
+        b_waiting.set()
+        await task
+
+    await asyncio.gather(run("A", a), b_then_signal(), run("C", c, before=b_waiting))
+    assert peak == 1
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o002, 0o022])
+async def test_a_held_lock_file_is_0600_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    """The file exists only while an attempt runs (or after one died): it is private then."""
+    old = os.umask(umask)
+    try:
+        locks = RefreshLocks(tmp_path / "locks")
+        async with locks.hold(5) as held:
+            assert oct(held.path.stat().st_mode & 0o777) == "0o600"
+            assert oct((tmp_path / "locks").stat().st_mode & 0o777) == "0o700"
+    finally:
+        os.umask(old)

@@ -12,7 +12,9 @@ Two layers (the single-flight invariant in ARCHITECTURE.md):
   releases it when its holder dies, even by SIGKILL: a killed refresher wedges nothing.
 
 The lock file also carries the *intent* of the attempt in flight (see `Intent`): written before the
-HTTP call and cleared after the outcome is stored. A holder that finds an intent left behind
+HTTP call and cleared after the outcome is stored. A holder whose attempt ended cleanly removes
+the file before it unlocks (`_remove_if_clean`), so the directory lists only attempts in flight
+and those that died. A holder that finds an intent left behind
 knows the previous holder died mid-refresh, possibly after Meta issued a new token. The intent
 is written in place on the locked descriptor (truncate, then one pwrite), never through a
 temporary file and a rename: the rename would give the path a new inode, and a waiter already
@@ -227,26 +229,38 @@ class RefreshLocks:
         """
         async with self._local_lock(account_id):
             path = lock_path(self.locks_dir, account_id)
-            fd = self._open(account_id, create=True)  # a removed directory is simply made again
-            assert fd is not None  # create=True never answers "missing"
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.wait_seconds
+            while True:
+                fd = self._open(account_id, create=True)  # a removed directory is simply made again
+                assert fd is not None  # create=True never answers "missing"
+                try:
+                    await self._flock(fd, account_id, loop, deadline)
+                except BaseException:
+                    os.close(fd)
+                    raise
+                if _still_at(fd, path):
+                    break
+                os.close(fd)  # the holder before us removed this file: lock the one at the path now
             try:
-                loop = asyncio.get_running_loop()
-                deadline = loop.time() + self.wait_seconds
-                delay = 0.005
-                while not try_flock(fd):
-                    if loop.time() >= deadline:
-                        raise RefreshBusy(
-                            f"another igtui process is still refreshing account {account_id}; "
-                            "try again in a minute"
-                        )
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 0.1)
                 try:
                     yield HeldLock(fd, path)
                 finally:
+                    _remove_if_clean(fd, path)
                     fcntl.flock(fd, fcntl.LOCK_UN)
             finally:
                 os.close(fd)
+
+    async def _flock(self, fd: int, account_id: int, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """Take LOCK_EX on `fd`, polling until `deadline` (see `hold`)."""
+        delay = 0.005
+        while not try_flock(fd):
+            if loop.time() >= deadline:
+                raise RefreshBusy(
+                    f"another igtui process is still refreshing account {account_id}; try again in a minute"
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     def peek_intent(self, account_id: int) -> Intent | None:
         """A left-behind intent, if no one holds the lock now (cheap scan for due selection).
@@ -290,6 +304,34 @@ class RefreshLocks:
         finally:
             os.close(dir_fd)
         return found
+
+
+def _still_at(fd: int, path: Path) -> bool:
+    """Whether the file locked on `fd` is the one at `path` now (not removed, not replaced)."""
+    try:
+        at_path = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (mine.st_dev, mine.st_ino) == (at_path.st_dev, at_path.st_ino)
+
+
+def _remove_if_clean(fd: int, path: Path) -> None:
+    """Remove the lock file of an attempt that ended cleanly (no intent left), still holding it.
+
+    Why: a lock file left for every account ever refreshed made each `refresh --due` and
+    `status --all` list and stat the whole directory (1 to 3 s at 100,000 accounts) to find
+    the few attempts that died in flight. Now the directory holds only those, and the attempts
+    in progress. Removing is safe only while the lock is held: a process that opened the file
+    before the removal and locks it afterwards sees that the path no longer leads to it
+    (`_still_at`) and takes the file at the path instead, so two holders never coexist. A file
+    that still holds an intent (the attempt died, or Meta's reply was lost) stays.
+    """
+    try:
+        if os.fstat(fd).st_size == 0 and _still_at(fd, path):
+            os.unlink(path)
+    except OSError:
+        pass  # a file left behind costs a stat in the next scan, nothing else
 
 
 def _peek(fd: int, path: Path) -> Intent | None:
