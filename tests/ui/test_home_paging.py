@@ -280,6 +280,56 @@ async def test_quick_pages_after_home_or_end_are_not_lost(make_app: Any, many: A
         assert _key(table) == want[index], (want.index(_key(table)), index)
 
 
+async def test_the_mouse_wheel_scrolls_through_every_row_and_back(make_app: Any, many: Any, clock: FrozenClock,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wheel moves the view, not the cursor: near the window's edge the next page is read, and
+    the view goes on from where it was (never back to the cursor), to the last row and back up.
+    (A terminal of 14 lines, so that the window, three pages of 12, holds more than a screen and
+    its margins, as home's real pages of 100 do on any terminal.)"""
+    from textual import events
+
+    monkeypatch.setattr(home_module.HomeScreen, "page_size", 12)
+    want = reference(many, clock.now(), "expiry", "")
+    app = make_app()
+    async with app.run_test(size=(80, 14)) as pilot:
+        await settle(pilot)
+        screen: Any = app.screen
+        table = _table(pilot)
+        shown = table.scrollable_content_region.height - table.header_height
+
+        def top() -> int:
+            return want.index(screen._row_key_at(int(table.scroll_y)))
+
+        tops = [top()]
+        for _ in range(3 * len(want)):
+            await pilot._post_mouse_events([events.MouseScrollDown], "#accounts", offset=(5, 5))
+            await settle_quick(pilot)
+            tops.append(top())
+            if screen.at_end and tops[-1] + shown >= len(want):
+                break
+        assert tops == sorted(tops), "the view went back while the wheel went down"
+        assert screen.at_end and tops[-1] + shown >= len(want), ("the wheel never reached the last row", tops[-8:])
+        assert table.row_count < len(want)  # a window, read page by page
+        for _ in range(3 * len(want)):
+            await pilot._post_mouse_events([events.MouseScrollUp], "#accounts", offset=(5, 5))
+            await settle_quick(pilot)
+            tops.append(top())
+            if screen.at_start and tops[-1] == 0:
+                break
+        back = tops[tops.index(max(tops)):]
+        assert back == sorted(back, reverse=True) and back[-1] == 0, "the wheel never came back to the first row"
+        assert _key(table) in want  # the cursor is on a real row (it stayed, or moved with the window)
+        # Quick turns, none waiting for the page reads they cause, still land exactly.
+        step = int(app.scroll_sensitivity_y)
+        turns = (len(want) - shown) // step
+        for kind, expect in ((events.MouseScrollDown, turns * step), (events.MouseScrollUp, 0)):
+            for _ in range(turns):
+                await pilot._post_mouse_events([kind], "#accounts", offset=(5, 5))
+            await settle(pilot)
+            await settle_quick(pilot)
+            assert top() == expect, (kind.__name__, top(), expect)
+
+
 async def test_summary_counts_are_the_full_query(make_app: Any, many: Any, clock: FrozenClock) -> None:
     rows = build_rows(many, clock.now())
     accounts = [r for r in rows if r.account_id is not None]

@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Literal
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Input, Static
@@ -139,6 +139,35 @@ class AccountsTable(KeyTable[Any]):
         super().action_page_up()
         self._prefetch()
 
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        """The wheel scrolls the view, not the cursor; near the window's end the next page is read."""
+        self._wheel(event, down=True)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        """The wheel scrolls the view; near the window's start the page before is read."""
+        self._wheel(event, down=False)
+
+    def _wheel(self, event: events.MouseScrollDown | events.MouseScrollUp, *, down: bool) -> None:
+        """Scroll the view by one turn here, instead of in Widget's own handler (which Textual
+        would call after this one, so `prevent_default`), to see what the turn could not scroll."""
+        home = self._home
+        if home is None or event.ctrl or event.shift:
+            return  # a sideways scroll, or a table off home: Widget's handler as usual
+        event.prevent_default()
+        event.stop()
+        before = self.scroll_target_y
+        if down:
+            self._scroll_down_for_pointer(animate=False)
+        else:
+            self._scroll_up_for_pointer(animate=False)
+        step = self.app.scroll_sensitivity_y if down else -self.app.scroll_sensitivity_y
+        left = step - (self.scroll_target_y - before)
+        if left and not (home.at_end if down else home.at_start):
+            # At the window's edge while its next page is on its way: what the turn could not
+            # scroll waits for the page.
+            home.pending_scroll += left
+        home.view_moved(down=down)
+
     def _screen_rows(self) -> int:
         """Rows a screen of the table shows (what PgDn and PgUp move by)."""
         return max(1, self.scrollable_content_region.height - (self.header_height if self.show_header else 0))
@@ -194,6 +223,8 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         self._pending_move = 0
         """Cursor rows asked for by steps past the window's edge while a read was on its way: applied
         when it lands, so a held key or quick PgDn presses after Home or End are not lost."""
+        self.pending_scroll = 0.0
+        """The same for the mouse wheel: lines the view could not scroll at the window's edge."""
         self._by_key: dict[str, Row] = {}
         self._sort = 0
         self._needle = ""
@@ -261,11 +292,13 @@ class HomeScreen(RefreshActions, IgtuiScreen):
             return
         if kind in ("first", "last"):
             self._pending_move = 0  # a jump or a new order: steps asked for before it no longer apply
+            self.pending_scroll = 0.0
         self._busy = True
 
         async def load() -> None:  # a function, not a coroutine: a read replaced before it starts is never created
             await self._load(kind, move, cursor, jump)
             self._apply_pending_move()
+            self._apply_pending_scroll()
 
         self.run_worker(load, group="home-load", exclusive=True, exit_on_error=False)
 
@@ -430,13 +463,39 @@ class HomeScreen(RefreshActions, IgtuiScreen):
             elif selected is not None and selected in self._by_key:
                 with contextlib.suppress(Exception):  # the row may be filtered out
                     index = table.get_row_index(selected)
-                    if top is not None and top in self._by_key and top != selected:
-                        table.scroll_to(y=table.get_row_index(top), animate=False, immediate=True)
+                    kept: int | None = None
+                    if top is not None and top in self._by_key and (top != selected or not move):
+                        kept = table.get_row_index(top)
+                        table.scroll_to(y=kept, animate=False, immediate=True)
                     elif move:
                         table.scroll_to(y=max(0, old_top + index - old_row), animate=False, immediate=True)
                     table.move_cursor(row=min(max(0, index + move), len(rows) - 1), animate=False)
+                    if kept is not None and not move:
+                        # A page read (a read-ahead, or the wheel's): the view stays where it was,
+                        # with the same row on top (the cursor's row too, if it was on screen, is
+                        # then where it was). DataTable scrolls to a moved cursor whatever
+                        # move_cursor is told, now and once more after the refresh (clear()
+                        # scheduled it), so the view is put back after both.
+                        table.scroll_to(y=kept, animate=False, immediate=True)
+                        table.call_after_refresh(table.scroll_to, y=kept, animate=False, immediate=True)
+            elif top is not None and top in self._by_key:
+                # The cursor's row left the window (the wheel went on past it): the view stays
+                # where it was, and the cursor goes to its top row.
+                at = table.get_row_index(top)
+                table.move_cursor(row=at, animate=False)
+                table.scroll_to(y=at, animate=False, immediate=True)
+                table.call_after_refresh(table.scroll_to, y=at, animate=False, immediate=True)
         self._summarise(self._total)
         empty_hint(table, filtered(self._needle) if self._needle else HOME)
+
+    def _apply_pending_scroll(self) -> None:
+        """Scroll the view by the wheel turns that waited for the read that just landed."""
+        lines, self.pending_scroll = self.pending_scroll, 0.0
+        if not lines or not self._rows:
+            return
+        table = self.query_one(DataTable)
+        table.scroll_relative(y=lines, animate=False, immediate=True)
+        self.view_moved(down=lines > 0)
 
     def _apply_pending_move(self) -> None:
         """Move the cursor by the steps that waited for the read that just landed, then read ahead.
@@ -465,6 +524,22 @@ class HomeScreen(RefreshActions, IgtuiScreen):
     def _row_key_at(self, index: int) -> str | None:
         """The key of table row `index` as the table shows it now."""
         return self._order[index] if 0 <= index < len(self._order) else None
+
+    def view_moved(self, *, down: bool) -> None:
+        """The wheel moved the view: read the next page (going down) or the one before (going up)
+        once the view is within half a page of that edge of the window, as a cursor step would.
+        Only in the wheel's direction: a read that drops the page behind the view leaves the view
+        near the window's other edge, which must not read that page back."""
+        if self._busy or not self._rows:
+            return
+        table = self.query_one(DataTable)
+        top = int(table.scroll_target_y)
+        shown = max(1, table.scrollable_content_region.height - table.header_height)
+        margin = self.page_size // 2
+        if down and not self.at_end and top + shown >= len(self._rows) - 1 - margin:
+            self.fetch("forward")
+        elif not down and not self.at_start and top <= margin:
+            self.fetch("backward")
 
     def prefetch(self) -> None:
         """Read ahead once the cursor is within half a page of a window edge that is not the end
