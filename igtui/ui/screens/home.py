@@ -476,15 +476,13 @@ class HomeScreen(RefreshActions, IgtuiScreen):
                         # then where it was). DataTable scrolls to a moved cursor whatever
                         # move_cursor is told, now and once more after the refresh (clear()
                         # scheduled it), so the view is put back after both.
-                        table.scroll_to(y=kept, animate=False, immediate=True)
-                        table.call_after_refresh(table.scroll_to, y=kept, animate=False, immediate=True)
+                        _keep_view(table, kept)
             elif top is not None and top in self._by_key:
                 # The cursor's row left the window (the wheel went on past it): the view stays
                 # where it was, and the cursor goes to its top row.
                 at = table.get_row_index(top)
                 table.move_cursor(row=at, animate=False)
-                table.scroll_to(y=at, animate=False, immediate=True)
-                table.call_after_refresh(table.scroll_to, y=at, animate=False, immediate=True)
+                _keep_view(table, at)
         self._summarise(self._total)
         empty_hint(table, filtered(self._needle) if self._needle else HOME)
 
@@ -794,6 +792,19 @@ class HomeScreen(RefreshActions, IgtuiScreen):
 def _count(n: int, noun: str) -> str:
     """'1 app', '3 apps' (every noun home counts takes an s)."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _keep_view(table: DataTable[Text], top: int) -> None:
+    """Put row `top` at the top of the view now, and again after the refresh unless the cursor
+    moved meanwhile (a key pressed in between scrolls to the cursor, and that must win)."""
+    table.scroll_to(y=top, animate=False, immediate=True)
+    cursor = table.cursor_row
+
+    def again() -> None:
+        if table.cursor_row == cursor:
+            table.scroll_to(y=top, animate=False, immediate=True)
+
+    table.call_after_refresh(again)
 
 
 def _sig(cell: Text) -> Sig:
