@@ -122,7 +122,7 @@ class AccountsTable(KeyTable[Any]):
     def action_page_down(self) -> None:
         """PgDn: a screen further; past the window's end, the page after it is read first."""
         home = self._home
-        rows = self._screen_rows()
+        rows = self.screen_rows()
         if home is not None and self.cursor_row + rows >= self.row_count and not home.at_end:
             home.fetch("forward", move=rows)
             return
@@ -132,7 +132,7 @@ class AccountsTable(KeyTable[Any]):
     def action_page_up(self) -> None:
         """PgUp: a screen back; before the window's start, the page before it is read first."""
         home = self._home
-        rows = self._screen_rows()
+        rows = self.screen_rows()
         if home is not None and self.cursor_row - rows < 0 and not home.at_start:
             home.fetch("backward", move=-rows)
             return
@@ -167,10 +167,6 @@ class AccountsTable(KeyTable[Any]):
             # scroll waits for the page.
             home.pending_scroll += left
         home.view_moved(down=down)
-
-    def _screen_rows(self) -> int:
-        """Rows a screen of the table shows (what PgDn and PgUp move by)."""
-        return max(1, self.scrollable_content_region.height - (self.header_height if self.show_header else 0))
 
     def _prefetch(self) -> None:
         home = self._home
@@ -310,8 +306,8 @@ class HomeScreen(RefreshActions, IgtuiScreen):
     async def _load(self, kind: Fetch, move: int, cursor: Literal["keep", "first", "last"], jump: bool) -> None:
         services = self.igtui.services
         sort, needle = SORTS[self._sort], self._needle
-        table = self.query_one(DataTable)
-        screen_rows = max(1, table.scrollable_content_region.height - table.header_height)
+        table = self.query_one(AccountsTable)
+        screen_rows = table.screen_rows()
         try:
             got = await asyncio.to_thread(self._read, services.store, services.clock.now(), kind, sort, needle,
                                           list(self._window), self.at_start, self.at_end, self._view,
@@ -528,27 +524,26 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         once the view is within half a page of that edge of the window, as a cursor step would.
         Only in the wheel's direction: a read that drops the page behind the view leaves the view
         near the window's other edge, which must not read that page back."""
-        if self._busy or not self._rows:
-            return
-        table = self.query_one(DataTable)
+        table = self.query_one(AccountsTable)
         top = int(table.scroll_target_y)
-        shown = max(1, table.scrollable_content_region.height - table.header_height)
-        margin = self.page_size // 2
-        if down and not self.at_end and top + shown >= len(self._rows) - 1 - margin:
-            self.fetch("forward")
-        elif not down and not self.at_start and top <= margin:
-            self.fetch("backward")
+        self._read_ahead(top, top + table.screen_rows(), down=down)
 
     def prefetch(self) -> None:
         """Read ahead once the cursor is within half a page of a window edge that is not the end
         (the table calls this after each cursor step, so a held key never waits at an edge)."""
+        row = self.query_one(DataTable).cursor_row
+        self._read_ahead(row, row)
+
+    def _read_ahead(self, first: int, last: int, *, down: bool | None = None) -> None:
+        """Read the next page when window row `last` is within half a page of the window's end,
+        else the page before when row `first` is within half a page of its start; `down` limits
+        it to one direction (None: either)."""
         if self._busy or not self._rows:
             return
         margin = self.page_size // 2
-        row = self.query_one(DataTable).cursor_row
-        if not self.at_end and row >= len(self._rows) - 1 - margin:
+        if down is not False and not self.at_end and last >= len(self._rows) - 1 - margin:
             self.fetch("forward")
-        elif not self.at_start and row <= margin:
+        elif down is not True and not self.at_start and first <= margin:
             self.fetch("backward")
 
     def _remember(self, row: Row, cells: tuple[Text, ...], now: datetime) -> None:
@@ -853,13 +848,9 @@ def _measure_columns(table: DataTable[Text]) -> None:
     method, with no rows to measure. tests/ui/test_drawn_table.py checks the widths against what
     the table measures itself.
     """
-    widths = {column.key: _width(column.label) for column in table.ordered_columns if column.auto_width}
-    for key in widths:
-        for cell in table.get_column(key):
-            widths[key] = max(widths[key], _width(cell))
     for column in table.ordered_columns:
-        if column.key in widths:
-            column.content_width = widths[column.key]
+        if column.auto_width:
+            column.content_width = max([_width(column.label), *(_width(cell) for cell in table.get_column(column.key))])
     table._new_rows.clear()
     table._require_update_dimensions = False
     table._update_dimensions(())

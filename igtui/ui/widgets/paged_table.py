@@ -108,21 +108,18 @@ class PagedTable(KeyTable[Any], Generic[T]):
         super().action_cursor_up()
         self._prefetch()
 
-    def _screen_rows(self) -> int:
-        return max(1, self.scrollable_content_region.height - (self.header_height if self.show_header else 0))
-
     def action_page_down(self) -> None:
         """PgDn: a screen further, reading the page it lands on first if the window ends before."""
-        if self.cursor_row + self._screen_rows() >= self.row_count and not self.at_end:
-            self._fetch("forward", move=self._screen_rows())
+        if self.cursor_row + self.screen_rows() >= self.row_count and not self.at_end:
+            self._fetch("forward", move=self.screen_rows())
             return
         super().action_page_down()
         self._prefetch()
 
     def action_page_up(self) -> None:
         """PgUp: a screen back, reading the page before first if the window starts after it."""
-        if self.cursor_row - self._screen_rows() < 0 and not self.at_start:
-            self._fetch("backward", move=-self._screen_rows())
+        if self.cursor_row - self.screen_rows() < 0 and not self.at_start:
+            self._fetch("backward", move=-self.screen_rows())
             return
         super().action_page_up()
         self._prefetch()

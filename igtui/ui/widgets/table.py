@@ -67,6 +67,10 @@ class KeyTable(DrawnTable[CellType]):
         self._reverse = False
         self._resort_pending = False
 
+    def screen_rows(self) -> int:
+        """Rows one screen of the table shows (what PgDn and PgUp move by)."""
+        return max(1, self.scrollable_content_region.height - (self.header_height if self.show_header else 0))
+
     @on(DataTable.HeaderSelected)
     def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
         """Sort by the clicked column: the screen's own sort if it has one, else the table's."""
