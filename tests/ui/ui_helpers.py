@@ -19,7 +19,7 @@ PASTE_URI = "https://localhost/callback"
 
 def _still_loading(pilot: Pilot[Any]) -> bool:
     """A screen's first read has not landed yet: its placeholder still says "Loading…", or a table
-    has rows whose column widths it has not measured yet.
+    has rows whose column widths it has not measured yet, or a layout is still pending.
 
     Why the tables: a DataTable sizes its columns for new rows on its next Idle event. A snapshot
     taken before that shows every column at its header's width ("user100…"); seen on a loaded
@@ -30,7 +30,14 @@ def _still_loading(pilot: Pilot[Any]) -> bool:
     screen = pilot.app.screen
     if any(str(w.render()) == "Loading…" for w in screen.query(Static)):
         return True
-    return any(t._require_update_dimensions or t._new_rows or t._updated_cells for t in screen.query(DataTable))
+    if screen._layout_required or any(w._layout_required for w in screen.walk_children()):
+        return True  # a size change (a table's new rows, a widget shown) has not been laid out yet
+    for table in screen.query(DataTable):
+        if table._require_update_dimensions or table._new_rows or table._updated_cells:
+            return True
+        if table.display and table.row_count and not table.size.height:
+            return True  # shown with rows, but the layout that gives it its height has not run
+    return False
 
 
 async def settle(pilot: Pilot[Any]) -> None:
