@@ -25,27 +25,25 @@ from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hmac import HMAC
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from igtui.core.errors import StoreDamaged, ValidationError, WrongPassphrase
+from igtui.core.kdf import (
+    KDF_NAME,
+    KEY_BYTES,
+    SALT_BYTES,
+    canonical,
+    derive,
+    normalize_passphrase,
+    params_problem,
+    salt_problem,
+)
 from igtui.core.secret import Secret
 
-KDF_NAME = "argon2id"
-KEY_BYTES = 32
 NONCE_BYTES = 12
-SALT_BYTES = 16
 TAG_BYTES = 16
 CRYPTO_VERSION = 1
 """Goes into every field's AAD; bump only with a re-encrypting migration."""
-
-MAX_MEMORY_KIB = 1024 * 1024
-"""1 GiB: a header asking for more is refused unread (it would OOM or hang the machine)."""
-OWASP_MEMORY_KIB = 19456
-"""OWASP's Argon2id floor at t=2 (the equivalent floor at t=1 is 47104 KiB)."""
-OWASP_T1_MEMORY_KIB = 47104
-MAX_ITERATIONS = 10
-MAX_LANES = 16
 
 _FIELD_PREFIX = b"igtui/v1\x00"
 _DEK_PREFIX = b"igtui/v1/dek\x00"
@@ -70,26 +68,11 @@ class KdfParams:
 
     def problem(self) -> str | None:
         """Why these parameters are unacceptable, or None when they are within bounds."""
-        for label, value in (("memory", self.memory_kib), ("iterations", self.iterations), ("lanes", self.lanes)):
-            if not isinstance(value, int) or isinstance(value, bool):
-                return f"KDF {label} is not an integer"
-        if self.memory_kib > MAX_MEMORY_KIB:
-            return f"KDF memory {self.memory_kib} KiB is over the 1 GiB limit"
-        if self.iterations < 1 or self.iterations > MAX_ITERATIONS:
-            return f"KDF iterations {self.iterations} is outside 1–{MAX_ITERATIONS}"
-        if self.lanes < 1 or self.lanes > MAX_LANES:
-            return f"KDF lanes {self.lanes} is outside 1–{MAX_LANES}"
-        floor = OWASP_T1_MEMORY_KIB if self.iterations == 1 else OWASP_MEMORY_KIB
-        if self.memory_kib < floor:
-            return (
-                f"KDF memory {self.memory_kib} KiB with {self.iterations} iteration(s) is under the OWASP "
-                f"minimum ({floor} KiB)"
-            )
-        return None
+        return params_problem(self.memory_kib, self.iterations, self.lanes)
 
     def canonical(self) -> bytes:
         """The byte form bound into the wrapped DEK's AAD."""
-        return f"m={self.memory_kib},t={self.iterations},p={self.lanes}".encode()
+        return canonical(self.memory_kib, self.iterations, self.lanes)
 
     def as_dict(self) -> dict[str, int | str]:
         """The parameters as `igtui info` shows them: public, nothing secret."""
@@ -109,38 +92,14 @@ def check_header_params(params: KdfParams, salt: bytes) -> None:
     Raises:
         StoreDamaged: the header is out of bounds: damaged or tampered with.
     """
-    problem = params.problem()
-    if problem is None and (not isinstance(salt, bytes | bytearray) or len(salt) != SALT_BYTES):
-        problem = f"KDF salt is {len(salt) if isinstance(salt, bytes | bytearray) else 'not'} bytes, not {SALT_BYTES}"
+    problem = params.problem() or salt_problem(salt)
     if problem:
         raise StoreDamaged(f"the store header is damaged or was tampered with: {problem}; refusing to unlock")
 
 
-def normalize_passphrase(passphrase: Secret) -> bytes:
-    """NFC, then UTF-8: the same passphrase typed on any keyboard derives the same key.
-
-    ASCII is already NFC, so unicodedata (a large module) is imported only when needed.
-    """
-    text = passphrase.reveal()
-    if not text.isascii():
-        import unicodedata
-
-        text = unicodedata.normalize("NFC", text)
-    return text.encode("utf-8", "surrogatepass")
-
-
 def derive_kek(passphrase: Secret, salt: bytes, params: KdfParams) -> bytearray:
     """Argon2id(passphrase) into a fresh bytearray (callers overwrite it when done)."""
-    kdf = Argon2id(
-        salt=bytes(salt),
-        length=KEY_BYTES,
-        iterations=params.iterations,
-        lanes=params.lanes,
-        memory_cost=params.memory_kib,
-    )
-    out = bytearray(KEY_BYTES)
-    kdf.derive_into(normalize_passphrase(passphrase), out)
-    return out
+    return derive(normalize_passphrase(passphrase), salt, params.memory_kib, params.iterations, params.lanes)
 
 
 def _wipe(buf: bytearray) -> None:
@@ -235,20 +194,23 @@ class Vault:
 
     @classmethod
     def unwrap_sealing(
-        cls, store_uuid: str, passphrase: Secret, wrapped: WrappedKey
+        cls, store_uuid: str, passphrase: Secret, wrapped: WrappedKey, *, kek: bytearray | None = None
     ) -> tuple[Vault, WrappedKey | None]:
         """Open the DEK; for a key wrapped before the store was sealed, also re-wrap it sealed.
 
         Returns the vault (its `sealed` says which AAD opened the key) and, for an unsealed key,
         the same DEK wrapped with the sealed AAD under the same KEK (same salt, fresh nonce), for
         the store to write once every row has its MAC: sealing costs no second KDF run.
+        `kek` is that key already derived from `passphrase` with this header's salt and parameters
+        (`igtui.core.keyahead`); it is wiped here like one derived here.
 
         Raises:
             StoreDamaged: the header's KDF parameters are absurd (checked before deriving).
             WrongPassphrase: the DEK did not open (wrong passphrase, or a tampered header).
         """
         check_header_params(wrapped.params, wrapped.salt)
-        kek = derive_kek(passphrase, wrapped.salt, wrapped.params)
+        if kek is None:
+            kek = derive_kek(passphrase, wrapped.salt, wrapped.params)
         resealed: WrappedKey | None = None
         try:
             aes = AESGCM(bytes(kek))
@@ -380,7 +342,10 @@ class Vault:
 
 __all__ = [
     "CRYPTO_VERSION",
+    "KDF_NAME",
+    "KEY_BYTES",
     "MAC_BYTES",
+    "SALT_BYTES",
     "InvalidTag",
     "KdfParams",
     "Vault",
