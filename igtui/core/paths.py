@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from igtui.core.errors import InsecurePermissions, StoreError
+from igtui.core.errors import InsecurePermissions, StoreError, UsageError
 
 DB_NAME = "igtui.db"
 
@@ -52,14 +52,22 @@ def resolve_paths(environ: Mapping[str, str] = os.environ, store: Path | str | N
     """
     home_env = environ.get("IGTUI_HOME")
     if home_env:
-        home = Path(home_env).expanduser()
+        home = _expanded(home_env, "IGTUI_HOME")
     else:
         import platformdirs  # lazy: only needed when IGTUI_HOME is unset
 
         home = platformdirs.user_data_path("igtui")
     home = home.absolute()
-    database = Path(store).expanduser().absolute() if store else home / DB_NAME
+    database = _expanded(store, "--store").absolute() if store else home / DB_NAME
     return Paths(home=home, database=database, locks_dir=home / "locks")
+
+
+def _expanded(path: Path | str, what: str) -> Path:
+    """`path` with a leading `~` or `~user` expanded; a UsageError when that user or HOME is unknown."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        raise UsageError(f"{what} {shell_quote(path)}: cannot expand '~' (no such user, or HOME is not set)") from None
 
 
 def shell_quote(path: Path | str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from igtui.core.errors import InsecurePermissions, StoreError
+from igtui.core.errors import InsecurePermissions, StoreError, UsageError
 from igtui.core.paths import check_private_dir, precreate_file, resolve_paths, shell_quote
 from igtui.core.secret import Secret
 
@@ -25,6 +25,18 @@ def test_store_option_picks_the_file(tmp_path: Path) -> None:
     paths = resolve_paths({"IGTUI_HOME": str(tmp_path)}, store=tmp_path / "other" / "x.db")
     assert paths.database == tmp_path / "other" / "x.db"
     assert paths.home == tmp_path
+
+
+@pytest.mark.parametrize("where", ["IGTUI_HOME", "--store"])
+def test_a_tilde_of_an_unknown_user_is_one_usage_line(where: str) -> None:
+    """Path.expanduser raises RuntimeError for `~nobody-such`; it was an "unexpected error"."""
+    value = "~no-such-user-igtui/x"
+    with pytest.raises(UsageError, match=r"cannot expand '~'") as caught:
+        if where == "IGTUI_HOME":
+            resolve_paths({"IGTUI_HOME": value})
+        else:
+            resolve_paths({"IGTUI_HOME": "/tmp"}, store=value)
+    assert caught.value.message.startswith(f"{where} '{value}'")
 
 
 def test_platformdirs_default(monkeypatch: pytest.MonkeyPatch) -> None:
