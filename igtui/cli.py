@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from igtui import __version__
+from igtui.core import keyahead
 from igtui.core.errors import ExitCode, IgtuiError, UsageError
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -71,6 +72,16 @@ class IgtuiParser(argparse.ArgumentParser):
         message = re.sub(rf"\S{{{ECHO_LIMIT + 1},}}", lambda m: echo(m.group(0), quote=False), message)
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
+
+UNLOCKING: dict[str, str | None] = {"exec": None, "export": None, "refresh": None, "token": "get"}
+"""Commands (and the one subcommand, if it takes one) that unlock the store: `main` starts the
+key-derivation helper for them first thing (igtui.core.keyahead)."""
+
+
+def _next_word(argv: Sequence[str], word: str) -> str | None:
+    """The word after the command word (its subcommand, for a command group)."""
+    at = list(argv).index(word)
+    return argv[at + 1] if at + 1 < len(argv) else None
 
 COMMANDS: dict[str, str] = {
     "init": "store", "passwd": "store", "info": "store", "app": "apps", "login": "login", "account": "accounts",
@@ -148,8 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run igtui; return the process exit code (see `ExitCode`)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = os.environ.get("IGTUI_DEBUG") == "1"
+    word = command_word(args_list)
     try:
-        parser = build_parser(command_word(args_list))
+        if word in UNLOCKING and UNLOCKING[word] in (None, _next_word(args_list, word)):
+            keyahead.prepare(args_list, os.environ)
+        parser = build_parser(word)
         try:
             args = parser.parse_args(args_list)
         except SystemExit as exc:  # --help / --version
@@ -177,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"igtui: unexpected error: {_redacted(exc)} (set IGTUI_DEBUG=1 for details)", file=sys.stderr)
         return int(ExitCode.FAILED)
+    finally:
+        keyahead.discard()
 
 
 def run() -> NoReturn:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from igtui.core import procguard
+from igtui.core import keyahead, procguard
 from igtui.core.clock import FrozenClock
 from igtui.core.crypto import KdfParams
 from igtui.core.secret import Secret
@@ -28,6 +28,9 @@ from igtui.core.secret import Secret
 # by every child and cannot be raised again, so tests/store/test_core_dumps.py could no longer
 # watch a real igtui (a subprocess, hardened as in production) refuse to dump core.
 procguard.ENABLED = False
+# Nor may an in-process CLI run fork the test worker to derive its key ahead; the real path runs in
+# the subprocesses of tests/store/test_keyahead.py and of every end-to-end test.
+keyahead.ENABLED = False
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_PASSPHRASE = "correct horse battery staple"

@@ -26,10 +26,11 @@ def session(args: argparse.Namespace) -> Session:
     """This invocation's wiring (`--store`, `--passphrase-file`, `--verbose`, the environment).
 
     Every command builds its store, client, engine and login flow through it (igtui.core.session).
+    A command's unlock may derive its key ahead, in a forked helper (igtui.core.keyahead).
     """
     from igtui.core.session import Session
 
-    return Session.from_args(args)
+    return Session.from_args(args, derive_ahead=True)
 
 
 def open_store(args: argparse.Namespace, *, unlock: bool) -> Store:

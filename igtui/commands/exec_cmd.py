@@ -389,11 +389,12 @@ def _run(args: argparse.Namespace) -> int:
             raise UsageError(f"--token-file: the directory {shell_quote(token_file.parent)} does not exist")
 
     wiring = session(args)
-    store = wiring.open_store(unlock=False)
+    store = wiring.open_store(unlock=False, will_unlock=True)
     # One SQLite connection from the unlock to the audit row: each connection closed on its own
     # costs a -wal/-shm creation and removal, and the last close checkpoints. The scope ends (its
     # connection closed) before the child runs, which may be for hours.
     with store.reusing_connections():
+        _load_child_start()
         wiring.unlock(store)
         _resolve(store, bindings, wiring.clock.now())
         tokens = _read(store, bindings, token_file, restart=False)
@@ -410,6 +411,18 @@ def _run(args: argparse.Namespace) -> int:
         if token_file is not None:
             with contextlib.suppress(OSError):
                 os.unlink(token_file)
+
+
+def _load_child_start() -> None:
+    """Import what starting the child needs before the unlock, which may wait for the key.
+
+    When the key is derived ahead (igtui.core.keyahead) the unlock waits ~200 ms for the helper;
+    modules imported here load during that wait instead of after it, on the way to the child.
+    """
+    import importlib
+
+    for name in ("subprocess", "igtui.commands._handoff", "igtui.core.childenv", "igtui.core.models"):
+        importlib.import_module(name)
 
 
 def _split_at_dashes(parser: argparse.ArgumentParser) -> None:

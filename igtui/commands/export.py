@@ -77,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
     if sys.stdout.isatty() and not args.force_tty:
         raise UsageError(TTY_REFUSAL)
     wiring = session(args)
-    store = wiring.open_store(unlock=False)
+    store = wiring.open_store(unlock=False, will_unlock=True)
     accounts = _accounts(args, store)
     if args.var is not None and (len(accounts) != 1 or not args.accounts):
         raise UsageError("--var names one variable: it goes with exactly one ACCOUNT")

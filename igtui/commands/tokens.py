@@ -26,7 +26,7 @@ def _get(args: argparse.Namespace) -> int:
     from igtui.core.models import AccountStatus
 
     wiring = session(args)
-    store = wiring.open_store(unlock=False)
+    store = wiring.open_store(unlock=False, will_unlock=True)
     # One SQLite connection from the unlock to the audit row (see exec_cmd._run for why).
     with store.reusing_connections():
         wiring.unlock(store)

@@ -45,7 +45,9 @@ from igtui.core.procguard import harden
 from igtui.core.secret import Secret
 
 if TYPE_CHECKING:
+    from igtui.core.keyahead import KeyAhead
     from igtui.core.store import Store
+    from igtui.core.store.lifecycle import DerivedKey
 
 ENV_PASSPHRASE = "IGTUI_PASSPHRASE"
 ENV_COMMAND = "IGTUI_PASSPHRASE_COMMAND"
@@ -178,6 +180,28 @@ def find_passphrase(
     return FoundPassphrase(first, PassphraseSource.PROMPT)
 
 
+def find_passphrase_quietly(
+    *, environ: Mapping[str, str] = os.environ, passphrase_file: Path | str | None = None,
+) -> FoundPassphrase | None:
+    """The passphrase `find_passphrase` would find, when that needs no one and runs nothing.
+
+    That is `IGTUI_PASSPHRASE` or `--passphrase-file`, in `find_passphrase`'s order; None for the
+    passphrase command and the prompt, and for a file that cannot be used (the unlock reads it
+    again and reports why, in its usual place). Used to start deriving the key before the store
+    is opened (`igtui.core.keyahead`) without running a command or asking anything early.
+    """
+    harden()
+    value = environ.get(ENV_PASSPHRASE)
+    if value:
+        return FoundPassphrase(Secret(value), PassphraseSource.ENV)
+    if passphrase_file:
+        try:
+            return FoundPassphrase(read_passphrase_file(Path(passphrase_file)), PassphraseSource.FILE)
+        except StoreError:
+            return None
+    return None
+
+
 def get_passphrase(
     *,
     environ: Mapping[str, str] = os.environ,
@@ -207,6 +231,7 @@ def unlock_with_retries(
     isatty: Callable[[], bool] | None = None,
     ask: Callable[[str], str] = _prompt,
     say: Callable[[str], None] = _say,
+    ahead: KeyAhead | None = None,
 ) -> PassphraseSource:
     """Unlock `store` from the first passphrase source; at the terminal prompt, allow `tries` tries.
 
@@ -218,6 +243,8 @@ def unlock_with_retries(
         environ, passphrase_file: The sources, as for `find_passphrase`.
         tries: Prompted attempts in all (at least 1).
         isatty, ask, say: Injected by tests; default to the real terminal and stderr.
+        ahead: A derivation started on a passphrase found quietly (`find_passphrase_quietly`):
+            the first try uses that passphrase and, when it matches the header, that key.
 
     Returns:
         Where the passphrase that worked came from.
@@ -231,10 +258,14 @@ def unlock_with_retries(
     attempt = 0
     while True:
         attempt += 1
-        found = find_passphrase(environ=environ, passphrase_file=passphrase_file, prompt=prompt,
-                                isatty=isatty, ask=ask)
+        derived = None
+        if ahead is not None and attempt == 1:
+            found, derived = ahead.found, ahead.take
+        else:
+            found = find_passphrase(environ=environ, passphrase_file=passphrase_file, prompt=prompt,
+                                    isatty=isatty, ask=ask)
         source = found.source
-        error = unlock_dropping(store, found)
+        error = unlock_dropping(store, found, derived=derived)
         del found  # the last reference igtui holds to this passphrase
         if error is None:
             return source
@@ -247,7 +278,8 @@ def unlock_with_retries(
         say(f"wrong passphrase; try again ({left} {'try' if left == 1 else 'tries'} left)")
 
 
-def unlock_dropping(store: Store, found: FoundPassphrase | Secret) -> StoreError | None:
+def unlock_dropping(store: Store, found: FoundPassphrase | Secret, *,
+                    derived: DerivedKey | None = None) -> StoreError | None:
     """`store.unlock` with the passphrase, returning (not raising) an expected error, detached.
 
     Why detached: an exception's traceback keeps every frame it passed through alive, and the
@@ -260,7 +292,7 @@ def unlock_dropping(store: Store, found: FoundPassphrase | Secret) -> StoreError
     """
     secret = found.secret if isinstance(found, FoundPassphrase) else found
     try:
-        store.unlock(secret)
+        store.unlock(secret, derived=derived)
     except StoreError as exc:
         error: StoreError | None = exc
     else:

@@ -20,8 +20,8 @@ import errno
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from igtui.core.errors import InsecurePermissions, StoreError, UsageError
 
@@ -31,9 +31,12 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Paths:
-    """Where igtui keeps its files."""
+class Paths(NamedTuple):
+    """Where igtui keeps its files.
+
+    A NamedTuple, not a dataclass: this module is imported before the key derivation can start
+    (igtui.core.keyahead), and `dataclasses` costs ~15 ms to import.
+    """
 
     home: Path
     """`IGTUI_HOME`, or platformdirs' user data dir for "igtui"."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 
 PR_GET_DUMPABLE = 3
 PR_SET_DUMPABLE = 4
@@ -39,9 +39,10 @@ PR_SET_DUMPABLE = 4
 _lock = threading.Lock()
 
 
-@dataclass(frozen=True, slots=True)
-class GuardState:
+class GuardState(NamedTuple):
     """What the process looks like after `harden()`, for tests and `igtui info`-style reports.
+
+    A NamedTuple, not a dataclass, for the reason `igtui.core.paths.Paths` gives.
 
     `None` means "not available on this platform" (so not known), never "failed silently".
     """

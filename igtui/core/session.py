@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from igtui.core.delivery.deliver import Deliverer
     from igtui.core.graph.client import GraphClient
     from igtui.core.graph.requestlog import ExchangeRecorder
+    from igtui.core.keyahead import KeyAhead
     from igtui.core.models import Exchange
     from igtui.core.oauth.flow import LoginFlow
     from igtui.core.refresh.engine import RefreshEngine
@@ -101,6 +102,12 @@ class Session:
     clock: Clock = field(default_factory=SystemClock)
     say: Callable[[str], None] = _stderr
     """Where `--verbose` lines go (stderr in the CLI; the TUI never sets verbose)."""
+    derive_ahead: bool = False
+    """Whether `open_store` may start the key derivation in a forked helper (the CLI's sessions:
+    `igtui.commands._common.session`). Off for the TUI, whose threads rule out a fork, the demo and tests
+    that build a session directly."""
+    _ahead: list[KeyAhead] = field(default_factory=list, init=False, repr=False, compare=False)
+    """The derivation in flight, if any (a list: the session is otherwise immutable)."""
 
     # ── construction ─────────────────────────────────────────────────────────────────────
     @classmethod
@@ -112,6 +119,7 @@ class Session:
         passphrase_file: Path | str | None = None,
         verbose: bool = False,
         clock: Clock | None = None,
+        derive_ahead: bool = False,
     ) -> Session:
         """The session for `--store`, `IGTUI_HOME` or the platform default, in that order."""
         env = dict(os.environ if environ is None else environ)
@@ -124,16 +132,18 @@ class Session:
             passphrase_file=Path(passphrase_file) if passphrase_file else None,
             verbose=verbose,
             clock=clock or SystemClock(),
+            derive_ahead=derive_ahead,
         )
 
     @classmethod
-    def from_args(cls, args: Any, environ: Mapping[str, str] | None = None) -> Session:
+    def from_args(cls, args: Any, environ: Mapping[str, str] | None = None, *, derive_ahead: bool = False) -> Session:
         """The session for parsed CLI arguments (`--store`, `--passphrase-file`, `--verbose`)."""
         return cls.resolve(
             environ,
             store=getattr(args, "store", None),
             passphrase_file=getattr(args, "passphrase_file", None),
             verbose=bool(getattr(args, "verbose", False)),
+            derive_ahead=derive_ahead,
         )
 
     @classmethod
@@ -161,23 +171,49 @@ class Session:
         return get_passphrase(environ=self.environ, passphrase_file=self.passphrase_file, confirm=confirm,
                               prompt=prompt, isatty=isatty, check=check)
 
-    def open_store(self, *, unlock: bool) -> Store:
+    def open_store(self, *, unlock: bool, will_unlock: bool = False) -> Store:
         """Open the store; unlock it when the command needs secrets.
 
         At a terminal prompt a wrong passphrase may be typed again, up to three tries; a
         passphrase from the environment, a file or a command is tried once (retrying it would
         only fail the same way).
 
+        With `unlock` (or `will_unlock`: the caller calls `unlock(store)` itself, soon), the key
+        derivation starts before the store's modules are even imported, in a forked helper,
+        when the passphrase needs no prompt and no command (`igtui.core.keyahead`): the unlock
+        then costs what Argon2id costs, not that plus the start-up.
+
         Raises:
             StoreMissing / StoreDamaged / StoreTooNew / InsecurePermissions: from Store.open.
             StoreLocked / WrongPassphrase: when `unlock` and no passphrase works.
         """
-        from igtui.core.store import Store
+        if (unlock or will_unlock) and self.derive_ahead and not self._ahead:
+            self._start_deriving()
+        try:
+            from igtui.core.store import Store
 
-        store = Store.open(self.paths.database, clock=self.clock)
-        if unlock:
-            self.unlock(store)
+            store = Store.open(self.paths.database, clock=self.clock)
+            if unlock:
+                self.unlock(store)
+        except BaseException:
+            self._cancel_deriving()
+            raise
         return store
+
+    def _start_deriving(self) -> None:
+        from igtui.core.keyahead import KeyAhead
+        from igtui.core.passphrase import find_passphrase_quietly
+
+        if not self.store_file.is_file():
+            return  # the open reports it; a passphrase file is not even read
+        found = find_passphrase_quietly(environ=self.environ, passphrase_file=self.passphrase_file)
+        ahead = KeyAhead.start(self.store_file, found) if found is not None else None
+        if ahead is not None:
+            self._ahead.append(ahead)
+
+    def _cancel_deriving(self) -> None:
+        while self._ahead:
+            self._ahead.pop().cancel()
 
     def unlock(self, store: Store) -> None:
         """Unlock `store` from this session's passphrase sources (three tries at a prompt).
@@ -189,7 +225,13 @@ class Session:
         """
         from igtui.core.passphrase import unlock_with_retries
 
-        unlock_with_retries(store, environ=self.environ, passphrase_file=self.passphrase_file)
+        ahead = self._ahead.pop() if self._ahead else None
+        try:
+            unlock_with_retries(store, environ=self.environ, passphrase_file=self.passphrase_file, ahead=ahead)
+        finally:
+            if ahead is not None:
+                ahead.cancel()  # nothing left to stop once its key was taken
+            del ahead
         self.forget_passphrase()
 
     def forget_passphrase(self) -> None:

@@ -10,11 +10,20 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
 from igtui.core.clock import Clock, SystemClock
-from igtui.core.crypto import CRYPTO_VERSION, KDF_NAME, KdfParams, Vault, WrappedKey, new_store_uuid
+from igtui.core.crypto import (
+    CRYPTO_VERSION,
+    KDF_NAME,
+    KdfParams,
+    Vault,
+    WrappedKey,
+    check_header_params,
+    new_store_uuid,
+)
 from igtui.core.errors import StoreDamaged, StoreError, StoreMissing, ValidationError
 from igtui.core.paths import check_private_dir, check_private_file, ensure_private_dir, precreate_file, shell_quote
 from igtui.core.procguard import harden
@@ -24,6 +33,9 @@ from igtui.core.store import records as rec
 from igtui.core.store.base import StoreBase, crashpoint
 from igtui.core.store.connection import connect, inspect_readonly, migrate, named
 from igtui.core.store.migrations import SCHEMA_VERSION
+
+DerivedKey = Callable[[bytes, KdfParams], bytearray | None]
+"""A key derived ahead: (salt, parameters) → the key, or None when it was derived from others."""
 
 _COUNTED_TABLES = ("apps", "accounts", "pending_flows", "history", "exchanges")
 
@@ -148,11 +160,14 @@ class LifecycleMixin(StoreBase):
         uuid: str = row["store_uuid"]
         return uuid, WrappedKey(params=params, salt=salt, wrapped=wrapped)
 
-    def unlock(self, passphrase: Secret) -> None:
+    def unlock(self, passphrase: Secret, *, derived: DerivedKey | None = None) -> None:
         """Derive the key and open the data key, so that calls reading or writing secrets work.
 
         The header is re-read and must still name the store that was opened: a file swapped
-        underneath an open store is refused rather than unlocked.
+        underneath an open store is refused rather than unlocked. `derived` offers the key
+        already derived from `passphrase` (`igtui.core.keyahead`): it is asked with the salt and
+        parameters read here, after they pass `check_header_params`, and returns None unless it
+        was derived from exactly those; then this derives the key itself.
 
         Raises:
             WrongPassphrase: the passphrase does not open this store.
@@ -165,7 +180,11 @@ class LifecycleMixin(StoreBase):
             uuid, wrapped = self._header(conn)
         if uuid != self._uuid:
             raise StoreDamaged("the store header changed identity while open; refusing to unlock")
-        vault, resealed = Vault.unwrap_sealing(uuid, passphrase, wrapped)
+        kek = None
+        if derived is not None:
+            check_header_params(wrapped.params, wrapped.salt)
+            kek = derived(wrapped.salt, wrapped.params)
+        vault, resealed = Vault.unwrap_sealing(uuid, passphrase, wrapped, kek=kek)
         if resealed is not None:
             self._seal(vault, wrapped, resealed)
         with self._vault_lock:
