@@ -240,3 +240,120 @@ async def test_request_log_pages_match_the_full_log_for_every_filter_both_ways(
 
 def store_path_of(store: Any) -> Path:
     return Path(store.path)
+
+
+async def test_quick_page_downs_in_history_are_not_lost(
+        make_app: Any, store: Any, store_path: Path, seeded: dict[str, int], clock: Any) -> None:
+    """PgDn pressed several times at once, before any of the page reads they cause has landed,
+    moves as many screens as were pressed: a step past the window waits for its page. Then the
+    same with PgUp back. (The key's action is called directly: Pilot waits between presses.)"""
+    _more_history(store_path, seeded, clock.now(), 150)
+    expected = _history_expected(store, "at", True, None, None)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _quiet(pilot)
+        screen = await _open_history(pilot)
+        table = screen.table
+        rows = table.screen_rows()
+        presses = 4
+        window = 3 * max(PAGE, rows)  # a read is a page, or a screen when the screen is taller
+        assert window < presses * rows < len(expected), "the seed must outgrow the window"
+        for _ in range(presses):  # in one go: the first read cannot have landed before the last press
+            table.action_page_down()
+        await _quiet(pilot)
+        assert table.cursor_index == presses * rows, (table.cursor_index, presses * rows)
+        assert table.item(table.cursor_row).id == expected[presses * rows]
+        for _ in range(presses - 1):
+            table.action_page_up()
+        await _quiet(pilot)
+        assert table.cursor_index == rows
+        assert table.item(table.cursor_row).id == expected[rows]
+        assert table.row_count <= window  # still a window
+
+
+async def test_the_wheel_scrolls_history_through_every_row_and_back(
+        make_app: Any, store: Any, store_path: Path, seeded: dict[str, int], clock: Any) -> None:
+    """The wheel moves the view, not the cursor: near the window's edge the next page is read and
+    the view goes on from where it was, to the last row and back to the first; quick turns land
+    exactly."""
+    from textual import events
+
+    _more_history(store_path, seeded, clock.now(), 150)
+    expected = _history_expected(store, "at", True, None, None)
+    app = make_app()
+    async with app.run_test(size=(100, 24)) as pilot:
+        await _quiet(pilot)
+        screen = await _open_history(pilot)
+        table = screen.table
+        shown = table.screen_rows()
+        window = 3 * max(PAGE, shown)
+        assert window < len(expected), "the seed must outgrow the window"
+
+        def top() -> int:
+            return expected.index(table.item(int(table.scroll_y)).id)
+
+        async def turn(kind: type[events.MouseEvent]) -> None:
+            await pilot._post_mouse_events([kind], "#events", offset=(5, 3))
+
+        tops = [top()]
+        for _ in range(3 * len(expected)):
+            await turn(events.MouseScrollDown)
+            await _quiet(pilot)
+            tops.append(top())
+            if table.at_end and tops[-1] + shown >= len(expected):
+                break
+        assert tops == sorted(tops), "the view went back while the wheel went down"
+        assert table.at_end and tops[-1] + shown >= len(expected), ("never reached the last row", tops[-8:])
+        assert table.row_count <= window
+        for _ in range(3 * len(expected)):
+            await turn(events.MouseScrollUp)
+            await _quiet(pilot)
+            tops.append(top())
+            if table.at_start and tops[-1] == 0:
+                break
+        back = tops[tops.index(max(tops)):]
+        assert back == sorted(back, reverse=True) and back[-1] == 0, "the wheel never came back to the first row"
+        assert table.item(table.cursor_row) is not None
+        step = int(app.scroll_sensitivity_y)
+        turns = (len(expected) - shown) // step
+        for kind, expect in ((events.MouseScrollDown, turns * step), (events.MouseScrollUp, 0)):
+            for _ in range(turns):
+                await turn(kind)
+            await _quiet(pilot)
+            await _quiet(pilot)
+            assert top() == expect, (kind.__name__, top(), expect)
+
+
+async def test_a_burst_of_wheel_turns_in_history_loses_none(
+        make_app: Any, store: Any, store_path: Path, seeded: dict[str, int], clock: Any) -> None:
+    """Turns that arrive faster than the page reads they cause, some while a read is on its way
+    and some between a read's rebuild of the table and the refresh after it, all count: the view
+    ends exactly as many lines down as were turned. (The handler is called in bursts between
+    yields of the event loop, as a terminal's burst of wheel reports reaches it; Pilot would wait
+    for each. Pages of 20 rows against a screen of 17: like the real pages of 100, the first
+    read holds more than a screen.)"""
+    import asyncio
+
+    from textual import events
+
+    from igtui.ui.screens.history import HistoryScreen
+
+    _more_history(store_path, seeded, clock.now(), 150)
+    expected = _history_expected(store, "at", True, None, None)
+    app = make_app()
+    async with app.run_test(size=(100, 24)) as pilot:
+        await _quiet(pilot)
+        await pilot.app.push_screen(HistoryScreen(page_size=20))
+        await _quiet(pilot)
+        table = pilot.app.screen.table
+        step = int(app.scroll_sensitivity_y)
+        turns = (len(expected) - table.screen_rows()) // step - 2
+        assert turns * step > 2 * 3 * 20, "the burst must cross several reads"
+        for sent in range(turns):
+            table._on_mouse_scroll_down(events.MouseScrollDown(table, 5, 3, 0, 1, 0, False, False, False))
+            if sent % 3 == 2:
+                await asyncio.sleep(0)
+        await _quiet(pilot)
+        await _quiet(pilot)
+        assert table.first_index + int(table.scroll_y) == turns * step
+        assert expected.index(table.item(int(table.scroll_y)).id) == turns * step

@@ -148,20 +148,11 @@ class AccountsTable(KeyTable[Any]):
         self._wheel(event, down=False)
 
     def _wheel(self, event: events.MouseScrollDown | events.MouseScrollUp, *, down: bool) -> None:
-        """Scroll the view by one turn here, instead of in Widget's own handler (which Textual
-        would call after this one, so `prevent_default`), to see what the turn could not scroll."""
+        """One turn of the view (`scroll_for_wheel`); what it could not scroll waits for the page."""
         home = self._home
         if home is None or event.ctrl or event.shift:
             return  # a sideways scroll, or a table off home: Widget's handler as usual
-        event.prevent_default()
-        event.stop()
-        before = self.scroll_target_y
-        if down:
-            self._scroll_down_for_pointer(animate=False)
-        else:
-            self._scroll_up_for_pointer(animate=False)
-        step = self.app.scroll_sensitivity_y if down else -self.app.scroll_sensitivity_y
-        left = step - (self.scroll_target_y - before)
+        left = self.scroll_for_wheel(event, down=down)
         if left and not (home.at_end if down else home.at_start):
             # At the window's edge while its next page is on its way: what the turn could not
             # scroll waits for the page.
@@ -429,7 +420,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         rebuilt (a row added or removed, another order, a page read at an edge), keeping the
         cursor's row and the row at the top of the view where they were.
         """
-        table = self.query_one(DataTable)
+        table = self.query_one(AccountsTable)
         now = self.igtui.services.clock.now()
         rows = self._rows
         order = tuple(r.key for r in rows)
@@ -472,13 +463,13 @@ class HomeScreen(RefreshActions, IgtuiScreen):
                         # then where it was). DataTable scrolls to a moved cursor whatever
                         # move_cursor is told, now and once more after the refresh (clear()
                         # scheduled it), so the view is put back after both.
-                        _keep_view(table, kept)
+                        table.keep_view(kept)
             elif top is not None and top in self._by_key:
                 # The cursor's row left the window (the wheel went on past it): the view stays
                 # where it was, and the cursor goes to its top row.
                 at = table.get_row_index(top)
                 table.move_cursor(row=at, animate=False)
-                _keep_view(table, at)
+                table.keep_view(at)
         self._summarise(self._total)
         empty_hint(table, filtered(self._needle) if self._needle else HOME)
 
@@ -487,8 +478,9 @@ class HomeScreen(RefreshActions, IgtuiScreen):
         lines, self.pending_scroll = self.pending_scroll, 0.0
         if not lines or not self._rows:
             return
-        table = self.query_one(DataTable)
-        table.scroll_relative(y=lines, animate=False, immediate=True)
+        rest = self.query_one(AccountsTable).scroll_waited(lines)
+        if rest and not (self.at_end if lines > 0 else self.at_start):
+            self.pending_scroll = rest  # more than this read brought: the next one takes the rest
         self.view_moved(down=lines > 0)
 
     def _apply_pending_move(self) -> None:
@@ -787,19 +779,6 @@ class HomeScreen(RefreshActions, IgtuiScreen):
 def _count(n: int, noun: str) -> str:
     """'1 app', '3 apps' (every noun home counts takes an s)."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _keep_view(table: DataTable[Text], top: int) -> None:
-    """Put row `top` at the top of the view now, and again after the refresh unless the cursor
-    moved meanwhile (a key pressed in between scrolls to the cursor, and that must win)."""
-    table.scroll_to(y=top, animate=False, immediate=True)
-    cursor = table.cursor_row
-
-    def again() -> None:
-        if table.cursor_row == cursor:
-            table.scroll_to(y=top, animate=False, immediate=True)
-
-    table.call_after_refresh(again)
 
 
 def _sig(cell: Text) -> Sig:

@@ -5,8 +5,10 @@ with the table. This one holds at most `WINDOW_PAGES` pages; moving the cursor n
 the window reads the next page from a `PageSource` (`igtui.core.store.pages`: keyset pages on an
 index) in a thread and drops a page at the other end, so every step costs a page whatever the
 table's size. g/Home and G/End read the first or last page directly; PgUp/PgDn read the page
-they land on first. The count comes after the first page, from the source's COUNT, so the
-first frame never waits for it.
+they land on first. A step pressed while a page is on its way waits for it (it is never lost),
+and the mouse wheel moves the view, not the cursor, reading the next page as it nears the
+window's edge. The count comes after the first page, from the source's COUNT, so the first
+frame never waits for it.
 
 The screen gives a source (`show`, again for every filter or sort change), a function turning an
 item into its cells (plain rich `Text`, never markup), and listens for `PagedTable.Filled`
@@ -20,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
 from rich.text import Text
+from textual import events
 from textual.message import Message
 
 from igtui.core.store.pages import Keyed, PageSource
@@ -66,6 +69,10 @@ class PagedTable(KeyTable[Any], Generic[T]):
         self.loaded = False
         """Whether a first page has been read for the current source."""
         self._busy = False
+        self._pending_move = 0
+        """Cursor steps pressed while a page read was on its way: applied when it lands."""
+        self.pending_scroll = 0.0
+        """Wheel lines a turn could not scroll at the window's edge: scrolled when the page lands."""
 
     # ── what the screen calls ───────────────────────────────────────────────────────────────
     def show(self, source: PageSource[T], *, from_end: bool = False) -> None:
@@ -138,25 +145,96 @@ class PagedTable(KeyTable[Any], Generic[T]):
             return
         super().action_scroll_bottom()
 
+    def _on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        """The wheel scrolls the view, not the cursor; near the window's end the next page is read."""
+        self._wheel(event, down=True)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        """The wheel scrolls the view; near the window's start the page before is read."""
+        self._wheel(event, down=False)
+
+    def _wheel(self, event: events.MouseScrollDown | events.MouseScrollUp, *, down: bool) -> None:
+        if event.ctrl or event.shift or self.source is None:
+            return  # a sideways scroll, or nothing to page: Widget's handler as usual
+        left = self.scroll_for_wheel(event, down=down)
+        if left and not (self.at_end if down else self.at_start):
+            self.pending_scroll += left  # at the window's edge while its next page is on its way
+        self._view_moved(down=down)
+
+    def _view_moved(self, *, down: bool) -> None:
+        """The wheel moved the view: read ahead in its direction once the view nears that edge
+        (only that way: a read that drops the page behind leaves the view near the other edge)."""
+        top = int(self.scroll_target_y)
+        self._read_ahead(top, top + self.screen_rows(), down=down)
+
     def _prefetch(self) -> None:
         """Read ahead once the cursor is within half a page of a window edge that is not the end."""
-        if self._busy:
+        self._read_ahead(self.cursor_row, self.cursor_row)
+
+    def _read_ahead(self, first: int, last: int, *, down: bool | None = None) -> None:
+        """Read the next page when window row `last` is within half a page of the window's end,
+        else the page before when row `first` is within half a page of its start; `down` limits
+        it to one direction (None: either)."""
+        if self._busy or not self.window:
             return
-        margin = self.page_size // 2
-        if not self.at_end and self.cursor_row >= self.row_count - 1 - margin:
+        margin = self._rows_per_read() // 2
+        if down is not False and not self.at_end and last >= self.row_count - 1 - margin:
             self._fetch("forward")
-        elif not self.at_start and self.cursor_row <= margin:
+        elif down is not True and not self.at_start and first <= margin:
             self._fetch("backward")
+
+    def _rows_per_read(self) -> int:
+        """Rows per read: the page size, or a screen on a terminal taller than a page (so that
+        one read always covers one PgDn, and the window holds more than the screen)."""
+        return max(self.page_size, self.screen_rows())
+
+    def _apply_pending_move(self) -> None:
+        """Move the cursor by the steps that waited for the read that just landed, then read ahead.
+
+        A move that still passes the window's edge goes to the edge, and the rest waits for the
+        next page, read now: quick PgDn presses land as many screens down as were pressed."""
+        move, self._pending_move = self._pending_move, 0
+        if not move or not self.window:
+            return
+        last = self.row_count - 1
+        target = self.cursor_row + move
+        if target > last and not self.at_end:
+            self._pending_move = target - last
+            self.move_cursor(row=last, animate=False)
+            self._fetch("forward")
+        elif target < 0 and not self.at_start:
+            self._pending_move = target
+            self.move_cursor(row=0, animate=False)
+            self._fetch("backward")
+        else:
+            self.move_cursor(row=min(max(0, target), last), animate=False)
+            self._prefetch()
+
+    def _apply_pending_scroll(self) -> None:
+        """Scroll the view by the wheel turns that waited for the read that just landed."""
+        lines, self.pending_scroll = self.pending_scroll, 0.0
+        if not lines or not self.window:
+            return
+        rest = self.scroll_waited(lines)
+        if rest and not (self.at_end if lines > 0 else self.at_start):
+            self.pending_scroll = rest  # more than this read brought: the next one takes the rest
+        self._view_moved(down=lines > 0)
 
     # ── reading ─────────────────────────────────────────────────────────────────────────────
     def _fetch(self, kind: Fetch, *, move: int = 0, cursor: Literal["keep", "first", "last"] = "keep",
                count: bool = False) -> None:
         if kind in ("forward", "backward") and self._busy:
-            return  # a step's page is on its way; the key press after it reads the next
+            self._pending_move += move  # a page is on its way: the step waits for it
+            return
+        if kind in ("first", "last"):
+            self._pending_move = 0  # a jump or a new source: steps asked for before it no longer apply
+            self.pending_scroll = 0.0
         self._busy = True
 
         async def read() -> None:  # a function, not a coroutine: a read replaced before it starts is never created
             await self._read(kind, move, cursor, count)
+            self._apply_pending_move()
+            self._apply_pending_scroll()
 
         self.run_worker(read, group=f"paged-{id(self)}", exclusive=True,  # type: ignore[arg-type]  # Never-typed
                         exit_on_error=False)
@@ -167,7 +245,7 @@ class PagedTable(KeyTable[Any], Generic[T]):
         if source is None:
             self._busy = False
             return
-        size = self.page_size
+        size = self._rows_per_read()
         window = list(self.window)
         try:
             if kind == "first" or (kind == "reload" and (self.at_start or not window)):
@@ -214,7 +292,7 @@ class PagedTable(KeyTable[Any], Generic[T]):
         """Put `rows` in the table, keeping the cursor on the row it was on (then `move` it), and
         the same row at the top of the view."""
         old_cursor = self.item_key(self.cursor_row)
-        old_top = self.item_key(int(self.scroll_y))
+        old_top = self.item_key(int(self.scroll_target_y))
         keys = [repr(r.key) for r in rows]
         self.window = list(rows)
         self.first_index, self.at_start, self.at_end = first, start, end
@@ -222,6 +300,10 @@ class PagedTable(KeyTable[Any], Generic[T]):
         self.clear()
         for key, row in zip(keys, rows, strict=True):
             self.add_row(*self._cells_of(row.item), key=key)
+        # The scrollable height now, not at the table's next Idle (which still measures the new
+        # rows' widths): a wheel turn or a kept view would otherwise stop at the old height, and
+        # the lines it could not scroll would be lost. (DataTable private API; textual<9 pinned.)
+        self._update_dimensions(())
         if not rows:
             self.post_message(self.Filled(self))
             return
@@ -231,9 +313,19 @@ class PagedTable(KeyTable[Any], Generic[T]):
             target = len(rows) - 1
         else:
             target = keys.index(old_cursor) if old_cursor in keys else min(max(0, self.cursor_row), len(rows) - 1)
-        target = min(max(0, target + move), len(rows) - 1)
+        target = min(max(0, target + move), len(rows) - 1)  # a read covers a move: at least a screen
         if old_top in keys and cursor == "keep" and not fresh:
             top = keys.index(old_top)
+            if not move:
+                # A page read (a read-ahead, or the wheel's): the view stays where it was. If the
+                # wheel took the view past the cursor's row and that row left the window, the
+                # cursor goes to the view's top row.
+                if old_cursor not in keys:
+                    target = top
+                self.move_cursor(row=target, animate=False)
+                self.keep_view(top)
+                self.post_message(self.Filled(self))
+                return
             self.scroll_to(y=top, animate=False, immediate=True)
         self.move_cursor(row=target, animate=False)
         self.post_message(self.Filled(self))

@@ -21,7 +21,7 @@ import re
 from typing import Any, ClassVar
 
 from rich.text import Text, TextType
-from textual import on
+from textual import events, on
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellType, ColumnKey, RowKey
@@ -61,6 +61,11 @@ class KeyTable(DrawnTable[CellType]):
         Binding("G,end", "scroll_bottom", "Last row", show=False),
     ]
 
+    _held_cursor: int | None = None
+    """The cursor row whose scrolls into view `keep_view` skips until the refresh, if any (a
+    class default: DataTable's own __init__ already moves the cursor)."""
+    _holds = 0
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._sorted_by: ColumnKey | None = None
@@ -70,6 +75,57 @@ class KeyTable(DrawnTable[CellType]):
     def screen_rows(self) -> int:
         """Rows one screen of the table shows (what PgDn and PgUp move by)."""
         return max(1, self.scrollable_content_region.height - (self.header_height if self.show_header else 0))
+
+    def scroll_for_wheel(self, event: events.MouseScrollDown | events.MouseScrollUp, *, down: bool) -> float:
+        """Scroll the view by one wheel turn here, and return the lines the turn could not scroll.
+
+        For a table that holds a window of rows (home, `PagedTable`): what is left at the
+        window's edge waits for the next page. It scrolls here instead of in Widget's own handler,
+        which Textual would call after this one (so `prevent_default`), to see what was left.
+        """
+        event.prevent_default()
+        event.stop()
+        before = self.scroll_target_y
+        if down:
+            self._scroll_down_for_pointer(animate=False)
+        else:
+            self._scroll_up_for_pointer(animate=False)
+        step = self.app.scroll_sensitivity_y if down else -self.app.scroll_sensitivity_y
+        return float(step - (self.scroll_target_y - before))
+
+    def scroll_waited(self, lines: float) -> float:
+        """Scroll by wheel lines that waited for a page read, as far as the rows held allow;
+        return the lines left over (they wait for the next page)."""
+        top = self.scroll_target_y
+        room = max(0.0, self.row_count - self.screen_rows() - top) if lines > 0 else -top
+        take = min(lines, room) if lines > 0 else max(lines, room)
+        self.scroll_relative(y=take, animate=False, immediate=True)
+        return lines - take
+
+    def keep_view(self, top: int) -> None:
+        """Put row `top` at the top of the view, and keep it there through the refresh.
+
+        Why a hold: a rebuild (a page read) resets the cursor and moves it back, and DataTable
+        answers each move with a scroll to the cursor, some deferred until after the refresh.
+        Those would pull the view back to the cursor, and wheel turns arriving meanwhile would
+        be lost with it. Until the refresh, scrolls to the cursor's row as it is now are skipped;
+        a key that moves the cursor meanwhile still scrolls to it.
+        """
+        self.scroll_to(y=top, animate=False, immediate=True)
+        self._holds += 1
+        hold = self._holds
+        self._held_cursor = self.cursor_row
+
+        def release() -> None:
+            if self._holds == hold:  # a later keep holds on until its own refresh
+                self._held_cursor = None
+
+        self.call_after_refresh(release)
+
+    def _scroll_cursor_into_view(self, animate: bool = False) -> None:
+        if self._held_cursor is not None and self.cursor_row == self._held_cursor:
+            return  # the view is kept (keep_view) and the cursor has not moved since
+        super()._scroll_cursor_into_view(animate)
 
     @on(DataTable.HeaderSelected)
     def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
