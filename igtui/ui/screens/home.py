@@ -462,7 +462,7 @@ class HomeScreen(RefreshActions, IgtuiScreen):
                         # with the same row on top (the cursor's row too, if it was on screen, is
                         # then where it was). DataTable scrolls to a moved cursor whatever
                         # move_cursor is told, now and once more after the refresh (clear()
-                        # scheduled it), so the view is put back after both.
+                        # scheduled it), so keep_view holds the view through the refresh.
                         table.keep_view(kept)
             elif top is not None and top in self._by_key:
                 # The cursor's row left the window (the wheel went on past it): the view stays
