@@ -357,3 +357,33 @@ async def test_a_burst_of_wheel_turns_in_history_loses_none(
         await _quiet(pilot)
         assert table.first_index + int(table.scroll_y) == turns * step
         assert expected.index(table.item(int(table.scroll_y)).id) == turns * step
+
+
+async def test_a_reload_keeps_a_window_that_holds_the_whole(
+        make_app: Any, store: Any, store_path: Path, seeded: dict[str, int], clock: Any) -> None:
+    """When every row fits in the window but not in two pages, a reload (every 5 s) rereads the
+    whole window from the start, not two pages: the cursor on a row past the second page stays."""
+    from igtui.ui.screens.history import HistoryScreen
+
+    _more_history(store_path, seeded, clock.now(), 60)
+    expected = _history_expected(store, "at", True, None, None)
+    page = len(expected) // 3 + 1  # two pages < the whole ≤ three pages
+    app = make_app()
+    async with app.run_test(size=(100, 14)) as pilot:
+        await _quiet(pilot)
+        await pilot.app.push_screen(HistoryScreen(page_size=page))
+        await _quiet(pilot)
+        screen: Any = pilot.app.screen
+        table = screen.table
+        assert table.screen_rows() < page
+        for _ in range(40):  # down page by page: the window grows to hold every row
+            if table.at_end and table.cursor_row == table.row_count - 1:
+                break
+            await pilot.press("pagedown")
+            await _quiet(pilot)
+        assert table.at_start and table.at_end and table.row_count == len(expected)
+        assert table.item(table.cursor_row).id == expected[-1]
+        screen.load()
+        await _quiet(pilot)
+        assert table.row_count == len(expected)
+        assert table.item(table.cursor_row).id == expected[-1]

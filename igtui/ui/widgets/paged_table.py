@@ -249,8 +249,11 @@ class PagedTable(KeyTable[Any], Generic[T]):
         window = list(self.window)
         try:
             if kind == "first" or (kind == "reload" and (self.at_start or not window)):
-                rows = await asyncio.to_thread(source.page, None, size * 2 + 1)
-                self._place(rows[: size * 2], start=True, end=len(rows) <= size * 2, first=0,
+                # A reload from the start reads as many rows as the window holds, not two pages:
+                # a window grown to three pages (the whole, when it fits) keeps the cursor's row.
+                want = size * 2 if kind == "first" else max(size * 2, len(window))
+                rows = await asyncio.to_thread(source.page, None, want + 1)
+                self._place(rows[:want], start=True, end=len(rows) <= want, first=0,
                             cursor="first" if kind == "first" and cursor != "keep" else cursor, move=move,
                             fresh=kind == "first")
             elif kind == "last":
